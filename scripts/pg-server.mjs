@@ -1,0 +1,107 @@
+// Starts a throwaway PostgreSQL server in a temporary folder and stops it.
+// Used by the test runner and the benchmarks; needs only the server binaries
+// (installed with apt-get when missing and running as root).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const isRoot = process.getuid?.() === 0;
+
+export function findPgBin() {
+  const candidates = [];
+  if (process.env.AGORA_PG_BIN) candidates.push(process.env.AGORA_PG_BIN);
+  if (existsSync('/usr/lib/postgresql')) {
+    for (const v of readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a))) {
+      candidates.push(`/usr/lib/postgresql/${v}/bin`);
+    }
+  }
+  const pgConfig = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
+  if (pgConfig.status === 0) candidates.push(pgConfig.stdout.trim());
+  return candidates.find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl')));
+}
+
+export function ensurePgBin() {
+  let bin = findPgBin();
+  if (bin) return bin;
+  if (isRoot && spawnSync('which', ['apt-get']).status === 0) {
+    console.error('[pg] PostgreSQL server binaries not found; installing with apt-get');
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+    execFileSync('apt-get', ['install', '-y', '-qq', 'postgresql'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    bin = findPgBin();
+  }
+  if (!bin) {
+    throw new Error('PostgreSQL server binaries not found: install them (Debian: apt-get install postgresql) or set AGORA_PG_BIN');
+  }
+  return bin;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** initdb refuses to run as root: run the server as an unprivileged user then. */
+function asServerUser(cmd, args) {
+  if (!isRoot) return [cmd, args];
+  if (spawnSync('id', ['-u', 'postgres']).status !== 0) {
+    execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+  }
+  return ['runuser', ['-u', 'postgres', '--', cmd, ...args]];
+}
+
+function run(cmd, args) {
+  const [c, a] = asServerUser(cmd, args);
+  const r = spawnSync(c, a, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * Starts a server on a free port of 127.0.0.1. Returns { url, stop() }.
+ * `tuning` adds `-c name=value` settings (tests turn fsync off: they kill
+ * Agora processes, never the database server).
+ */
+export async function startPostgres({ tuning = {} } = {}) {
+  const bin = ensurePgBin();
+  const dir = mkdtempSync(join(tmpdir(), 'agora-pg-'));
+  chmodSync(dir, 0o777);
+  const data = join(dir, 'data');
+  run(join(bin, 'initdb'), ['-D', data, '-U', 'agora', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+  const port = await freePort();
+  const settings = {
+    listen_addresses: '127.0.0.1',
+    port: String(port),
+    unix_socket_directories: dir,
+    max_connections: '300',
+    ...tuning,
+  };
+  const opts = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
+  run(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-o', opts, '-w', '-t', '60', 'start']);
+  const url = `postgres://agora@127.0.0.1:${port}/postgres`;
+  let stopped = false;
+  return {
+    url,
+    dir,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      try {
+        run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * Typed configuration from environment variables. Every variable is listed
+ * here once, with its default and its check; README.md's table mirrors it
+ * (a test keeps the two in step).
+ */
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  admins: string[];
+  rateLimit: boolean;
+  rateLimitPerMinute: number;
+  rateLimitAccountPerMinute: number;
+  rateLimitSignupsPerHour: number;
+  rateLimitLoginsPerMinute: number;
+  sqliteSync: 'normal' | 'full';
+  pgPoolSize: number;
+  sessionTtlDays: number;
+  scryptCost: number;
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+  autoMigrate: boolean;
+  outboxPollMs: number;
+  shutdownTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+interface Spec<T> {
+  env: string;
+  default: string;
+  doc: string;
+  parse: (raw: string) => T;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
+  port: { env: 'PORT', default: '3000', doc: 'HTTP port', parse: int(0, 65535) },
+  host: { env: 'HOST', default: 'localhost', doc: 'Interface to listen on (`0.0.0.0` for all)', parse: nonEmpty },
+  databaseUrl: {
+    env: 'AGORA_DATABASE_URL',
+    default: 'sqlite:./data/agora.db',
+    doc: 'The store: `sqlite:<file>` (created on first start) or `postgres://user:pass@host:port/db`',
+    parse: nonEmpty,
+  },
+  logLevel: { env: 'AGORA_LOG_LEVEL', default: 'info', doc: `Log level: ${LOG_LEVELS.join(', ')}`, parse: oneOf(LOG_LEVELS) },
+  admins: {
+    env: 'AGORA_ADMINS',
+    default: '',
+    doc: 'Comma-separated usernames who are site admins',
+    parse: (raw) => raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean),
+  },
+  rateLimit: { env: 'AGORA_RATE_LIMIT', default: 'on', doc: '`on` or `off` (off for load tests)', parse: onOff },
+  rateLimitPerMinute: {
+    env: 'AGORA_RATE_LIMIT_PER_MINUTE',
+    default: '600',
+    doc: 'Requests a minute per IP address (anonymous requests)',
+    parse: int(1, 10_000_000),
+  },
+  rateLimitAccountPerMinute: {
+    env: 'AGORA_RATE_LIMIT_ACCOUNT_PER_MINUTE',
+    default: '1200',
+    doc: 'Requests a minute per signed-in account',
+    parse: int(1, 10_000_000),
+  },
+  rateLimitSignupsPerHour: {
+    env: 'AGORA_RATE_LIMIT_SIGNUPS_PER_HOUR',
+    default: '30',
+    doc: 'Accounts created an hour per IP address',
+    parse: int(1, 10_000_000),
+  },
+  rateLimitLoginsPerMinute: {
+    env: 'AGORA_RATE_LIMIT_LOGINS_PER_MINUTE',
+    default: '20',
+    doc: 'Sign-in attempts a minute per IP address',
+    parse: int(1, 10_000_000),
+  },
+  sqliteSync: {
+    env: 'AGORA_SQLITE_SYNC',
+    default: 'normal',
+    doc: 'SQLite durability: `normal` survives a killed process; `full` also survives power loss (fsync per group commit)',
+    parse: oneOf(['normal', 'full'] as const),
+  },
+  pgPoolSize: { env: 'AGORA_PG_POOL_SIZE', default: '20', doc: 'PostgreSQL connections per process', parse: int(1, 1000) },
+  sessionTtlDays: { env: 'AGORA_SESSION_TTL_DAYS', default: '30', doc: 'How long a session token lives', parse: int(1, 3650) },
+  scryptCost: {
+    env: 'AGORA_SCRYPT_COST',
+    default: '32768',
+    doc: 'scrypt N for new password hashes (a power of two; r=8, p=1)',
+    parse: (raw) => {
+      const n = int(1024, 1 << 20)(raw);
+      if ((n & (n - 1)) !== 0) throw new Error('must be a power of two');
+      return n;
+    },
+  },
+  bodyLimitBytes: {
+    env: 'AGORA_BODY_LIMIT_BYTES',
+    default: '262144',
+    doc: 'Largest request body; larger gets 413',
+    parse: int(1024, 64 * 1024 * 1024),
+  },
+  trustProxy: {
+    env: 'AGORA_TRUST_PROXY',
+    default: 'off',
+    doc: '`on` behind a reverse proxy: client IPs come from X-Forwarded-For',
+    parse: onOff,
+  },
+  autoMigrate: {
+    env: 'AGORA_AUTO_MIGRATE',
+    default: 'on',
+    doc: '`serve` applies pending schema migrations at start (`off`: run `agora db migrate` yourself)',
+    parse: onOff,
+  },
+  outboxPollMs: {
+    env: 'AGORA_OUTBOX_POLL_MS',
+    default: '500',
+    doc: 'How often the outbox dispatcher looks for due events (it is also woken by each commit)',
+    parse: int(10, 600_000),
+  },
+  shutdownTimeoutMs: {
+    env: 'AGORA_SHUTDOWN_TIMEOUT_MS',
+    default: '10000',
+    doc: 'On SIGTERM, how long in-flight requests get to finish',
+    parse: int(0, 600_000),
+  },
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and checks every variable; all problems are reported at once. */
+export function loadConfig(env: Env = process.env): Config {
+  const out: Partial<Record<keyof Config, unknown>> = {};
+  const problems: string[] = [];
+  for (const [key, spec] of Object.entries(CONFIG_SPEC) as [keyof Config, Spec<unknown>][]) {
+    const raw = env[spec.env] ?? spec.default;
+    try {
+      out[key] = spec.parse(raw.trim());
+    } catch (error) {
+      problems.push(`${spec.env}=${JSON.stringify(raw)}: ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return out as Config;
+}
+
+function int(min: number, max: number) {
+  return (raw: string): number => {
+    if (!/^\d+$/.test(raw)) throw new Error('must be a whole number');
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`must be between ${min} and ${max}`);
+    return n;
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: string): T => {
+    if (!values.includes(raw as T)) throw new Error(`must be one of ${values.join(', ')}`);
+    return raw as T;
+  };
+}
+
+function onOff(raw: string): boolean {
+  if (raw === 'on' || raw === 'true' || raw === '1') return true;
+  if (raw === 'off' || raw === 'false' || raw === '0') return false;
+  throw new Error('must be on or off');
+}
+
+function nonEmpty(raw: string): string {
+  if (!raw) throw new Error('must not be empty');
+  return raw;
+}

@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './config.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import { createAuthHooks, createHttpApp, opsRoutes, type App } from './platform/http/index.js';
+import { createIdGenerator } from './platform/ids.js';
+import { createLogger, type Logger } from './platform/log.js';
+import { createMetrics, registerStoreGauges } from './platform/metrics.js';
+import { createOutbox, type Outbox } from './platform/outbox/index.js';
+import {
+  assertCompatible,
+  createStoreHandle,
+  loadMigrations,
+  migrate,
+  openStore,
+  schemaStatus,
+  type StoreHandle,
+} from './platform/store/index.js';
+import { createAccountsModule } from './modules/accounts/index.js';
+import { migrationsDir, projectRoot } from './paths.js';
+
+export interface Agora {
+  app: App;
+  store: StoreHandle;
+  outbox: Outbox;
+  log: Logger;
+  /** Starts background workers (outbox dispatcher). */
+  startWorkers(): void;
+  /** Stops accepting, finishes in-flight requests, stops workers, closes the store. */
+  close(): Promise<void>;
+}
+
+export interface AgoraOverrides {
+  clock?: Clock;
+  log?: Logger;
+  /** Outbox retry timing (tests shorten it). */
+  outboxBackoffMs?: { base: number; max: number };
+}
+
+/** The composition root: config -> store -> modules -> http. Nothing else wires dependencies. */
+export async function createAgora(config: Config, overrides: AgoraOverrides = {}): Promise<Agora> {
+  const clock = overrides.clock ?? systemClock;
+  const log = overrides.log ?? createLogger(config.logLevel);
+  const ids = createIdGenerator(() => clock.now());
+  const metrics = createMetrics();
+  const base = openStore({
+    url: config.databaseUrl,
+    sqliteSync: config.sqliteSync,
+    pgPoolSize: config.pgPoolSize,
+    onIdleError: (error) => log.warn({ err: error }, 'idle database connection failed'),
+  });
+  const store = createStoreHandle(base, (seconds) => metrics.storeWriteDuration.observe(seconds));
+
+  try {
+    const migrations = loadMigrations(migrationsDir(), store.dialect);
+    if (config.autoMigrate) {
+      const applied = await migrate(store, migrations, clock);
+      for (const m of applied) log.info({ version: m.version, name: m.name }, 'applied schema migration');
+    }
+    const status = await schemaStatus(store, migrations);
+    assertCompatible(status);
+    if (status.pending.length > 0) {
+      throw new Error(`the database schema is behind (${status.current} < ${status.latest}); run \`agora db migrate\``);
+    }
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+
+  const outbox = createOutbox({
+    store,
+    clock,
+    ids,
+    log,
+    pollMs: config.outboxPollMs,
+    baseBackoffMs: overrides.outboxBackoffMs?.base ?? 1000,
+    maxBackoffMs: overrides.outboxBackoffMs?.max ?? 300_000,
+    maxAttempts: 25,
+    onDelivered: (topic) => metrics.outboxDelivered.inc({ topic }),
+    onFailure: (topic) => metrics.outboxFailures.inc({ topic }),
+  });
+  registerStoreGauges(metrics, store, () => outbox.backlog());
+
+  const accounts = createAccountsModule({
+    store,
+    clock,
+    ids,
+    outbox,
+    scryptCost: config.scryptCost,
+    sessionTtlMs: config.sessionTtlDays * 24 * 3600_000,
+    admins: config.admins,
+    limits: { signupsPerHourPerIp: config.rateLimitSignupsPerHour, loginsPerMinutePerIp: config.rateLimitLoginsPerMinute },
+  });
+  const auth = createAuthHooks(accounts.authenticate);
+
+  const readiness = async () => {
+    const checks: Record<string, string> = {};
+    try {
+      await store.ping();
+      checks.store = 'ok';
+      const s = await schemaStatus(store, loadMigrations(migrationsDir(), store.dialect));
+      checks.schema = s.pending.length === 0 && s.unknown.length === 0 ? `ok (version ${s.current})` : `behind or ahead (${s.current}/${s.latest})`;
+    } catch (error) {
+      checks.store = `unreachable: ${(error as Error).message}`;
+    }
+    checks.writes = store.readOnly ? 'read-only' : 'ok';
+    return { ok: checks.store === 'ok' && (checks.schema ?? '').startsWith('ok'), checks };
+  };
+
+  const app = await createHttpApp(
+    {
+      log,
+      metrics,
+      bodyLimitBytes: config.bodyLimitBytes,
+      trustProxy: config.trustProxy,
+      rateLimit: {
+        enabled: config.rateLimit,
+        perIpPerMinute: config.rateLimitPerMinute,
+        perAccountPerMinute: config.rateLimitAccountPerMinute,
+      },
+      version: packageVersion(),
+    },
+    [opsRoutes(metrics, readiness), accounts.routes(auth)],
+  );
+
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    store,
+    outbox,
+    log,
+    startWorkers: () => outbox.start(),
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await outbox.stop();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}

@@ -1,0 +1,8 @@
+/**
+ * Accounts: sign-up, sign-in, bearer sessions, profiles and karma totals.
+ * Other modules use `authenticate`, `byIds` and `isAdmin`; the tables are
+ * this module's own.
+ */
+export { createAccountsModule, type AccountsModule, type AccountsModuleDeps } from './module.js';
+export type { Account, OwnAccount, Session } from './service.js';
+export { Username, AccountSchema } from './routes.js';

@@ -1,0 +1,29 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { AuthHooks } from '../../platform/http/index.js';
+import { createPasswords } from './passwords.js';
+import { accountsRoutes, type AccountsRouteLimits } from './routes.js';
+import { createAccountsService, type AccountsDeps, type AccountsService } from './service.js';
+
+export interface AccountsModuleDeps extends Omit<AccountsDeps, 'passwords'> {
+  scryptCost: number;
+  limits: AccountsRouteLimits;
+}
+
+export interface AccountsModule {
+  authenticate: AccountsService['authenticate'];
+  byIds: AccountsService['byIds'];
+  profile: AccountsService['profile'];
+  isAdmin: AccountsService['isAdmin'];
+  routes(auth: AuthHooks): FastifyPluginAsync;
+}
+
+export function createAccountsModule(deps: AccountsModuleDeps): AccountsModule {
+  const service = createAccountsService({ ...deps, passwords: createPasswords(deps.scryptCost) });
+  return {
+    authenticate: service.authenticate,
+    byIds: service.byIds,
+    profile: service.profile,
+    isAdmin: service.isAdmin,
+    routes: (auth) => accountsRoutes(service, auth, deps.limits),
+  };
+}

@@ -1,0 +1,40 @@
+/** The accounts module's SQL: portable across SQLite and PostgreSQL. */
+
+export interface AccountRow {
+  id: string;
+  username: string;
+  username_key: string;
+  email: string | null;
+  password_hash: string;
+  post_karma: number;
+  comment_karma: number;
+  created_at: number;
+}
+
+export interface SessionRow {
+  account_id: string;
+  username: string;
+  username_key: string;
+  expires_at: number;
+}
+
+const ACCOUNT_COLUMNS = 'id, username, username_key, email, password_hash, post_karma, comment_karma, created_at';
+
+export const ACCOUNT_ID_BY_KEY = 'SELECT id FROM accounts WHERE username_key = ?';
+export const ACCOUNT_BY_KEY = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE username_key = ?`;
+export const ACCOUNT_BY_ID = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ?`;
+export const accountsByIds = (n: number) =>
+  `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id IN (${Array.from({ length: n }, () => '?').join(', ')})`;
+
+export const INSERT_ACCOUNT = `INSERT INTO accounts (id, username, username_key, email, password_hash, created_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (username_key) DO NOTHING
+RETURNING id`;
+
+export const SESSION_BY_HASH = `SELECT s.account_id, s.expires_at, a.username, a.username_key
+FROM sessions s JOIN accounts a ON a.id = s.account_id
+WHERE s.token_hash = ?`;
+export const INSERT_SESSION = 'INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)';
+export const DELETE_SESSION = 'DELETE FROM sessions WHERE token_hash = ?';
+export const DELETE_ACCOUNT_SESSIONS = 'DELETE FROM sessions WHERE account_id = ?';
+export const DELETE_EXPIRED_SESSIONS = 'DELETE FROM sessions WHERE account_id = ? AND expires_at <= ?';

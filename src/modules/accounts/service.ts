@@ -1,0 +1,140 @@
+import type { Clock } from '../../platform/clock.js';
+import { AppError } from '../../platform/errors.js';
+import type { Principal } from '../../platform/http/index.js';
+import type { IdGenerator } from '../../platform/ids.js';
+import type { Outbox } from '../../platform/outbox/index.js';
+import type { Store } from '../../platform/store/index.js';
+import type { Passwords } from './passwords.js';
+import * as q from './queries.js';
+import { hashToken, looksLikeToken, newToken } from './tokens.js';
+
+export interface Account {
+  id: string;
+  username: string;
+  createdAt: number;
+  karma: { post: number; comment: number };
+}
+
+export interface OwnAccount extends Account {
+  email: string | null;
+  isAdmin: boolean;
+}
+
+export interface Session {
+  token: string;
+  expiresAt: number;
+  account: Account;
+}
+
+export interface AccountsDeps {
+  store: Store;
+  clock: Clock;
+  ids: IdGenerator;
+  outbox: Outbox;
+  passwords: Passwords;
+  sessionTtlMs: number;
+  /** Lower-cased usernames of site admins. */
+  admins: readonly string[];
+}
+
+export type AccountsService = ReturnType<typeof createAccountsService>;
+
+export function createAccountsService(deps: AccountsDeps) {
+  const { store, clock, ids, outbox, passwords } = deps;
+  const admins = new Set(deps.admins);
+
+  return {
+    /** Creates an account; `username_taken` if the name is used in any letter case. */
+    async register(input: { username: string; password: string; email?: string | undefined }): Promise<Account> {
+      const key = input.username.toLowerCase();
+      // Cheap early answer; the unique index below is what guarantees it.
+      if (await store.q.get(q.ACCOUNT_ID_BY_KEY, [key])) throw taken(input.username);
+      const hash = await passwords.hash(input.password);
+      const id = ids.next();
+      const createdAt = clock.now();
+      const inserted = await store.write(async (tx) => {
+        const row = await tx.get(q.INSERT_ACCOUNT, [id, input.username, key, input.email ?? null, hash, createdAt]);
+        if (!row) return false;
+        await outbox.record(tx, 'account.created', { accountId: id, username: input.username });
+        return true;
+      });
+      if (!inserted) throw taken(input.username);
+      return { id, username: input.username, createdAt, karma: { post: 0, comment: 0 } };
+    },
+
+    /** Signs in; the same `invalid_credentials` for an unknown user and a wrong password. */
+    async login(input: { username: string; password: string }): Promise<Session> {
+      const row = await store.q.get<q.AccountRow>(q.ACCOUNT_BY_KEY, [input.username.toLowerCase()]);
+      const ok = row ? await passwords.verify(input.password, row.password_hash) : await passwords.dummyVerify(input.password);
+      if (!row || !ok) throw new AppError('invalid_credentials', 'unknown username or wrong password');
+      const { token, hash } = newToken();
+      const now = clock.now();
+      const expiresAt = now + deps.sessionTtlMs;
+      await store.write(async (tx) => {
+        await tx.run(q.DELETE_EXPIRED_SESSIONS, [row.id, now]);
+        await tx.run(q.INSERT_SESSION, [hash, row.id, now, expiresAt]);
+      });
+      return { token, expiresAt, account: toAccount(row) };
+    },
+
+    /** Resolves a bearer token; null when unknown, expired or revoked. */
+    async authenticate(token: string): Promise<Principal | null> {
+      if (!looksLikeToken(token)) return null;
+      const tokenHash = hashToken(token);
+      const row = await store.q.get<q.SessionRow>(q.SESSION_BY_HASH, [tokenHash]);
+      if (!row || row.expires_at <= clock.now()) return null;
+      return { accountId: row.account_id, username: row.username, isAdmin: admins.has(row.username_key), tokenHash };
+    },
+
+    /** Ends one session (its token stops working at once). */
+    async logout(tokenHash: string): Promise<void> {
+      await store.write((tx) => tx.run(q.DELETE_SESSION, [tokenHash]));
+    },
+
+    /** Ends every session of an account. */
+    async logoutEverywhere(accountId: string): Promise<void> {
+      await store.write((tx) => tx.run(q.DELETE_ACCOUNT_SESSIONS, [accountId]));
+    },
+
+    async me(accountId: string): Promise<OwnAccount> {
+      const row = await store.q.get<q.AccountRow>(q.ACCOUNT_BY_ID, [accountId]);
+      if (!row) throw new AppError('unauthenticated', 'this account no longer exists');
+      return { ...toAccount(row), email: row.email, isAdmin: admins.has(row.username_key) };
+    },
+
+    async profile(username: string): Promise<Account> {
+      const row = await store.q.get<q.AccountRow>(q.ACCOUNT_BY_KEY, [username.toLowerCase()]);
+      if (!row) throw new AppError('not_found', `no account named ${username}`);
+      return toAccount(row);
+    },
+
+    /** Accounts by id, for other modules' presenters (one query, no N+1). */
+    async byIds(accountIds: readonly string[]): Promise<Map<string, Account>> {
+      const unique = [...new Set(accountIds)];
+      const out = new Map<string, Account>();
+      for (let i = 0; i < unique.length; i += 500) {
+        const chunk = unique.slice(i, i + 500);
+        const rows = await store.q.all<q.AccountRow>(q.accountsByIds(chunk.length), chunk);
+        for (const row of rows) out.set(row.id, toAccount(row));
+      }
+      return out;
+    },
+
+    isAdmin(username: string): boolean {
+      return admins.has(username.toLowerCase());
+    },
+  };
+}
+
+function toAccount(row: q.AccountRow): Account {
+  return {
+    id: row.id,
+    username: row.username,
+    createdAt: row.created_at,
+    karma: { post: row.post_karma, comment: row.comment_karma },
+  };
+}
+
+function taken(username: string): AppError {
+  return new AppError('username_taken', `the username ${username} is taken`, { field: 'username' });
+}

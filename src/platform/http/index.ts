@@ -1,0 +1,6 @@
+export { createHttpApp, ipLimit, type App, type HttpOptions } from './server.js';
+export { createAuthHooks, principalOf, type AuthHooks } from './auth.js';
+export type { Authenticate, Principal } from './principal.js';
+export { ErrorBody, List, Nullable, responses } from './schemas.js';
+export { toErrorAnswer } from './errors.js';
+export { opsRoutes, type Readiness } from './ops.js';

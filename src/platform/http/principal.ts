@@ -1,0 +1,17 @@
+/** Who is making a request, as the auth hook found it. */
+export interface Principal {
+  accountId: string;
+  username: string;
+  isAdmin: boolean;
+  /** Hash of the bearer token used (to end this session). */
+  tokenHash: string;
+}
+
+/** Turns a bearer token into a principal; null when unknown, expired or revoked. */
+export type Authenticate = (token: string) => Promise<Principal | null>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}

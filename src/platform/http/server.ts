@@ -1,0 +1,83 @@
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
+import { ErrorBody } from './schemas.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+
+export type App = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface HttpOptions {
+  log: Logger;
+  metrics: Metrics;
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+  rateLimit: { enabled: boolean; perIpPerMinute: number; perAccountPerMinute: number };
+  version: string;
+}
+
+/** Per-route limit for abuse-prone anonymous writes (sign-up, sign-in), keyed by IP. */
+export function ipLimit(max: number, timeWindowMs: number) {
+  return { rateLimit: { max, timeWindow: timeWindowMs, keyGenerator: (req: { ip: string }) => `ip:${req.ip}` } };
+}
+
+/**
+ * Builds the Fastify app (without listening): error shape, validation,
+ * rate limits, OpenAPI at /docs, request metrics. Modules add their routes
+ * as plugins under /api/v1.
+ */
+export async function createHttpApp(options: HttpOptions, plugins: FastifyPluginAsync[]): Promise<App> {
+  const app = Fastify({
+    loggerInstance: options.log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimitBytes,
+    trustProxy: options.trustProxy,
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: true, useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.decorateRequest('principal', null);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addSchema(ErrorBody);
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    options.metrics.httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Agora API', version: options.version, description: 'The Agora HTTP API v1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  if (options.rateLimit.enabled) {
+    const { perIpPerMinute, perAccountPerMinute } = options.rateLimit;
+    await app.register(fastifyRateLimit, {
+      global: true,
+      // After the auth hook (onRequest), so signed-in requests count per account.
+      hook: 'preHandler',
+      timeWindow: 60_000,
+      max: (request) => (request.principal ? perAccountPerMinute : perIpPerMinute),
+      keyGenerator: (request) => (request.principal ? `a:${request.principal.accountId}` : `ip:${request.ip}`),
+    });
+  }
+
+  for (const plugin of plugins) await app.register(plugin);
+  return app;
+}

@@ -1,0 +1,98 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Store } from './store/index.js';
+
+export interface Metrics {
+  registry: Registry;
+  httpDuration: Histogram<'method' | 'route' | 'status'>;
+  storeWriteDuration: Histogram;
+  outboxDelivered: Counter<'topic'>;
+  outboxFailures: Counter<'topic'>;
+}
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** One registry per process, built at the composition root. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpDuration: new Histogram({
+      name: 'agora_http_request_duration_seconds',
+      help: 'HTTP request latency by route and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    storeWriteDuration: new Histogram({
+      name: 'agora_store_write_duration_seconds',
+      help: 'Write transaction time, from queueing to commit',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    outboxDelivered: new Counter({
+      name: 'agora_outbox_delivered_total',
+      help: 'Outbox events delivered to all their handlers',
+      labelNames: ['topic'],
+      registers: [registry],
+    }),
+    outboxFailures: new Counter({
+      name: 'agora_outbox_failures_total',
+      help: 'Outbox delivery attempts that failed (retried with backoff)',
+      labelNames: ['topic'],
+      registers: [registry],
+    }),
+  };
+}
+
+/** Gauges read at scrape time: writer queue and outbox backlog. */
+export function registerStoreGauges(
+  metrics: Metrics,
+  store: Store,
+  backlog: () => Promise<{ pending: number; oldestAgeMs: number; failed: number }>,
+): void {
+  const { registry } = metrics;
+  new Gauge({
+    name: 'agora_store_writer_queue_depth',
+    help: 'Write transactions waiting for the writer',
+    registers: [registry],
+    collect() {
+      this.set(store.stats().writerQueueDepth);
+    },
+  });
+  new Gauge({
+    name: 'agora_store_writes_in_flight',
+    help: 'Write transactions running',
+    registers: [registry],
+    collect() {
+      this.set(store.stats().writesInFlight);
+    },
+  });
+  let last: Promise<{ pending: number; oldestAgeMs: number; failed: number }> | null = null;
+  // One backlog query per scrape serves the three gauges.
+  const read = () => (last ??= backlog().finally(() => setImmediate(() => (last = null))));
+  new Gauge({
+    name: 'agora_outbox_backlog',
+    help: 'Outbox events not yet delivered',
+    registers: [registry],
+    async collect() {
+      this.set((await read()).pending);
+    },
+  });
+  new Gauge({
+    name: 'agora_outbox_oldest_age_seconds',
+    help: 'Age of the oldest undelivered outbox event',
+    registers: [registry],
+    async collect() {
+      this.set((await read()).oldestAgeMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'agora_outbox_failed',
+    help: 'Outbox events set aside after too many failed attempts',
+    registers: [registry],
+    async collect() {
+      this.set((await read()).failed);
+    },
+  });
+}

@@ -1,0 +1,192 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { IdGenerator } from '../ids.js';
+import type { Store, Tx } from '../store/index.js';
+import * as sql from './sql.js';
+
+export interface OutboxEvent {
+  id: string;
+  topic: string;
+  payload: unknown;
+  createdAt: number;
+  /** 1 on the first delivery attempt. */
+  attempt: number;
+}
+
+/** Must be idempotent: an event may be delivered more than once (keyed by event.id). */
+export type OutboxHandler = (event: OutboxEvent) => Promise<void>;
+
+export interface OutboxOptions {
+  store: Store;
+  clock: Clock;
+  ids: IdGenerator;
+  log: Logger;
+  /** How often to look for due events when nothing nudges the dispatcher. */
+  pollMs: number;
+  /** Backoff after the first failure; doubles each attempt up to maxBackoffMs. */
+  baseBackoffMs: number;
+  maxBackoffMs: number;
+  /** Attempts before an event is set aside as failed. */
+  maxAttempts: number;
+  /** How long a claimed event stays reserved for one dispatcher. */
+  leaseMs?: number;
+  batchSize?: number;
+  /** Delivered events older than this are deleted. */
+  retentionMs?: number;
+  onDelivered?: (topic: string) => void;
+  onFailure?: (topic: string) => void;
+}
+
+export interface Outbox {
+  /** Records an event in the caller's transaction; delivered after it commits. */
+  record(tx: Tx, topic: string, payload: unknown): Promise<string>;
+  subscribe(topic: string, name: string, handler: OutboxHandler): void;
+  /** One pass: claims due events and delivers them. Returns how many were claimed. */
+  dispatchOnce(): Promise<number>;
+  start(): void;
+  /** Stops the loop after the pass in progress. */
+  stop(): Promise<void>;
+  backlog(): Promise<{ pending: number; oldestAgeMs: number; failed: number }>;
+}
+
+/**
+ * The transactional outbox and its dispatcher: events are rows written in
+ * the same transaction as the change; after commit they are delivered at
+ * least once to every subscribed handler, with exponential backoff on
+ * failure. A handler that succeeded is recorded per event, so a retry only
+ * reruns the handlers that failed. A failing handler never undoes the write.
+ */
+export function createOutbox(options: OutboxOptions): Outbox {
+  const { store, clock, ids, log } = options;
+  const leaseMs = options.leaseMs ?? 30_000;
+  const batchSize = options.batchSize ?? 32;
+  const retentionMs = options.retentionMs ?? 7 * 24 * 3600_000;
+  const handlers = new Map<string, { name: string; handler: OutboxHandler }[]>();
+  let running = false;
+  let loop: Promise<void> | null = null;
+  let wake: (() => void) | null = null;
+  let lastPrune = 0;
+  let nudged = false;
+
+  const nudge = () => {
+    nudged = true;
+    wake?.();
+  };
+
+  async function deliver(row: { id: string; topic: string; payload: string; created_at: number; attempts: number }) {
+    const event: OutboxEvent = {
+      id: row.id,
+      topic: row.topic,
+      payload: JSON.parse(row.payload) as unknown,
+      createdAt: row.created_at,
+      attempt: row.attempts,
+    };
+    const subscribed = handlers.get(row.topic) ?? [];
+    const done = new Set((await store.q.all<{ handler: string }>(sql.HANDLED, [row.id])).map((r) => r.handler));
+    const errors: string[] = [];
+    for (const { name, handler } of subscribed) {
+      if (done.has(name)) continue;
+      try {
+        await handler(event);
+        await store.write((tx) => tx.run(sql.MARK_HANDLED, [row.id, name, clock.now()]));
+      } catch (error) {
+        errors.push(`${name}: ${(error as Error)?.message ?? String(error)}`);
+        log.warn({ err: error, eventId: row.id, topic: row.topic, handler: name, attempt: row.attempts }, 'outbox handler failed');
+      }
+    }
+    const now = clock.now();
+    if (errors.length === 0) {
+      await store.write((tx) => tx.run(sql.DELIVERED, [now, row.id]));
+      options.onDelivered?.(row.topic);
+      return;
+    }
+    options.onFailure?.(row.topic);
+    const message = errors.join('; ').slice(0, 2000);
+    if (row.attempts >= options.maxAttempts) {
+      log.error({ eventId: row.id, topic: row.topic, attempts: row.attempts }, 'outbox event failed for good');
+      await store.write((tx) => tx.run(sql.GIVE_UP, [now, message, row.id]));
+      return;
+    }
+    const backoff = Math.min(options.baseBackoffMs * 2 ** (row.attempts - 1), options.maxBackoffMs);
+    const jitter = Math.floor(Math.random() * backoff * 0.1);
+    await store.write((tx) => tx.run(sql.RETRY, [now + backoff + jitter, message, row.id]));
+  }
+
+  async function dispatchOnce(): Promise<number> {
+    const now = clock.now();
+    const claimed = await store.write((tx) =>
+      tx.all<{ id: string; topic: string; payload: string; created_at: number; attempts: number }>(
+        sql.CLAIM[store.dialect],
+        [now + leaseMs, now, now, batchSize],
+      ),
+    );
+    await Promise.all(claimed.map(deliver));
+    if (now - lastPrune > 3600_000) {
+      lastPrune = now;
+      await store.write(async (tx) => {
+        await tx.run(sql.PRUNE_HANDLED, [now - retentionMs]);
+        await tx.run(sql.PRUNE, [now - retentionMs]);
+      });
+    }
+    return claimed.length;
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      let claimed = 0;
+      nudged = false;
+      try {
+        claimed = await dispatchOnce();
+      } catch (error) {
+        log.error({ err: error }, 'outbox dispatch failed');
+      }
+      if (claimed === 0 && running && !nudged) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, options.pollMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+    }
+  }
+
+  return {
+    async record(tx, topic, payload) {
+      const id = ids.next();
+      const now = clock.now();
+      await tx.run(sql.INSERT, [id, topic, JSON.stringify(payload), now, now]);
+      tx.afterCommit(nudge);
+      return id;
+    },
+    subscribe(topic, name, handler) {
+      const list = handlers.get(topic) ?? [];
+      if (list.some((h) => h.name === name)) throw new Error(`outbox handler ${name} already subscribed to ${topic}`);
+      list.push({ name, handler });
+      handlers.set(topic, list);
+    },
+    dispatchOnce,
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    async stop() {
+      running = false;
+      nudge();
+      await loop;
+      loop = null;
+    },
+    async backlog() {
+      const row = await store.q.get<{ n: number; oldest: number | null }>(sql.BACKLOG);
+      const failed = await store.q.get<{ n: number }>(sql.FAILED);
+      return {
+        pending: row?.n ?? 0,
+        oldestAgeMs: row?.oldest == null ? 0 : Math.max(0, clock.now() - row.oldest),
+        failed: failed?.n ?? 0,
+      };
+    },
+  };
+}

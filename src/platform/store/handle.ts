@@ -1,0 +1,93 @@
+import type { Queryable, Store, StoreStats, Tx } from './types.js';
+import { StoreError } from './types.js';
+
+/**
+ * The one store handle the running process uses. It can pause writes (new
+ * write transactions wait, running ones finish), refuse writes (read-only
+ * mode), and swap the store underneath without a restart — what the live
+ * migration's cutover needs.
+ */
+export interface StoreHandle extends Store {
+  readonly current: Store;
+  /** Resolves once every running write has finished; new writes wait. */
+  pauseWrites(): Promise<void>;
+  resumeWrites(): void;
+  /** While on, writes fail with StoreError('read_only'). */
+  setReadOnly(on: boolean): void;
+  readonly readOnly: boolean;
+  /** Replaces the store (writes must be paused); returns the old one. */
+  swap(next: Store): Store;
+}
+
+export function createStoreHandle(initial: Store, observeWrite?: (seconds: number) => void): StoreHandle {
+  let current = initial;
+  let readOnly = false;
+  let running = 0;
+  let paused: { promise: Promise<void>; release: () => void } | null = null;
+  let drained: (() => void) | null = null;
+
+  const q: Queryable = {
+    all: (sql, params) => current.q.all(sql, params),
+    get: (sql, params) => current.q.get(sql, params),
+    run: (sql, params) => current.q.run(sql, params),
+  };
+
+  return {
+    get dialect() {
+      return current.dialect;
+    },
+    get description() {
+      return current.description;
+    },
+    get singleWriter() {
+      return current.singleWriter;
+    },
+    get current() {
+      return current;
+    },
+    get readOnly() {
+      return readOnly;
+    },
+    q,
+    read: (fn) => current.read(fn),
+    async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+      while (paused) await paused.promise;
+      if (readOnly) throw new StoreError('read_only', 'the site is in read-only mode');
+      running++;
+      const started = performance.now();
+      try {
+        return await current.write(fn);
+      } finally {
+        observeWrite?.((performance.now() - started) / 1000);
+        running--;
+        if (running === 0) drained?.();
+      }
+    },
+    async pauseWrites() {
+      if (!paused) {
+        let release!: () => void;
+        const promise = new Promise<void>((r) => (release = r));
+        paused = { promise, release };
+      }
+      if (running > 0) await new Promise<void>((r) => (drained = r));
+      drained = null;
+    },
+    resumeWrites() {
+      const p = paused;
+      paused = null;
+      p?.release();
+    },
+    setReadOnly(on) {
+      readOnly = on;
+    },
+    swap(next) {
+      if (!paused) throw new Error('pause writes before swapping the store');
+      const old = current;
+      current = next;
+      return old;
+    },
+    ping: () => current.ping(),
+    stats: (): StoreStats => current.stats(),
+    close: () => current.close(),
+  };
+}

@@ -1,0 +1,5 @@
+export type { Dialect, Param, Queryable, Row, Store, StoreErrorKind, StoreStats, Tx } from './types.js';
+export { StoreError } from './types.js';
+export { openStore, type OpenStoreOptions } from './open.js';
+export { createStoreHandle, type StoreHandle } from './handle.js';
+export { loadMigrations, migrate, schemaStatus, assertCompatible, SchemaError, type Migration, type SchemaStatus } from './migrations.js';

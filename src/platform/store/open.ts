@@ -1,0 +1,25 @@
+import { resolve } from 'node:path';
+import { createPostgresStore } from './postgres/store.js';
+import { createSqliteStore, type SqliteSync } from './sqlite/store.js';
+import type { Store } from './types.js';
+
+export interface OpenStoreOptions {
+  url: string;
+  sqliteSync: SqliteSync;
+  pgPoolSize: number;
+  onIdleError?: (error: Error) => void;
+}
+
+/** `sqlite:<path>` or `postgres://…` -> a Store. */
+export function openStore(options: OpenStoreOptions): Store {
+  const { url } = options;
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!path) throw new Error(`AGORA_DATABASE_URL "${url}" names no file`);
+    return createSqliteStore({ path: path === ':memory:' ? path : resolve(path), sync: options.sqliteSync });
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    return createPostgresStore({ url, poolSize: options.pgPoolSize, onIdleError: options.onIdleError });
+  }
+  throw new Error(`AGORA_DATABASE_URL must start with sqlite: or postgres:// (got "${url.split(':')[0]}:")`);
+}

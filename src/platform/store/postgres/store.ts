@@ -1,0 +1,148 @@
+import pg from 'pg';
+import type { Param, Queryable, Row, Store, StoreStats, Tx } from '../types.js';
+import { StoreError } from '../types.js';
+import { translatePgError } from './errors.js';
+import { toPositional } from './placeholders.js';
+
+export interface PostgresStoreOptions {
+  url: string;
+  poolSize: number;
+  /** Longest a statement may run, in milliseconds. */
+  statementTimeoutMs?: number;
+  /** Called when an idle pooled connection fails (the pool replaces it). */
+  onIdleError?: (error: Error) => void;
+}
+
+const INT8 = 20;
+const NUMERIC = 1700;
+const RETRIES = 3;
+
+/**
+ * PostgreSQL through a connection pool. Statements are prepared once per
+ * connection (named by their text); bigint and numeric come back as numbers
+ * so rows look the same as SQLite's. Transactions that fail on a
+ * serialization failure or deadlock are retried whole.
+ */
+export function createPostgresStore(options: PostgresStoreOptions): Store {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize,
+    application_name: 'agora',
+    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    idle_in_transaction_session_timeout: 60_000,
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        oid === INT8 || oid === NUMERIC
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  pool.on('error', (error) => options.onIdleError?.(error));
+  const names = new Map<string, { name: string; text: string }>();
+  let inFlight = 0;
+
+  const statement = (sql: string) => {
+    let s = names.get(sql);
+    if (!s) {
+      s = { name: `s${names.size}`, text: toPositional(sql) };
+      names.set(sql, s);
+    }
+    return s;
+  };
+
+  type Runner = Pick<pg.Pool, 'query'>;
+  const queryable = (runner: Runner): Queryable => {
+    const query = async (sql: string, params: readonly Param[]) => {
+      try {
+        const s = statement(sql);
+        return await runner.query({ name: s.name, text: s.text, values: params as unknown[] });
+      } catch (error) {
+        throw translatePgError(error);
+      }
+    };
+    return {
+      all: async <T = Row>(sql: string, params: readonly Param[] = []) => (await query(sql, params)).rows as T[],
+      get: async <T = Row>(sql: string, params: readonly Param[] = []) =>
+        (await query(sql, params)).rows[0] as T | undefined,
+      run: async (sql: string, params: readonly Param[] = []) => (await query(sql, params)).rowCount ?? 0,
+    };
+  };
+
+  async function transaction<T>(begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const hooks: (() => void)[] = [];
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw translatePgError(error);
+      }
+      let broken = false;
+      try {
+        await client.query(begin);
+        const tx: Tx = {
+          ...queryable(client),
+          exec: async (script) => {
+            try {
+              await client.query(script);
+            } catch (error) {
+              throw translatePgError(error);
+            }
+          },
+          afterCommit: (hook) => void hooks.push(hook),
+        };
+        const value = await fn(tx);
+        await client.query('COMMIT');
+        for (const hook of hooks) hook();
+        return value;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        const translated = translatePgError(error);
+        if (translated instanceof StoreError && translated.kind === 'serialization' && attempt < RETRIES) continue;
+        throw translated;
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  return {
+    dialect: 'postgres',
+    description: redact(options.url),
+    singleWriter: false,
+    q: queryable(pool),
+    read: (fn) => transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', fn),
+    async write(fn) {
+      inFlight++;
+      try {
+        return await transaction('BEGIN', fn);
+      } finally {
+        inFlight--;
+      }
+    },
+    async ping() {
+      try {
+        await pool.query('SELECT 1');
+      } catch (error) {
+        throw translatePgError(error);
+      }
+    },
+    stats(): StoreStats {
+      return { writerQueueDepth: pool.waitingCount, writesInFlight: inFlight };
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+/** The URL without its password, for logs. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable url)';
+  }
+}

@@ -1,0 +1,198 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Param, Queryable, Row, Store, StoreStats, Tx } from '../types.js';
+import { translateSqliteError } from './errors.js';
+
+export type SqliteSync = 'normal' | 'full';
+
+export interface SqliteStoreOptions {
+  /** Path of the database file; its folder is created if missing. */
+  path: string;
+  /** `normal`: survives a killed process. `full`: also survives power loss (fsync per commit). */
+  sync: SqliteSync;
+  /** Most write transactions committed together (group commit). */
+  maxBatch?: number;
+}
+
+interface WriteJob {
+  fn: (tx: Tx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Embedded SQLite. One writer connection owned by this process serializes
+ * every write; reads use separate connections and, in WAL mode, never wait
+ * for the writer. Writes queued in the same event-loop turn are committed
+ * together (one BEGIN IMMEDIATE .. COMMIT, a savepoint each), so that an
+ * fsync per commit stays affordable; each caller is answered only after the
+ * commit that holds its write.
+ */
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+  const writer = openConnection(options, false);
+  const reader = openConnection(options, true);
+  const idleReaders: Connection[] = [];
+  const maxBatch = options.maxBatch ?? 256;
+  let queue: WriteJob[] = [];
+  let draining = false;
+  let inFlight = 0;
+  let closed = false;
+  let idle: (() => void) | null = null;
+
+  function schedule(): void {
+    if (!draining) {
+      draining = true;
+      setImmediate(drain);
+    }
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(batch.length);
+      inFlight = batch.length;
+      await runBatch(batch);
+      inFlight = 0;
+    }
+    draining = false;
+    idle?.();
+  }
+
+  async function runBatch(batch: WriteJob[]): Promise<void> {
+    const done: { job: WriteJob; value: unknown; hooks: (() => void)[] }[] = [];
+    const failed: { job: WriteJob; error: unknown }[] = [];
+    const single = batch.length === 1;
+    try {
+      writer.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      for (const job of batch) job.reject(translateSqliteError(error));
+      return;
+    }
+    for (const job of batch) {
+      const hooks: (() => void)[] = [];
+      if (!single) writer.exec('SAVEPOINT job');
+      try {
+        const value = await job.fn(writer.tx(hooks));
+        if (!single) writer.exec('RELEASE job');
+        done.push({ job, value, hooks });
+      } catch (error) {
+        if (!single) writer.exec('ROLLBACK TO job; RELEASE job');
+        failed.push({ job, error });
+      }
+    }
+    try {
+      writer.exec(done.length > 0 ? 'COMMIT' : 'ROLLBACK');
+    } catch (error) {
+      if (writer.db.inTransaction) writer.exec('ROLLBACK');
+      const translated = translateSqliteError(error);
+      for (const { job } of done) job.reject(translated);
+      for (const { job, error: e } of failed) job.reject(e);
+      return;
+    }
+    for (const { job, value, hooks } of done) {
+      job.resolve(value);
+      for (const hook of hooks) hook();
+    }
+    for (const { job, error } of failed) job.reject(error);
+  }
+
+  return {
+    dialect: 'sqlite',
+    description: `sqlite:${options.path}`,
+    singleWriter: true,
+    q: reader.queryable,
+    async read(fn) {
+      const conn = idleReaders.pop() ?? openConnection(options, true);
+      conn.exec('BEGIN');
+      try {
+        return await fn(conn.queryable);
+      } finally {
+        conn.exec('COMMIT');
+        idleReaders.push(conn);
+      }
+    },
+    write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+      if (closed) return Promise.reject(new Error('store is closed'));
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+        schedule();
+      });
+    },
+    async ping() {
+      reader.db.prepare('SELECT 1').get();
+    },
+    stats(): StoreStats {
+      return { writerQueueDepth: queue.length, writesInFlight: inFlight };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (draining) await new Promise<void>((resolve) => (idle = resolve));
+      writer.db.pragma('optimize');
+      for (const conn of [writer, reader, ...idleReaders]) conn.db.close();
+    },
+  };
+}
+
+interface Connection {
+  db: Database.Database;
+  exec(sql: string): void;
+  queryable: Queryable;
+  tx(hooks: (() => void)[]): Tx;
+}
+
+function openConnection(options: SqliteStoreOptions, readOnly: boolean): Connection {
+  const db = new Database(options.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  if (readOnly) db.pragma('query_only = ON');
+  const statements = new Map<string, Database.Statement>();
+  const prepare = (sql: string): Database.Statement => {
+    let stmt = statements.get(sql);
+    if (!stmt) {
+      try {
+        stmt = db.prepare(sql);
+      } catch (error) {
+        throw translateSqliteError(error);
+      }
+      statements.set(sql, stmt);
+    }
+    return stmt;
+  };
+  const guard = <T>(f: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(f());
+    } catch (error) {
+      return Promise.reject(translateSqliteError(error));
+    }
+  };
+  const queryable: Queryable = {
+    all: <T = Row>(sql: string, params: readonly Param[] = []) =>
+      guard(() => prepare(sql).all(...params) as T[]),
+    get: <T = Row>(sql: string, params: readonly Param[] = []) =>
+      guard(() => prepare(sql).get(...params) as T | undefined),
+    run: (sql: string, params: readonly Param[] = []) => guard(() => prepare(sql).run(...params).changes),
+  };
+  return {
+    db,
+    exec(sql) {
+      try {
+        db.exec(sql);
+      } catch (error) {
+        throw translateSqliteError(error);
+      }
+    },
+    queryable,
+    tx(hooks) {
+      return {
+        ...queryable,
+        exec: (script: string) => guard(() => void db.exec(script)),
+        afterCommit: (fn: () => void) => void hooks.push(fn),
+      };
+    },
+  };
+}

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { describeStores, openTestStore } from '../../../test/support/stores.js';
+import { StoreError, type StoreHandle } from './index.js';
+
+describeStores('store contract', (kind) => {
+  let store: StoreHandle;
+  let close: () => Promise<void>;
+
+  before(async () => {
+    ({ store, close } = await openTestStore(kind));
+    await store.write((tx) =>
+      tx.exec(`CREATE TABLE t_items (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, n BIGINT NOT NULL);
+               CREATE TABLE t_stock (id TEXT PRIMARY KEY, sold INTEGER NOT NULL, stock INTEGER NOT NULL)`),
+    );
+  });
+  after(() => close());
+
+  test('a committed write is read back with the same types', async () => {
+    const big = Date.UTC(2030, 0, 1);
+    await store.write((tx) => tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['a', 'héllo 👋', big]));
+    const row = await store.q.get<{ id: string; name: string; n: number }>('SELECT id, name, n FROM t_items WHERE id = ?', ['a']);
+    assert.deepEqual(row, { id: 'a', name: 'héllo 👋', n: big });
+    const count = await store.q.get<{ c: number }>('SELECT COUNT(*) AS c FROM t_items');
+    assert.equal(count?.c, 1);
+  });
+
+  test('a transaction that throws leaves nothing behind, and afterCommit does not run', async () => {
+    let hooked = false;
+    await assert.rejects(
+      store.write(async (tx) => {
+        await tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['b', 'b', 1]);
+        tx.afterCommit(() => (hooked = true));
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    assert.equal(await store.q.get('SELECT id FROM t_items WHERE id = ?', ['b']), undefined);
+    assert.equal(hooked, false);
+  });
+
+  test('afterCommit runs once the write is visible', async () => {
+    let seen: unknown = 'not run';
+    await store.write(async (tx) => {
+      await tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['c', 'c', 1]);
+      tx.afterCommit(() => {
+        seen = 'ran';
+      });
+    });
+    assert.equal(seen, 'ran');
+    assert.ok(await store.q.get('SELECT id FROM t_items WHERE id = ?', ['c']));
+  });
+
+  test('a unique violation is translated, and concurrent writes beside it still commit', async () => {
+    const results = await Promise.allSettled([
+      store.write((tx) => tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['d1', 'dup', 1])),
+      store.write((tx) => tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['d2', 'dup', 1])),
+      store.write((tx) => tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['d3', 'other', 1])),
+    ]);
+    const failures = results.filter((r) => r.status === 'rejected');
+    assert.equal(failures.length, 1);
+    const reason = (failures[0] as PromiseRejectedResult).reason;
+    assert.ok(reason instanceof StoreError);
+    assert.equal(reason.kind, 'unique');
+    assert.ok(await store.q.get('SELECT id FROM t_items WHERE id = ?', ['d3']));
+  });
+
+  test('concurrent conditional increments never pass the limit', async () => {
+    await store.write((tx) => tx.run('INSERT INTO t_stock (id, sold, stock) VALUES (?, ?, ?)', ['s', 0, 100]));
+    const attempts = Array.from({ length: 300 }, () =>
+      store.write((tx) => tx.run('UPDATE t_stock SET sold = sold + 1 WHERE id = ? AND sold + 1 <= stock', ['s'])),
+    );
+    const changed = (await Promise.all(attempts)).reduce((a, b) => a + b, 0);
+    assert.equal(changed, 100);
+    assert.deepEqual(await store.q.get('SELECT sold FROM t_stock WHERE id = ?', ['s']), { sold: 100 });
+  });
+
+  test('read() sees one snapshot', async () => {
+    const seen = await store.read(async (q) => {
+      const before = await q.get<{ c: number }>('SELECT COUNT(*) AS c FROM t_items');
+      await store.write((tx) => tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['e', 'e', 1]));
+      const after = await q.get<{ c: number }>('SELECT COUNT(*) AS c FROM t_items');
+      return [before?.c, after?.c];
+    });
+    assert.equal(seen[0], seen[1]);
+    const now = await store.q.get<{ c: number }>('SELECT COUNT(*) AS c FROM t_items');
+    assert.equal(now?.c, (seen[0] ?? 0) + 1);
+  });
+
+  test('a question mark inside a string literal is not a placeholder', async () => {
+    const row = await store.q.get<{ a: string; b: string }>("SELECT '?' AS a, ? AS b", ['x']);
+    assert.deepEqual(row, { a: '?', b: 'x' });
+  });
+
+  test('pauseWrites holds new writes until resumed; read-only refuses them', async () => {
+    await store.pauseWrites();
+    let done = false;
+    const pending = store.write((tx) => tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['p', 'p', 1])).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(done, false);
+    store.resumeWrites();
+    await pending;
+    assert.equal(done, true);
+
+    store.setReadOnly(true);
+    await assert.rejects(
+      store.write((tx) => tx.run('DELETE FROM t_items')),
+      (e: unknown) => e instanceof StoreError && e.kind === 'read_only',
+    );
+    store.setReadOnly(false);
+  });
+
+  test('pauseWrites waits for a running write to finish', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const running = store.write(async (tx) => {
+      await tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['w', 'w', 1]);
+      await gate;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    let paused = false;
+    const pausing = store.pauseWrites().then(() => (paused = true));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(paused, false);
+    release();
+    await running;
+    await pausing;
+    assert.equal(paused, true);
+    store.resumeWrites();
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * The storage port. Business code writes portable SQL with `?` placeholders
+ * and never asks which database it is on; the adapters (sqlite/, postgres/)
+ * make the rest the same.
+ */
+export type Param = string | number | bigint | null | Uint8Array;
+export type Row = Record<string, unknown>;
+
+export interface Queryable {
+  /** All rows of a query. */
+  all<T = Row>(sql: string, params?: readonly Param[]): Promise<T[]>;
+  /** The first row, or undefined. */
+  get<T = Row>(sql: string, params?: readonly Param[]): Promise<T | undefined>;
+  /** Runs a statement; resolves to the number of rows it changed. */
+  run(sql: string, params?: readonly Param[]): Promise<number>;
+}
+
+export interface Tx extends Queryable {
+  /** Runs a multi-statement script (schema migrations). */
+  exec(script: string): Promise<void>;
+  /** Called once the transaction has committed (never if it rolls back). */
+  afterCommit(fn: () => void): void;
+}
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface StoreStats {
+  /** Write transactions waiting for the writer. */
+  writerQueueDepth: number;
+  /** Write transactions currently running. */
+  writesInFlight: number;
+}
+
+export interface Store {
+  readonly dialect: Dialect;
+  /** A redacted description for logs: `sqlite:./data/agora.db`, `postgres://host/db`. */
+  readonly description: string;
+  /**
+   * True when this process is the only writer (embedded SQLite): an
+   * in-memory copy of stored data that it keeps up to date is then exact.
+   */
+  readonly singleWriter: boolean;
+  /** Reads outside a transaction; each statement sees the latest commit. */
+  readonly q: Queryable;
+  /** Reads that see one consistent snapshot. */
+  read<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** One write transaction; commits when fn resolves, rolls back when it throws. */
+  write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  stats(): StoreStats;
+  close(): Promise<void>;
+}
+
+/** Driver errors, translated once in the adapters. */
+export type StoreErrorKind =
+  | 'unique'
+  | 'foreign_key'
+  | 'check'
+  | 'not_null'
+  | 'busy'
+  | 'serialization'
+  | 'unavailable'
+  | 'read_only'
+  | 'other';
+
+export class StoreError extends Error {
+  readonly kind: StoreErrorKind;
+  constructor(kind: StoreErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreError';
+    this.kind = kind;
+  }
+}

@@ -1,0 +1,66 @@
+import { loadConfig } from '../../src/config.js';
+import type { Clock } from '../../src/platform/clock.js';
+import { createAgora, type Agora } from '../../src/main.js';
+import { freshDatabase, type StoreKind } from './stores.js';
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON under test
+}
+
+export interface TestApp {
+  agora: Agora;
+  base: string;
+  request(method: string, path: string, options?: { body?: unknown; token?: string; headers?: Record<string, string>; raw?: string }): Promise<Answer>;
+  close(): Promise<void>;
+}
+
+/** Test-only defaults: quiet logs, no rate limits, a cheaper (still real) scrypt. */
+export const TEST_ENV = {
+  AGORA_LOG_LEVEL: 'silent',
+  AGORA_RATE_LIMIT: 'off',
+  AGORA_SCRYPT_COST: '16384',
+};
+
+/** The real app on a fresh database, listening on a free port; requests go over real HTTP. */
+export async function startTestApp(kind: StoreKind, env: Record<string, string> = {}, clock?: Clock): Promise<TestApp> {
+  const db = await freshDatabase(kind);
+  const config = loadConfig({ ...TEST_ENV, ...env, AGORA_DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' });
+  const agora = await createAgora(config, clock ? { clock } : {});
+  await agora.app.listen({ port: 0, host: '127.0.0.1' });
+  agora.startWorkers();
+  const address = agora.app.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  return {
+    agora,
+    base,
+    async request(method, path, options = {}) {
+      const headers: Record<string, string> = { ...options.headers };
+      if (options.token) headers.authorization = `Bearer ${options.token}`;
+      let body: string | undefined = options.raw;
+      if (options.body !== undefined) {
+        body = JSON.stringify(options.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(base + path, { method, headers, body });
+      const text = await res.text();
+      let parsed: unknown = text;
+      if ((res.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text);
+      return { status: res.status, headers: res.headers, body: parsed };
+    },
+    async close() {
+      await agora.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Creates an account and signs in; returns its token and id. */
+export async function signUp(app: TestApp, username: string, password = 'correct horse'): Promise<{ token: string; id: string }> {
+  const created = await app.request('POST', '/api/v1/accounts', { body: { username, password } });
+  if (created.status !== 201) throw new Error(`sign-up failed: ${created.status} ${JSON.stringify(created.body)}`);
+  const session = await app.request('POST', '/api/v1/sessions', { body: { username, password } });
+  if (session.status !== 201) throw new Error(`sign-in failed: ${session.status} ${JSON.stringify(session.body)}`);
+  return { token: session.body.token, id: created.body.id };
+}
