@@ -17,6 +17,7 @@ export interface Config {
   sqliteSync: 'normal' | 'full';
   pgPoolSize: number;
   sessionTtlDays: number;
+  cacheTtlMs: number;
   scryptCost: number;
   bodyLimitBytes: number;
   trustProxy: boolean;
@@ -85,6 +86,12 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
   },
   pgPoolSize: { env: 'AGORA_PG_POOL_SIZE', default: '20', doc: 'PostgreSQL connections per process', parse: int(1, 1000) },
   sessionTtlDays: { env: 'AGORA_SESSION_TTL_DAYS', default: '30', doc: 'How long a session token lives', parse: int(1, 3650) },
+  cacheTtlMs: {
+    env: 'AGORA_CACHE_TTL_MS',
+    default: '1000',
+    doc: 'PostgreSQL only: how long a process may serve its in-memory copy of a session or account changed by another process (0: no cache). SQLite copies are exact',
+    parse: int(0, 3_600_000),
+  },
   scryptCost: {
     env: 'AGORA_SCRYPT_COST',
     default: '32768',

@@ -88,6 +88,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     outbox,
     scryptCost: config.scryptCost,
     sessionTtlMs: config.sessionTtlDays * 24 * 3600_000,
+    cacheTtlMs: config.cacheTtlMs,
     admins: config.admins,
     limits: { signupsPerHourPerIp: config.rateLimitSignupsPerHour, loginsPerMinutePerIp: config.rateLimitLoginsPerMinute },
   });

@@ -26,6 +26,11 @@ export const TEST_ENV = {
 /** The real app on a fresh database, listening on a free port; requests go over real HTTP. */
 export async function startTestApp(kind: StoreKind, env: Record<string, string> = {}, clock?: Clock): Promise<TestApp> {
   const db = await freshDatabase(kind);
+  return startTestAppOn(db, env, clock);
+}
+
+/** The real app on a given database (a second process on one PostgreSQL database, say). */
+export async function startTestAppOn(db: { url: string; drop(): Promise<void> }, env: Record<string, string> = {}, clock?: Clock): Promise<TestApp> {
   const config = loadConfig({ ...TEST_ENV, ...env, AGORA_DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' });
   const agora = await createAgora(config, clock ? { clock } : {});
   await agora.app.listen({ port: 0, host: '127.0.0.1' });

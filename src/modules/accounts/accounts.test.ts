@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { createManualClock } from '../../platform/clock.js';
-import { signUp, startTestApp, type TestApp } from '../../../test/support/app.js';
-import { describeStores } from '../../../test/support/stores.js';
+import { signUp, startTestApp, startTestAppOn, type TestApp } from '../../../test/support/app.js';
+import { describeStores, freshDatabase } from '../../../test/support/stores.js';
 
 describeStores('accounts and sessions', (kind) => {
   const clock = createManualClock(Date.UTC(2026, 10, 22));
@@ -192,4 +192,37 @@ describeStores('rate limits', (kind) => {
   test('health probes are never rate limited', async () => {
     for (let i = 0; i < 10; i++) assert.equal((await app.request('GET', '/healthz')).status, 200);
   });
+});
+
+/** Two app processes on one new PostgreSQL database. */
+async function twoProcesses(env: Record<string, string>, fn: (a: TestApp, b: TestApp) => Promise<void>): Promise<void> {
+  const db = await freshDatabase('postgres');
+  const a = await startTestAppOn(db, env);
+  const b = await startTestAppOn({ url: db.url, drop: async () => {} }, env);
+  try {
+    await fn(a, b);
+  } finally {
+    await b.close();
+    await a.close();
+  }
+}
+
+describe('sessions across processes sharing PostgreSQL [postgres]', () => {
+  test('a token revoked by one process stops working in another within AGORA_CACHE_TTL_MS', () =>
+    twoProcesses({ AGORA_CACHE_TTL_MS: '300' }, async (a, b) => {
+      const { token } = await signUp(a, 'two_procs');
+      assert.equal((await b.request('GET', '/api/v1/me', { token })).status, 200, 'b now holds a copy');
+      assert.equal((await a.request('DELETE', '/api/v1/sessions/current', { token })).status, 204);
+      assert.equal((await a.request('GET', '/api/v1/me', { token })).status, 401, 'at once in the revoking process');
+      await new Promise((r) => setTimeout(r, 350));
+      assert.equal((await b.request('GET', '/api/v1/me', { token })).status, 401, 'within the ttl elsewhere');
+    }));
+
+  test('with AGORA_CACHE_TTL_MS=0 a revocation is seen by every process at once', () =>
+    twoProcesses({ AGORA_CACHE_TTL_MS: '0' }, async (a, b) => {
+      const { token } = await signUp(a, 'no_cache');
+      assert.equal((await b.request('GET', '/api/v1/me', { token })).status, 200);
+      assert.equal((await a.request('DELETE', '/api/v1/sessions/current', { token })).status, 204);
+      assert.equal((await b.request('GET', '/api/v1/me', { token })).status, 401);
+    }));
 });

@@ -90,7 +90,7 @@ export function accountsRoutes(accounts: AccountsService, auth: AuthHooks, limit
     app.get(
       '/api/v1/me',
       { onRequest: auth.required, schema: { tags, security: bearer, summary: 'The signed-in account', response: responses({ 200: OwnAccountSchema }) } },
-      async (request) => accounts.me(principalOf(request).accountId),
+      (request) => accounts.me(principalOf(request).accountId),
     );
 
     app.get(

@@ -1,3 +1,4 @@
+import { createReadCache } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
@@ -33,6 +34,8 @@ export interface AccountsDeps {
   outbox: Outbox;
   passwords: Passwords;
   sessionTtlMs: number;
+  /** On a store shared by several processes: how stale a cached session or account may be (0: no cache). */
+  cacheTtlMs: number;
   /** Lower-cased usernames of site admins. */
   admins: readonly string[];
 }
@@ -42,6 +45,13 @@ export type AccountsService = ReturnType<typeof createAccountsService>;
 export function createAccountsService(deps: AccountsDeps) {
   const { store, clock, ids, outbox, passwords } = deps;
   const admins = new Set(deps.admins);
+  // In-memory copies of sessions and accounts: exact when this process is
+  // the only writer (SQLite); on PostgreSQL changes made by other processes
+  // are seen within cacheTtlMs. Every change to these tables goes through
+  // this service, which invalidates after commit.
+  const cacheOptions = { exact: store.singleWriter, ttlMs: deps.cacheTtlMs, now: () => clock.now() };
+  const sessions = createReadCache<string, q.SessionRow>({ ...cacheOptions, maxEntries: 200_000 });
+  const accountsById = createReadCache<string, q.AccountRow>({ ...cacheOptions, maxEntries: 100_000 });
 
   return {
     /** Creates an account; `username_taken` if the name is used in any letter case. */
@@ -77,29 +87,49 @@ export function createAccountsService(deps: AccountsDeps) {
       return { token, expiresAt, account: toAccount(row) };
     },
 
-    /** Resolves a bearer token; null when unknown, expired or revoked. */
-    async authenticate(token: string): Promise<Principal | null> {
+    /** Resolves a bearer token; null when unknown, expired or revoked. Synchronous on a cache hit. */
+    authenticate(token: string): Principal | null | Promise<Principal | null> {
       if (!looksLikeToken(token)) return null;
       const tokenHash = hashToken(token);
-      const row = await store.q.get<q.SessionRow>(q.SESSION_BY_HASH, [tokenHash]);
-      if (!row || row.expires_at <= clock.now()) return null;
-      return { accountId: row.account_id, username: row.username, isAdmin: admins.has(row.username_key), tokenHash };
+      const toPrincipal = (row: q.SessionRow | undefined): Principal | null =>
+        !row || row.expires_at <= clock.now()
+          ? null
+          : { accountId: row.account_id, username: row.username, isAdmin: admins.has(row.username_key), tokenHash };
+      const found = sessions.get(tokenHash, () => store.q.get<q.SessionRow>(q.SESSION_BY_HASH, [tokenHash]));
+      return found instanceof Promise ? found.then(toPrincipal) : toPrincipal(found);
     },
 
     /** Ends one session (its token stops working at once). */
     async logout(tokenHash: string): Promise<void> {
-      await store.write((tx) => tx.run(q.DELETE_SESSION, [tokenHash]));
+      await store.write(async (tx) => {
+        await tx.run(q.DELETE_SESSION, [tokenHash]);
+        tx.afterCommit(() => sessions.invalidate(tokenHash));
+      });
     },
 
     /** Ends every session of an account. */
     async logoutEverywhere(accountId: string): Promise<void> {
-      await store.write((tx) => tx.run(q.DELETE_ACCOUNT_SESSIONS, [accountId]));
+      await store.write(async (tx) => {
+        await tx.run(q.DELETE_ACCOUNT_SESSIONS, [accountId]);
+        tx.afterCommit(() => sessions.invalidateWhere((_hash, session) => session.account_id === accountId));
+      });
     },
 
-    async me(accountId: string): Promise<OwnAccount> {
-      const row = await store.q.get<q.AccountRow>(q.ACCOUNT_BY_ID, [accountId]);
-      if (!row) throw new AppError('unauthenticated', 'this account no longer exists');
-      return { ...toAccount(row), email: row.email, isAdmin: admins.has(row.username_key) };
+    /** The signed-in account. Synchronous on a cache hit. */
+    me(accountId: string): OwnAccount | Promise<OwnAccount> {
+      const own = (row: q.AccountRow | undefined): OwnAccount => {
+        if (!row) throw new AppError('unauthenticated', 'this account no longer exists');
+        return {
+          id: row.id,
+          username: row.username,
+          createdAt: row.created_at,
+          karma: { post: row.post_karma, comment: row.comment_karma },
+          email: row.email,
+          isAdmin: admins.has(row.username_key),
+        };
+      };
+      const found = accountsById.get(accountId, () => store.q.get<q.AccountRow>(q.ACCOUNT_BY_ID, [accountId]));
+      return found instanceof Promise ? found.then(own) : own(found);
     },
 
     async profile(username: string): Promise<Account> {

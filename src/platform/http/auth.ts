@@ -2,30 +2,45 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import type { Authenticate, Principal } from './principal.js';
 
+type Hook = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
+
 export interface AuthHooks {
   /** onRequest hook: a valid bearer token is required. */
-  required: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  required: Hook;
   /** onRequest hook: a token is optional, but one that is sent must be valid. */
-  optional: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  optional: Hook;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]{1,512})$/;
 
+/**
+ * Callback-style hooks (not async): when the principal is known without
+ * asking the store, the request goes on with no promise round-trip.
+ */
 export function createAuthHooks(authenticate: Authenticate): AuthHooks {
-  async function resolve(request: FastifyRequest, needed: boolean): Promise<void> {
+  const invalid = () => new AppError('unauthenticated', 'the bearer token is invalid, expired or revoked');
+  const settle = (request: FastifyRequest, principal: Principal | null, done: (error?: Error) => void) => {
+    if (!principal) return done(invalid());
+    request.principal = principal;
+    done();
+  };
+  function resolve(request: FastifyRequest, needed: boolean, done: (error?: Error) => void): void {
     const header = request.headers.authorization;
     if (header === undefined || header === '') {
-      if (needed) throw new AppError('unauthenticated', 'this route needs a bearer token (POST /api/v1/sessions)');
-      return;
+      return needed ? done(new AppError('unauthenticated', 'this route needs a bearer token (POST /api/v1/sessions)')) : done();
     }
-    const match = BEARER.exec(header);
-    const principal: Principal | null = match?.[1] ? await authenticate(match[1]) : null;
-    if (!principal) throw new AppError('unauthenticated', 'the bearer token is invalid, expired or revoked');
-    request.principal = principal;
+    const token = BEARER.exec(header)?.[1];
+    if (!token) return done(invalid());
+    const found = authenticate(token);
+    if (found instanceof Promise) {
+      found.then((principal) => settle(request, principal, done), done);
+    } else {
+      settle(request, found, done);
+    }
   }
   return {
-    required: (request) => resolve(request, true),
-    optional: (request) => resolve(request, false),
+    required: (request, _reply, done) => resolve(request, true, done),
+    optional: (request, _reply, done) => resolve(request, false, done),
   };
 }
 

@@ -71,7 +71,7 @@ export function sendError(reply: FastifyReply, answer: ErrorAnswer): FastifyRepl
 
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const answer = toErrorAnswer(error);
-  if (answer.status >= 500) request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');
+  if (answer.status >= 500) request.log.error({ err: error, reqId: request.id, url: request.url, method: request.method }, 'request failed');
   return sendError(reply, answer);
 }
 

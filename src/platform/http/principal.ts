@@ -7,8 +7,11 @@ export interface Principal {
   tokenHash: string;
 }
 
-/** Turns a bearer token into a principal; null when unknown, expired or revoked. */
-export type Authenticate = (token: string) => Promise<Principal | null>;
+/**
+ * Turns a bearer token into a principal; null when unknown, expired or
+ * revoked. May answer synchronously when it knows without asking the store.
+ */
+export type Authenticate = (token: string) => Principal | null | Promise<Principal | null>;
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,0 +1,97 @@
+// Shared pieces of the benchmarks: a throwaway store, the real server as a
+// child process, and wrk (installed with apt-get when missing, as root).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { startPostgres } from '../scripts/pg-server.mjs';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'dist/src/cli/main.js');
+
+export function parseArgs(argv, defaults) {
+  const out = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--([a-z-]+)$/.exec(argv[i]);
+    if (!m) continue;
+    const key = m[1].replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+    out[key] = typeof defaults[key] === 'number' ? Number(argv[++i]) : argv[++i];
+  }
+  return out;
+}
+
+/** A fresh database of the kind asked for. PostgreSQL runs with its default (durable) settings. */
+export async function benchStore(kind) {
+  if (kind === 'sqlite') {
+    const dir = join(ROOT, '.bench', `sqlite-${process.pid}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    return { url: `sqlite:${join(dir, 'agora.db')}`, stop: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  if (kind === 'postgres') {
+    const pg = await startPostgres({ tuning: { shared_buffers: '512MB' } });
+    return { url: pg.url, stop: () => pg.stop() };
+  }
+  throw new Error(`--store must be sqlite or postgres, not ${kind}`);
+}
+
+/** Starts `agora serve` on a free port with rate limits off; resolves to its base URL. */
+export async function startServer(env) {
+  const child = spawn(process.execPath, [CLI, 'serve'], {
+    cwd: ROOT,
+    env: { ...process.env, AGORA_LOG_LEVEL: 'info', AGORA_RATE_LIMIT: 'off', PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const base = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const url = /"url":"(http:[^"]+)"/.exec(line)?.[1];
+      if (url) resolve(url);
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return {
+    base,
+    child,
+    stop: () =>
+      new Promise((resolve) => {
+        child.on('exit', resolve);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export async function api(base, method, path, body, token) {
+  const headers = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (res.status >= 400) throw new Error(`${method} ${path} -> ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+export function ensureWrk() {
+  if (spawnSync('which', ['wrk']).status === 0) return;
+  if (process.getuid?.() === 0) {
+    console.error('[bench] installing wrk with apt-get');
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+    execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit' });
+    return;
+  }
+  throw new Error('wrk is not installed: apt-get install -y wrk');
+}
+
+/** Runs wrk and returns its own output plus the parsed figures. */
+export function wrk(url, { connections = 50, threads = 1, duration = 10, headers = {}, script } = {}) {
+  const args = [`-t${threads}`, `-c${connections}`, `-d${duration}s`, '--latency'];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  if (script) args.push('-s', script);
+  args.push(url);
+  const out = execFileSync('wrk', args, { encoding: 'utf8' });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const pct = (p) => /(\d+(?:\.\d+)?)(us|ms|s)\b/.exec(new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(out)?.[1] ?? '')
+  const ms = (m) => (m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const errors = /Socket errors:.*/.exec(out)?.[0] ?? '';
+  return { out, rps, p50: ms(pct(50)), p99: ms(pct(99)), non2xx, errors };
+}

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createReadCache } from './cache.js';
+
+const opts = (over: Partial<Parameters<typeof createReadCache>[0]> = {}) => ({ exact: true, ttlMs: 0, maxEntries: 10, now: () => 0, ...over });
+
+test('a cache that is neither exact nor given a ttl always asks the loader', async () => {
+  const cache = createReadCache<string, number>(opts({ exact: false, ttlMs: 0 }));
+  let loads = 0;
+  for (let i = 0; i < 3; i++) assert.equal(await cache.get('k', async () => ++loads), i + 1);
+});
+
+test('an exact cache keeps values until invalidated, and answers hits synchronously', async () => {
+  const cache = createReadCache<string, number>(opts());
+  let loads = 0;
+  assert.equal(await cache.get('k', async () => ++loads), 1);
+  assert.equal(cache.get('k', async () => ++loads), 1, 'a hit is a plain value, not a promise');
+  cache.invalidate('k');
+  assert.equal(await cache.get('k', async () => ++loads), 2);
+  cache.invalidateWhere((_k, v) => v === 2);
+  assert.equal(await cache.get('k', async () => ++loads), 3);
+});
+
+test('a bounded cache serves a copy for at most ttlMs', async () => {
+  let now = 1000;
+  const cache = createReadCache<string, number>(opts({ exact: false, ttlMs: 500, now: () => now }));
+  let loads = 0;
+  assert.equal(await cache.get('k', async () => ++loads), 1);
+  now += 499;
+  assert.equal(await cache.get('k', async () => ++loads), 1);
+  now += 1;
+  assert.equal(await cache.get('k', async () => ++loads), 2);
+});
+
+test('a load that raced an invalidation is returned but not kept', async () => {
+  const cache = createReadCache<string, string>(opts());
+  const first = cache.get('k', async () => {
+    cache.invalidate('k'); // the row changed while it was being read
+    return 'old';
+  });
+  assert.equal(await first, 'old');
+  assert.equal(await cache.get('k', async () => 'new'), 'new');
+});
+
+test('missing rows are not cached, and the size is bounded', async () => {
+  const cache = createReadCache<number, number>(opts({ maxEntries: 3 }));
+  assert.equal(await cache.get(0, async () => undefined), undefined);
+  assert.equal(cache.size, 0);
+  for (let i = 0; i < 10; i++) await cache.get(i, async () => i);
+  assert.equal(cache.size, 3);
+});

@@ -1,0 +1,74 @@
+/**
+ * In-memory copies of stored rows for hot reads.
+ *
+ * - `exact` (this process is the store's single writer: embedded SQLite):
+ *   every change passes through this process and invalidates the copy after
+ *   commit, so a hit is always current. No time limit.
+ * - `bounded` (PostgreSQL, where other processes may write): changes made by
+ *   this process invalidate at once; changes made elsewhere are seen within
+ *   `ttlMs`. A ttl of 0 turns the cache off (every read goes to the store).
+ *
+ * A load that raced an invalidation is not kept: each invalidation bumps an
+ * epoch, and a value read before the bump is returned but not cached.
+ */
+export interface ReadCache<K, V> {
+  /**
+   * The cached value — synchronously on a hit, so hot paths take no promise
+   * round-trip — or the loader's (cached when still current).
+   */
+  get(key: K, load: () => Promise<V | undefined>): V | Promise<V | undefined>;
+  /** Call after the commit that changed the row (tx.afterCommit). */
+  invalidate(key: K): void;
+  /** Drops every entry the predicate matches. */
+  invalidateWhere(predicate: (key: K, value: V) => boolean): void;
+  readonly size: number;
+}
+
+export interface ReadCacheOptions {
+  /** True when this process is the only writer: the copy is exact and never expires. */
+  exact: boolean;
+  /** Without `exact`: how long a copy may be served (0 = no cache). */
+  ttlMs: number;
+  maxEntries: number;
+  now: () => number;
+}
+
+export function createReadCache<K, V>(options: ReadCacheOptions): ReadCache<K, V> {
+  const entries = new Map<K, { value: V; until: number }>();
+  const enabled = options.exact || options.ttlMs > 0;
+  const ttl = options.exact ? Infinity : options.ttlMs;
+  let epoch = 0;
+  return {
+    get(key, load) {
+      if (!enabled) return load();
+      const hit = entries.get(key);
+      if (hit !== undefined) {
+        if (ttl === Infinity || hit.until > options.now()) return hit.value;
+        entries.delete(key);
+      }
+      const seen = epoch;
+      const loadedAt = options.now();
+      return load().then((value) => {
+        if (value !== undefined && seen === epoch) {
+          if (entries.size >= options.maxEntries) {
+            const oldest = entries.keys().next();
+            if (!oldest.done) entries.delete(oldest.value);
+          }
+          entries.set(key, { value, until: loadedAt + ttl });
+        }
+        return value;
+      });
+    },
+    invalidate(key) {
+      epoch++;
+      entries.delete(key);
+    },
+    invalidateWhere(predicate) {
+      epoch++;
+      for (const [key, entry] of entries) if (predicate(key, entry.value)) entries.delete(key);
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}
