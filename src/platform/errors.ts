@@ -10,7 +10,6 @@ export const ERROR_STATUS = {
   invalid_credentials: 401,
   forbidden: 403,
   not_found: 404,
-  method_not_allowed: 405,
   request_timeout: 408,
   username_taken: 409,
   payload_too_large: 413,
