@@ -4,8 +4,15 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const depcruise = (cwd: string) =>
-  spawnSync(`${root}node_modules/.bin/depcruise`, ['src', '--config', `${root}.dependency-cruiser.cjs`], { cwd, encoding: 'utf8' });
+const depcruise = (cwd: string) => {
+  const r = spawnSync(`${root}node_modules/.bin/depcruise`, ['src', '--config', `${root}.dependency-cruiser.cjs`], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+  });
+  // eslint-disable-next-line no-control-regex -- strip any colour codes
+  return { status: r.status, stdout: r.stdout.replace(/\x1b\[[0-9;]*m/g, ''), stderr: r.stderr };
+};
 
 test('a module importing another module\'s internals fails the boundary check', () => {
   const r = depcruise(`${root}test/fixtures/boundary-violation`);
