@@ -9,9 +9,10 @@ import { startServerProcess } from './support/server-process.js';
  * and can sign in (SQLite with the default durability; PostgreSQL too).
  */
 describeStores('crash safety', (kind) => {
-  test('every acknowledged sign-up survives SIGKILL', async () => {
+  const syncModes = kind === 'sqlite' ? ['normal', 'full'] : ['normal'];
+  for (const sync of syncModes) test(`every acknowledged sign-up survives SIGKILL${kind === 'sqlite' ? ` (AGORA_SQLITE_SYNC=${sync})` : ''}`, async () => {
     const db = await freshDatabase(kind);
-    const env = { AGORA_DATABASE_URL: db.url };
+    const env = { AGORA_DATABASE_URL: db.url, AGORA_SQLITE_SYNC: sync };
     const first = await startServerProcess(env);
     const acknowledged: string[] = [];
     let killed = false;

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { signUp, startTestApp, type TestApp } from './support/app.js';
+import { describeStores } from './support/stores.js';
+
+describeStores('HTTP platform', (kind) => {
+  let app: TestApp;
+  before(async () => {
+    app = await startTestApp(kind, { AGORA_BODY_LIMIT_BYTES: '2048' });
+  });
+  after(() => app.close());
+
+  test('malformed JSON is 400 invalid_json', async () => {
+    const res = await app.request('POST', '/api/v1/accounts', { raw: '{"username": ', headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, 'invalid_json');
+  });
+
+  test('a body over AGORA_BODY_LIMIT_BYTES is 413 payload_too_large', async () => {
+    const res = await app.request('POST', '/api/v1/accounts', { body: { username: 'big_body', password: 'x'.repeat(4000) } });
+    assert.equal(res.status, 413);
+    assert.equal(res.body.error.code, 'payload_too_large');
+  });
+
+  test('a body that is not JSON is 415 unsupported_media_type', async () => {
+    const res = await app.request('POST', '/api/v1/accounts', { raw: 'username=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(res.status, 415);
+    assert.equal(res.body.error.code, 'unsupported_media_type');
+  });
+
+  test('an unknown route is 404 not_found with a code', async () => {
+    const res = await app.request('GET', '/api/v1/nothing-here');
+    assert.equal(res.status, 404);
+    assert.equal(res.body.error.code, 'not_found');
+  });
+
+  test('/docs/json is the OpenAPI document of the real routes', async () => {
+    const res = await app.request('GET', '/docs/json');
+    assert.equal(res.status, 200);
+    assert.match(res.body.openapi, /^3\./);
+    for (const path of ['/api/v1/accounts', '/api/v1/sessions', '/api/v1/sessions/current', '/api/v1/me', '/api/v1/accounts/{username}']) {
+      assert.ok(res.body.paths[path], `${path} is documented`);
+    }
+    const body = res.body.paths['/api/v1/accounts'].post.requestBody.content['application/json'].schema;
+    assert.deepEqual(body.required.sort(), ['password', 'username']);
+  });
+
+  test('/metrics exposes request latency by route and status, store and outbox gauges', async () => {
+    await app.request('GET', '/api/v1/accounts/nobody_at_all');
+    const res = await app.request('GET', '/metrics');
+    assert.equal(res.status, 200);
+    const text = res.body as string;
+    assert.match(text, /agora_http_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/accounts\/:username"[^}]*status="404"/);
+    for (const name of ['agora_store_writer_queue_depth', 'agora_store_write_duration_seconds', 'agora_outbox_backlog', 'agora_outbox_oldest_age_seconds', 'agora_outbox_failed']) {
+      assert.match(text, new RegExp(`^${name}`, 'm'), name);
+    }
+  });
+
+  test('read-only mode answers writes with 503 read_only and keeps reads working', async () => {
+    const { token } = await signUp(app, 'ro_reader');
+    app.agora.store.setReadOnly(true);
+    try {
+      const write = await app.request('POST', '/api/v1/accounts', { body: { username: 'ro_writer', password: 'password123' } });
+      assert.equal(write.status, 503);
+      assert.equal(write.body.error.code, 'read_only');
+      assert.ok(Number(write.headers.get('retry-after')) > 0);
+      assert.equal((await app.request('GET', '/api/v1/me', { token })).status, 200);
+      const ready = await app.request('GET', '/readyz');
+      assert.equal(ready.body.checks.writes, 'read-only');
+    } finally {
+      app.agora.store.setReadOnly(false);
+    }
+  });
+});
