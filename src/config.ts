@@ -14,6 +14,9 @@ export interface Config {
   rateLimitAccountPerMinute: number;
   rateLimitSignupsPerHour: number;
   rateLimitLoginsPerMinute: number;
+  rateLimitPostsPer10Min: number;
+  rateLimitVotesPerMinute: number;
+  rateLimitReportsPer10Min: number;
   sqliteSync: 'normal' | 'full';
   pgPoolSize: number;
   sessionTtlDays: number;
@@ -76,6 +79,24 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     env: 'AGORA_RATE_LIMIT_LOGINS_PER_MINUTE',
     default: '20',
     doc: 'Sign-in attempts a minute per IP address',
+    parse: int(1, 10_000_000),
+  },
+  rateLimitPostsPer10Min: {
+    env: 'AGORA_RATE_LIMIT_POSTS_PER_10MIN',
+    default: '6',
+    doc: 'Posts an account may create in ten minutes (Lemmy\'s default)',
+    parse: int(1, 10_000_000),
+  },
+  rateLimitVotesPerMinute: {
+    env: 'AGORA_RATE_LIMIT_VOTES_PER_MINUTE',
+    default: '180',
+    doc: 'Votes an account may cast a minute',
+    parse: int(1, 10_000_000),
+  },
+  rateLimitReportsPer10Min: {
+    env: 'AGORA_RATE_LIMIT_REPORTS_PER_10MIN',
+    default: '10',
+    doc: 'Reports an account may file in ten minutes',
     parse: int(1, 10_000_000),
   },
   sqliteSync: {

@@ -17,6 +17,11 @@ import {
   type StoreHandle,
 } from './platform/store/index.js';
 import { createAccountsModule } from './modules/accounts/index.js';
+import { communitiesRoutes, createCommunitiesModule } from './modules/communities/index.js';
+import { createModerationModule, moderationRoutes } from './modules/moderation/index.js';
+import { createPostsModule, postsRoutes } from './modules/posts/index.js';
+import { createSearchModule, searchRoutes } from './modules/search/index.js';
+import { createVotesModule } from './modules/votes/index.js';
 import { migrationsDir, projectRoot } from './paths.js';
 
 export interface Agora {
@@ -93,6 +98,13 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     limits: { signupsPerHourPerIp: config.rateLimitSignupsPerHour, loginsPerMinutePerIp: config.rateLimitLoginsPerMinute },
   });
   const auth = createAuthHooks(accounts.authenticate);
+  const search = createSearchModule({ store, clock });
+  const votes = createVotesModule({ store, clock });
+  const communities = createCommunitiesModule({ store, clock, ids, outbox, accounts, search });
+  const moderation = createModerationModule({ store, clock, ids, accounts, communities });
+  const posts = createPostsModule({ store, clock, ids, outbox, accounts, communities, moderation, votes, search });
+  search.registerHydrator('posts', posts.visibleByIds);
+  search.registerHydrator('communities', communities.byIds);
 
   const readiness = async () => {
     const checks: Record<string, string> = {};
@@ -121,7 +133,18 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
       },
       version: packageVersion(),
     },
-    [opsRoutes(metrics, readiness), accounts.routes(auth)],
+    [
+      opsRoutes(metrics, readiness),
+      accounts.routes(auth),
+      communitiesRoutes(communities, auth),
+      postsRoutes(posts, auth, {
+        postsPer10Min: config.rateLimitPostsPer10Min,
+        votesPerMinute: config.rateLimitVotesPerMinute,
+        reportsPer10Min: config.rateLimitReportsPer10Min,
+      }),
+      moderationRoutes(moderation, auth),
+      searchRoutes(search, auth),
+    ],
   );
 
   let closing: Promise<void> | null = null;

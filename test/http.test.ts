@@ -28,6 +28,15 @@ describeStores('HTTP platform', (kind) => {
     assert.equal(res.body.error.code, 'unsupported_media_type');
   });
 
+  test('NUL characters in any input are 400 invalid_request on both stores', async () => {
+    const body = await app.request('POST', '/api/v1/accounts', { body: { username: 'nul_user', password: 'pass\u0000word1' } });
+    assert.equal(body.status, 400);
+    assert.equal(body.body.error.code, 'invalid_request');
+    assert.equal(body.body.error.field, 'password');
+    const query = await app.request('GET', '/api/v1/search?q=a%00b');
+    assert.equal(query.status, 400);
+  });
+
   test('an unknown route is 404 not_found with a code', async () => {
     const res = await app.request('GET', '/api/v1/nothing-here');
     assert.equal(res.status, 404);

@@ -71,3 +71,8 @@ export function idTime(id: string): number {
   for (let i = 0; i < 10; i++) t = t * 32 + ALPHABET.indexOf(id[i] ?? '0');
   return t;
 }
+
+/** An id greater than every id made at or before `time` (a snapshot bound for keyset paging). */
+export function idUpperBound(time: number): string {
+  return encodeTime(time) + 'Z'.repeat(16);
+}

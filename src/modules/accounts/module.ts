@@ -14,6 +14,8 @@ export interface AccountsModule {
   byIds: AccountsService['byIds'];
   profile: AccountsService['profile'];
   isAdmin: AccountsService['isAdmin'];
+  addKarma: AccountsService['addKarma'];
+  idOf: AccountsService['idOf'];
   routes(auth: AuthHooks): FastifyPluginAsync;
 }
 
@@ -24,6 +26,8 @@ export function createAccountsModule(deps: AccountsModuleDeps): AccountsModule {
     byIds: service.byIds,
     profile: service.profile,
     isAdmin: service.isAdmin,
+    addKarma: service.addKarma,
+    idOf: service.idOf,
     routes: (auth) => accountsRoutes(service, auth, deps.limits),
   };
 }

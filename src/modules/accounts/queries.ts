@@ -38,3 +38,4 @@ export const INSERT_SESSION = 'INSERT INTO sessions (token_hash, account_id, cre
 export const DELETE_SESSION = 'DELETE FROM sessions WHERE token_hash = ?';
 export const DELETE_ACCOUNT_SESSIONS = 'DELETE FROM sessions WHERE account_id = ?';
 export const DELETE_EXPIRED_SESSIONS = 'DELETE FROM sessions WHERE account_id = ? AND expires_at <= ?';
+export const ADD_KARMA = 'UPDATE accounts SET post_karma = post_karma + ?, comment_karma = comment_karma + ? WHERE id = ?';

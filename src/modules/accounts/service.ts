@@ -4,7 +4,7 @@ import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
-import type { Store } from '../../platform/store/index.js';
+import type { Store, Tx } from '../../platform/store/index.js';
 import type { Passwords } from './passwords.js';
 import * as q from './queries.js';
 import { hashToken, looksLikeToken, newToken } from './tokens.js';
@@ -148,6 +148,20 @@ export function createAccountsService(deps: AccountsDeps) {
         for (const row of rows) out.set(row.id, toAccount(row));
       }
       return out;
+    },
+
+    /** Changes an account's karma in the caller's transaction (votes from others). */
+    async addKarma(tx: Tx, accountId: string, delta: { post?: number; comment?: number }): Promise<void> {
+      if (!delta.post && !delta.comment) return;
+      await tx.run(q.ADD_KARMA, [delta.post ?? 0, delta.comment ?? 0, accountId]);
+      tx.afterCommit(() => accountsById.invalidate(accountId));
+    },
+
+    /** The account id of a username, or not_found. */
+    async idOf(username: string): Promise<string> {
+      const row = await store.q.get<{ id: string }>(q.ACCOUNT_ID_BY_KEY, [username.toLowerCase()]);
+      if (!row) throw new AppError('not_found', `no account named ${username}`);
+      return row.id;
     },
 
     isAdmin(username: string): boolean {

@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
+import { AppError } from '../errors.js';
 import { ErrorBody } from './schemas.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 
@@ -23,6 +24,29 @@ export interface HttpOptions {
 /** Per-route limit for abuse-prone anonymous writes (sign-up, sign-in), keyed by IP. */
 export function ipLimit(max: number, timeWindowMs: number) {
   return { rateLimit: { max, timeWindow: timeWindowMs, keyGenerator: (req: { ip: string }) => `ip:${req.ip}` } };
+}
+
+/** The path of the first string holding a NUL character, or null. */
+function findNul(value: unknown, path: string, depth = 0): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (value === null || typeof value !== 'object' || depth > 32) return null;
+  for (const [key, inner] of Object.entries(value)) {
+    if (key.includes('\u0000')) return path;
+    const found = findNul(inner, `${path}.${key}`, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** Per-route limit for writes by signed-in accounts (posts, votes, reports), keyed by account. */
+export function accountLimit(max: number, timeWindowMs: number) {
+  return {
+    rateLimit: {
+      max,
+      timeWindow: timeWindowMs,
+      keyGenerator: (req: { ip: string; principal: { accountId: string } | null }) => (req.principal ? `a:${req.principal.accountId}` : `ip:${req.ip}`),
+    },
+  };
 }
 
 /**
@@ -47,6 +71,13 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.decorateRequest('principal', null);
+  // PostgreSQL cannot store NUL characters in text (SQLite can): refuse them
+  // in every input, so both stores behave the same.
+  app.addHook('preValidation', (request, _reply, done) => {
+    const where = findNul(request.params, 'params') ?? findNul(request.query, 'query') ?? findNul(request.body, 'body');
+    if (where) return done(new AppError('invalid_request', `${where} must not contain NUL characters`, { field: where.split('.').slice(1).join('.') || where }));
+    done();
+  });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.addSchema(ErrorBody);

@@ -1,0 +1,189 @@
+import type { AccountsModule } from '../accounts/index.js';
+import { createReadCache } from '../../platform/cache.js';
+import type { Clock } from '../../platform/clock.js';
+import { AppError } from '../../platform/errors.js';
+import type { Principal } from '../../platform/http/index.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
+import type { IdGenerator } from '../../platform/ids.js';
+import type { Outbox } from '../../platform/outbox/index.js';
+import type { Store, Tx } from '../../platform/store/index.js';
+import type { SearchModule } from '../search/index.js';
+import * as q from './queries.js';
+
+export interface Community {
+  id: string;
+  name: string;
+  title: string;
+  description: string;
+  subscriberCount: number;
+  createdAt: number;
+  moderators: string[];
+  subscribed?: boolean;
+}
+
+/** What other modules need of a community: its id and name (these never change). */
+export interface CommunityRef {
+  id: string;
+  name: string;
+}
+
+export interface CommunitiesDeps {
+  store: Store;
+  clock: Clock;
+  ids: IdGenerator;
+  outbox: Outbox;
+  accounts: AccountsModule;
+  search: SearchModule;
+}
+
+export function createCommunitiesService(deps: CommunitiesDeps) {
+  const { store, clock, ids, outbox, accounts, search } = deps;
+  // A community's id and name never change: the copy is exact on any store.
+  const refs = createReadCache<string, CommunityRef>({ exact: true, ttlMs: 0, maxEntries: 50_000, now: () => clock.now() });
+  const refsById = createReadCache<string, CommunityRef>({ exact: true, ttlMs: 0, maxEntries: 50_000, now: () => clock.now() });
+
+  async function ref(name: string): Promise<CommunityRef> {
+    const found = await refs.get(name.toLowerCase(), async () => {
+      const row = await store.q.get<q.CommunityRow>(q.BY_KEY, [name.toLowerCase()]);
+      return row && { id: row.id, name: row.name };
+    });
+    if (!found) throw new AppError('not_found', `no community named ${name}`);
+    return found;
+  }
+
+  /** Rows -> public communities: one query for all moderators, one for the viewer's subscriptions. */
+  async function present(rows: q.CommunityRow[], principal: Principal | null): Promise<Community[]> {
+    if (rows.length === 0) return [];
+    const communityIds = rows.map((r) => r.id);
+    const modRows = await store.q.all<{ community_id: string; account_id: string }>(q.moderatorsOf(rows.length), communityIds);
+    const names = await accounts.byIds(modRows.map((m) => m.account_id));
+    const subscribed = principal
+      ? new Set(
+          (await store.q.all<{ community_id: string }>(q.subscribedAmong(rows.length), [principal.accountId, ...communityIds])).map(
+            (s) => s.community_id,
+          ),
+        )
+      : null;
+    return rows.map((r) => {
+      const c: Community = {
+        id: r.id,
+        name: r.name,
+        title: r.title,
+        description: r.description,
+        subscriberCount: r.subscriber_count,
+        createdAt: r.created_at,
+        moderators: modRows.filter((m) => m.community_id === r.id).map((m) => names.get(m.account_id)?.username ?? '[deleted]'),
+      };
+      if (subscribed) c.subscribed = subscribed.has(r.id);
+      return c;
+    });
+  }
+
+  async function changeSubscription(name: string, accountId: string, on: boolean): Promise<void> {
+    const c = await ref(name);
+    await store.write(async (tx) => {
+      const changed = on
+        ? await tx.run(q.SUBSCRIBE, [accountId, c.id, clock.now()])
+        : await tx.run(q.UNSUBSCRIBE, [accountId, c.id]);
+      if (changed > 0) await tx.run(q.ADD_SUBSCRIBERS, [on ? 1 : -1, c.id]);
+    });
+  }
+
+  async function isModerator(communityId: string, accountId: string): Promise<boolean> {
+    return (await store.q.get(q.IS_MODERATOR, [communityId, accountId])) !== undefined;
+  }
+
+  return {
+    ref,
+
+    /** Creates a community; its creator becomes its first moderator and subscriber. */
+    async create(input: { name: string; title: string; description?: string | undefined }, principal: Principal): Promise<Community> {
+      const id = ids.next();
+      const now = clock.now();
+      const description = input.description ?? '';
+      const created = await store.write(async (tx) => {
+        const row = await tx.get(q.INSERT, [id, input.name, input.name.toLowerCase(), input.title, description, principal.accountId, now]);
+        if (!row) return false;
+        await tx.run(q.ADD_MODERATOR, [id, principal.accountId, principal.accountId, now]);
+        await tx.run(q.SUBSCRIBE, [principal.accountId, id, now]);
+        await tx.run(q.ADD_SUBSCRIBERS, [1, id]);
+        await search.index(tx, 'communities', id, `${input.name} ${input.title}`, description);
+        await outbox.record(tx, 'community.created', { communityId: id, name: input.name, creatorId: principal.accountId });
+        return true;
+      });
+      if (!created) throw new AppError('community_exists', `a community named ${input.name} exists`, { field: 'name' });
+      return this.get(input.name, principal);
+    },
+
+    async get(name: string, principal: Principal | null): Promise<Community> {
+      const row = await store.q.get<q.CommunityRow>(q.BY_KEY, [name.toLowerCase()]);
+      if (!row) throw new AppError('not_found', `no community named ${name}`);
+      return (await present([row], principal))[0] as Community;
+    },
+
+    async list(input: { sort: 'popular' | 'new'; limit: number; cursor?: string | undefined }, principal: Principal | null) {
+      const n = input.limit + 1;
+      let rows: q.CommunityRow[];
+      if (input.sort === 'popular') {
+        const after = input.cursor ? decodeCursor(input.cursor, ['number', 'string']) : null;
+        rows = after ? await store.q.all(q.LIST_POPULAR_AFTER, [after[0]!, after[0]!, after[1]!, n]) : await store.q.all(q.LIST_POPULAR, [n]);
+      } else {
+        const after = input.cursor ? decodeCursor(input.cursor, ['string']) : null;
+        rows = after ? await store.q.all(q.LIST_NEW_AFTER, [after[0]!, n]) : await store.q.all(q.LIST_NEW, [n]);
+      }
+      const page = rows.slice(0, input.limit);
+      const last = page[page.length - 1];
+      const nextCursor =
+        rows.length > input.limit && last
+          ? encodeCursor(input.sort === 'popular' ? [last.subscriber_count, last.id] : [last.id])
+          : null;
+      return { items: await present(page, principal), nextCursor };
+    },
+
+    subscribe: (name: string, accountId: string) => changeSubscription(name, accountId, true),
+    unsubscribe: (name: string, accountId: string) => changeSubscription(name, accountId, false),
+
+    async subscribedIds(accountId: string): Promise<string[]> {
+      return (await store.q.all<{ community_id: string }>(q.SUBSCRIBED_IDS, [accountId])).map((r) => r.community_id);
+    },
+
+    /** Id and name of communities by id (kept in memory: they never change). */
+    async refsByIds(communityIds: readonly string[]): Promise<Map<string, CommunityRef>> {
+      const out = new Map<string, CommunityRef>();
+      for (const id of new Set(communityIds)) {
+        const found = await refsById.get(id, async () => {
+          const row = await store.q.get<q.CommunityRow>(q.BY_ID, [id]);
+          return row && { id: row.id, name: row.name };
+        });
+        if (found) out.set(id, found);
+      }
+      return out;
+    },
+
+    /** Public communities by id, for search results. */
+    async byIds(communityIds: string[], principal: Principal | null): Promise<Community[]> {
+      if (communityIds.length === 0) return [];
+      const rows = await store.q.all<q.CommunityRow>(q.byIds(communityIds.length), communityIds);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return present(communityIds.map((id) => byId.get(id)).filter((r): r is q.CommunityRow => r !== undefined), principal);
+    },
+
+    isModerator,
+
+    /** Moderators of the community and site admins may moderate it. */
+    async canModerate(communityId: string, principal: Principal): Promise<boolean> {
+      return principal.isAdmin || isModerator(communityId, principal.accountId);
+    },
+
+    /** Adds a moderator in the caller's transaction; false if already one. */
+    async addModerator(tx: Tx, communityId: string, accountId: string, addedBy: string): Promise<boolean> {
+      return (await tx.run(q.ADD_MODERATOR, [communityId, accountId, addedBy, clock.now()])) > 0;
+    },
+
+    async removeModerator(tx: Tx, communityId: string, accountId: string): Promise<boolean> {
+      return (await tx.run(q.REMOVE_MODERATOR, [communityId, accountId])) > 0;
+    },
+  };
+}
+
+export type CommunitiesService = ReturnType<typeof createCommunitiesService>;

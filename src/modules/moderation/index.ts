@@ -1,0 +1,7 @@
+/**
+ * Moderation: moderators (through communities), bans, reports and the public
+ * modlog. Other modules use `assertModerator`, `assertNotBanned`, `log` and
+ * `resolveReportsOn` (in their transaction) and `report`.
+ */
+export { createModerationService as createModerationModule, type ModerationService as ModerationModule, type ModAction } from './service.js';
+export { moderationRoutes } from './routes.js';

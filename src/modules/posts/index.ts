@@ -1,0 +1,9 @@
+/**
+ * Posts: text and link posts, stored ranks (hot, top, controversial) with
+ * keyset listings per community and across subscriptions (the feed), votes
+ * with karma, soft delete, and the moderator actions on posts (removal,
+ * lock, reports). Search hydrates results through `visibleByIds`.
+ */
+export { createPostsService as createPostsModule, type PostsService as PostsModule } from './service.js';
+export { postsRoutes, PostSchema, type PostLimits } from './routes.js';
+export type { Post } from './presenter.js';

@@ -1,0 +1,81 @@
+import type { Dialect } from '../../platform/store/index.js';
+
+/** The posts module's SQL. Listings are built from fixed fragments (never from input). */
+
+export interface PostRow {
+  id: string;
+  community_id: string;
+  author_id: string;
+  title: string;
+  body: string | null;
+  url: string | null;
+  upvotes: number;
+  downvotes: number;
+  score: number;
+  hot: number;
+  controversy: number;
+  comment_count: number;
+  locked: number;
+  visible: number;
+  created_at: number;
+  edited_at: number | null;
+  deleted_at: number | null;
+  removed_at: number | null;
+  removal_reason: string | null;
+}
+
+export type Sort = 'hot' | 'new' | 'top' | 'controversial';
+
+const COLUMNS = `id, community_id, author_id, title, body, url, upvotes, downvotes, score, hot, controversy, comment_count,
+locked, visible, created_at, edited_at, deleted_at, removed_at, removal_reason`;
+const list = (n: number) => Array(n).fill('?').join(', ');
+
+/** The stored rank column of each sort (new sorts by id: ids are time-ordered). */
+export const RANK: Record<Sort, 'hot' | 'id' | 'score' | 'controversy'> = { hot: 'hot', new: 'id', top: 'score', controversial: 'controversy' };
+
+export const INSERT = `INSERT INTO posts (id, community_id, author_id, title, body, url, upvotes, downvotes, score, hot, controversy,
+comment_count, locked, visible, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, 0, 1, ?, 0, 0, 0, 1, ?)`;
+export const BY_ID = `SELECT ${COLUMNS} FROM posts WHERE id = ?`;
+export const byIds = (n: number) => `SELECT ${COLUMNS} FROM posts WHERE id IN (${list(n)})`;
+/** Takes the row lock (PostgreSQL) before a vote reads the old vote; a no-op on SQLite's single writer. */
+export const LOCK_VISIBLE = 'UPDATE posts SET locked = locked WHERE id = ? AND visible = 1 RETURNING author_id, community_id';
+export const ADD_VOTES = 'UPDATE posts SET upvotes = upvotes + ?, downvotes = downvotes + ? WHERE id = ? RETURNING upvotes, downvotes, created_at';
+export const SET_RANKS = 'UPDATE posts SET score = ?, hot = ?, controversy = ? WHERE id = ?';
+export const EDIT = 'UPDATE posts SET body = ?, edited_at = ? WHERE id = ?';
+export const DELETE = 'UPDATE posts SET deleted_at = ?, visible = 0 WHERE id = ? AND deleted_at IS NULL';
+export const REMOVE = 'UPDATE posts SET removed_at = ?, removal_reason = ?, visible = 0 WHERE id = ? AND removed_at IS NULL';
+export const RESTORE = `UPDATE posts SET removed_at = NULL, removal_reason = NULL, visible = CASE WHEN deleted_at IS NULL THEN 1 ELSE 0 END
+WHERE id = ? AND removed_at IS NOT NULL`;
+export const SET_LOCKED = 'UPDATE posts SET locked = ? WHERE id = ? AND locked <> ?';
+
+export const BY_AUTHOR = `SELECT ${COLUMNS} FROM posts WHERE author_id = ? AND deleted_at IS NULL AND removed_at IS NULL ORDER BY id DESC LIMIT ?`;
+export const BY_AUTHOR_AFTER = `SELECT ${COLUMNS} FROM posts WHERE author_id = ? AND deleted_at IS NULL AND removed_at IS NULL AND id < ?
+ORDER BY id DESC LIMIT ?`;
+
+export interface ListingShape {
+  sort: Sort;
+  /** 'one': one community; 'many': an IN list of n communities; 'all': every community. */
+  scope: 'one' | 'many' | 'all';
+  n?: number;
+  windowed: boolean;
+  after: boolean;
+}
+
+/**
+ * A listing query. Parameters, in order: community id(s), window start
+ * (created_at), snapshot bound (max id, score sorts), cursor (rank, id or
+ * id), limit. On SQLite a many-community listing walks the global rank
+ * index (the planner would otherwise sort every matching row).
+ */
+export function listing(dialect: Dialect, shape: ListingShape): string {
+  const rank = RANK[shape.sort];
+  const where = ['visible = 1'];
+  if (shape.scope === 'one') where.push('community_id = ?');
+  if (shape.scope === 'many') where.push(`community_id IN (${list(shape.n ?? 1)})`);
+  if (shape.windowed) where.push('created_at >= ?');
+  if (rank !== 'id') where.push('id <= ?');
+  if (shape.after) where.push(rank === 'id' ? 'id < ?' : `(${rank} < ? OR (${rank} = ? AND id < ?))`);
+  const order = rank === 'id' ? 'id DESC' : `${rank} DESC, id DESC`;
+  const index = dialect === 'sqlite' && shape.scope === 'many' && !shape.windowed ? ` INDEXED BY posts_${shape.sort}` : '';
+  return `SELECT ${COLUMNS} FROM posts${index} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ?`;
+}

@@ -1,0 +1,171 @@
+import type { AccountsModule } from '../accounts/index.js';
+import type { CommunitiesModule } from '../communities/index.js';
+import type { ModerationModule } from '../moderation/index.js';
+import type { SearchModule } from '../search/index.js';
+import type { VoteValue, VotesModule } from '../votes/index.js';
+import type { Clock } from '../../platform/clock.js';
+import { AppError } from '../../platform/errors.js';
+import type { Principal } from '../../platform/http/index.js';
+import type { IdGenerator } from '../../platform/ids.js';
+import type { Outbox } from '../../platform/outbox/index.js';
+import type { Store, Tx } from '../../platform/store/index.js';
+import { createListings } from './listings.js';
+import { createPresenter, type Post } from './presenter.js';
+import * as q from './queries.js';
+import { controversy, hot } from './ranks.js';
+
+export interface PostsDeps {
+  store: Store;
+  clock: Clock;
+  ids: IdGenerator;
+  outbox: Outbox;
+  accounts: AccountsModule;
+  communities: CommunitiesModule;
+  moderation: ModerationModule;
+  votes: VotesModule;
+  search: SearchModule;
+}
+
+export function createPostsService(deps: PostsDeps) {
+  const { store, clock, ids, outbox, accounts, communities, moderation, votes, search } = deps;
+  const present = createPresenter(deps);
+  const listings = createListings({ ...deps, present });
+
+  async function row(id: string): Promise<q.PostRow> {
+    const found = await store.q.get<q.PostRow>(q.BY_ID, [id]);
+    if (!found) throw new AppError('not_found', 'no such post');
+    return found;
+  }
+
+  async function authored(id: string, principal: Principal): Promise<q.PostRow> {
+    const post = await row(id);
+    if (post.deleted_at !== null) throw new AppError('not_found', 'this post was deleted');
+    if (post.author_id !== principal.accountId) throw new AppError('forbidden', 'only the author may do this');
+    return post;
+  }
+
+  const searchText = (post: { body: string | null; url: string | null }) => [post.body, post.url].filter(Boolean).join('\n');
+
+  async function moderate(id: string, principal: Principal, change: (tx: Tx, post: q.PostRow) => Promise<boolean>): Promise<Post> {
+    const post = await row(id);
+    await moderation.assertModerator(post.community_id, principal);
+    await store.write(async (tx) => {
+      await change(tx, post);
+    });
+    return present.one(await row(id), principal);
+  }
+
+  return {
+    ...listings,
+
+    async create(communityName: string, input: { title: string; body?: string | undefined; url?: string | undefined }, principal: Principal): Promise<Post> {
+      const community = await communities.ref(communityName);
+      await moderation.assertNotBanned(community.id, principal.accountId);
+      const id = ids.next();
+      const now = clock.now();
+      const body = input.body ?? null;
+      const url = input.url ?? null;
+      await store.write(async (tx) => {
+        await tx.run(q.INSERT, [id, community.id, principal.accountId, input.title, body, url, hot(1, 0, now), now]);
+        // The author's own upvote is recorded at creation (it earns no karma).
+        await votes.cast(tx, 'post', id, principal.accountId, 1);
+        await search.index(tx, 'posts', id, input.title, searchText({ body, url }));
+        await outbox.record(tx, 'post.created', { postId: id, communityId: community.id, authorId: principal.accountId });
+      });
+      return present.one(await row(id), principal);
+    },
+
+    async get(id: string, principal: Principal | null): Promise<Post> {
+      return present.one(await row(id), principal);
+    },
+
+    /** Posts by id for search results: only visible ones, in the given order. */
+    async visibleByIds(postIds: string[], principal: Principal | null): Promise<Post[]> {
+      if (postIds.length === 0) return [];
+      const rows = await store.q.all<q.PostRow>(q.byIds(postIds.length), postIds);
+      const byId = new Map(rows.filter((r) => r.visible === 1).map((r) => [r.id, r]));
+      return present.many(postIds.map((id) => byId.get(id)).filter((r): r is q.PostRow => r !== undefined), principal);
+    },
+
+    async edit(id: string, input: { body: string }, principal: Principal): Promise<Post> {
+      const post = await authored(id, principal);
+      await store.write(async (tx) => {
+        await tx.run(q.EDIT, [input.body, clock.now(), id]);
+        if (post.visible === 1) await search.index(tx, 'posts', id, post.title, searchText({ body: input.body, url: post.url }));
+      });
+      return present.one(await row(id), principal);
+    },
+
+    /** Soft delete: the shell stays (title, counts), body and author are hidden. Idempotent. */
+    async remove(id: string, principal: Principal): Promise<void> {
+      const post = await row(id);
+      if (post.author_id !== principal.accountId) throw new AppError('forbidden', 'only the author may delete a post');
+      await store.write(async (tx) => {
+        if ((await tx.run(q.DELETE, [clock.now(), id])) > 0) {
+          await search.remove(tx, 'posts', id);
+          await outbox.record(tx, 'post.deleted', { postId: id });
+        }
+      });
+    },
+
+    /** Up, down or clear (0). Idempotent; the author's karma moves by votes from others only. */
+    async vote(id: string, value: VoteValue, principal: Principal) {
+      const post = await row(id);
+      if (post.visible !== 1) throw new AppError('not_found', 'this post was deleted or removed');
+      await moderation.assertNotBanned(post.community_id, principal.accountId);
+      const counts = await store.write(async (tx) => {
+        const locked = await tx.get<{ author_id: string }>(q.LOCK_VISIBLE, [id]);
+        if (!locked) return null;
+        const change = await votes.cast(tx, 'post', id, principal.accountId, value);
+        if (change.up === 0 && change.down === 0) return tx.get<{ upvotes: number; downvotes: number; score: number }>(q.BY_ID, [id]);
+        const c = await tx.get<{ upvotes: number; downvotes: number; created_at: number }>(q.ADD_VOTES, [change.up, change.down, id]);
+        if (!c) return null;
+        const score = c.upvotes - c.downvotes;
+        await tx.run(q.SET_RANKS, [score, hot(c.upvotes, c.downvotes, c.created_at), controversy(c.upvotes, c.downvotes), id]);
+        if (locked.author_id !== principal.accountId) await accounts.addKarma(tx, locked.author_id, { post: change.up - change.down });
+        return { upvotes: c.upvotes, downvotes: c.downvotes, score };
+      });
+      if (!counts) throw new AppError('not_found', 'this post was deleted or removed');
+      return { score: counts.score, upvotes: counts.upvotes, downvotes: counts.downvotes, myVote: value };
+    },
+
+    /** Moderator removal with a reason: the post leaves listings and search; mods still see it. */
+    removeAsModerator: (id: string, reason: string, principal: Principal) =>
+      moderate(id, principal, async (tx, post) => {
+        if ((await tx.run(q.REMOVE, [clock.now(), reason, id])) === 0) return false;
+        await search.remove(tx, 'posts', id);
+        await moderation.resolveReportsOn(tx, 'post', id, principal.accountId);
+        await moderation.log(tx, { communityId: post.community_id, moderatorId: principal.accountId, action: 'remove_post', targetType: 'post', targetId: id, reason });
+        return true;
+      }),
+
+    restoreAsModerator: (id: string, principal: Principal) =>
+      moderate(id, principal, async (tx, post) => {
+        if ((await tx.run(q.RESTORE, [id])) === 0) return false;
+        if (post.deleted_at === null) await search.index(tx, 'posts', id, post.title, searchText(post));
+        await moderation.log(tx, { communityId: post.community_id, moderatorId: principal.accountId, action: 'restore_post', targetType: 'post', targetId: id });
+        return true;
+      }),
+
+    setLocked: (id: string, locked: boolean, principal: Principal) =>
+      moderate(id, principal, async (tx, post) => {
+        if ((await tx.run(q.SET_LOCKED, [locked ? 1 : 0, id, locked ? 1 : 0])) === 0) return false;
+        await moderation.log(tx, {
+          communityId: post.community_id,
+          moderatorId: principal.accountId,
+          action: locked ? 'lock_post' : 'unlock_post',
+          targetType: 'post',
+          targetId: id,
+        });
+        return true;
+      }),
+
+    async report(id: string, reason: string, principal: Principal) {
+      const post = await row(id);
+      if (post.visible !== 1) throw new AppError('not_found', 'this post was deleted or removed');
+      return moderation.report({ communityId: post.community_id, targetType: 'post', targetId: id, reason }, principal);
+    },
+  };
+}
+
+export type PostsService = ReturnType<typeof createPostsService>;

@@ -1,0 +1,8 @@
+/**
+ * Search: full-text documents for posts, communities (and comments later),
+ * written by the owning modules in their own transactions; the GET /search
+ * route ranks ids and asks each kind's hydrator (wired at the composition
+ * root) for the public items.
+ */
+export { createSearchService as createSearchModule, searchTerms, type SearchService as SearchModule, type SearchKind, type Hydrator } from './service.js';
+export { searchRoutes } from './routes.js';

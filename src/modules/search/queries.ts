@@ -1,0 +1,66 @@
+import type { Dialect, Queryable, Tx } from '../../platform/store/index.js';
+
+/** The search module's SQL; SQLite (FTS5) and PostgreSQL (tsvector) differ entirely. */
+export interface SearchQueries {
+  upsert(tx: Tx, doc: { kind: string; id: string; title: string; body: string; now: number }): Promise<void>;
+  remove(tx: Tx, kind: string, id: string): Promise<void>;
+  find(q: Queryable, kind: string, terms: string[], limit: number, offset: number): Promise<{ id: string }[]>;
+}
+
+const sqlite: SearchQueries = {
+  async upsert(tx, doc) {
+    const found = await tx.get<{ doc_rowid: number }>('SELECT doc_rowid FROM search_documents WHERE kind = ? AND id = ?', [doc.kind, doc.id]);
+    if (found) {
+      await tx.run('UPDATE search_fts SET title = ?, body = ? WHERE rowid = ?', [doc.title, doc.body, found.doc_rowid]);
+      await tx.run('UPDATE search_documents SET updated_at = ? WHERE kind = ? AND id = ?', [doc.now, doc.kind, doc.id]);
+      return;
+    }
+    const next = await tx.get<{ r: number }>('SELECT COALESCE(MAX(doc_rowid), 0) + 1 AS r FROM search_documents');
+    const rowid = next?.r ?? 1;
+    await tx.run('INSERT INTO search_fts (rowid, title, body) VALUES (?, ?, ?)', [rowid, doc.title, doc.body]);
+    await tx.run('INSERT INTO search_documents (kind, id, doc_rowid, updated_at) VALUES (?, ?, ?, ?)', [doc.kind, doc.id, rowid, doc.now]);
+  },
+  async remove(tx, kind, id) {
+    const found = await tx.get<{ doc_rowid: number }>('SELECT doc_rowid FROM search_documents WHERE kind = ? AND id = ?', [kind, id]);
+    if (!found) return;
+    await tx.run('DELETE FROM search_fts WHERE rowid = ?', [found.doc_rowid]);
+    await tx.run('DELETE FROM search_documents WHERE kind = ? AND id = ?', [kind, id]);
+  },
+  find(q, kind, terms, limit, offset) {
+    // Each term a quoted prefix query; FTS5 ANDs them. Title matches weigh 5x.
+    const match = terms.map((t) => `"${t}"*`).join(' ');
+    return q.all<{ id: string }>(
+      `SELECT d.id FROM search_fts JOIN search_documents d ON d.doc_rowid = search_fts.rowid
+       WHERE search_fts MATCH ? AND d.kind = ?
+       ORDER BY bm25(search_fts, 5.0, 1.0), d.id DESC LIMIT ? OFFSET ?`,
+      [match, kind, limit, offset],
+    );
+  },
+};
+
+const postgres: SearchQueries = {
+  async upsert(tx, doc) {
+    await tx.run(
+      `INSERT INTO search_documents (kind, id, updated_at, title, body, document)
+       VALUES (?, ?, ?, ?, ?, setweight(to_tsvector('english', ?), 'A') || setweight(to_tsvector('english', ?), 'B'))
+       ON CONFLICT (kind, id) DO UPDATE SET updated_at = excluded.updated_at, title = excluded.title,
+         body = excluded.body, document = excluded.document`,
+      [doc.kind, doc.id, doc.now, doc.title, doc.body, doc.title, doc.body],
+    );
+  },
+  async remove(tx, kind, id) {
+    await tx.run('DELETE FROM search_documents WHERE kind = ? AND id = ?', [kind, id]);
+  },
+  find(q, kind, terms, limit, offset) {
+    // Each term a prefix match; all must match. Terms are letters and digits only.
+    const query = terms.map((t) => `${t}:*`).join(' & ');
+    return q.all<{ id: string }>(
+      `SELECT id FROM search_documents, to_tsquery('english', ?) query
+       WHERE kind = ? AND document @@ query
+       ORDER BY ts_rank_cd(document, query) DESC, id DESC LIMIT ? OFFSET ?`,
+      [query, kind, limit, offset],
+    );
+  },
+};
+
+export const SEARCH_QUERIES: Record<Dialect, SearchQueries> = { sqlite, postgres };

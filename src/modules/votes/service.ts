@@ -1,0 +1,56 @@
+import type { Clock } from '../../platform/clock.js';
+import type { Store, Tx } from '../../platform/store/index.js';
+
+export type VoteValue = -1 | 0 | 1;
+export type VoteTarget = 'post' | 'comment';
+
+/** How a vote changed the target's counters. */
+export interface VoteChange {
+  previous: VoteValue;
+  up: number;
+  down: number;
+}
+
+const GET = 'SELECT value FROM votes WHERE target_type = ? AND target_id = ? AND account_id = ?';
+const UPSERT = `INSERT INTO votes (target_type, target_id, account_id, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (target_type, target_id, account_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`;
+const DELETE = 'DELETE FROM votes WHERE target_type = ? AND target_id = ? AND account_id = ?';
+const mineSql = (n: number) =>
+  `SELECT target_id, value FROM votes WHERE account_id = ? AND target_type = ? AND target_id IN (${Array(n).fill('?').join(', ')})`;
+
+/**
+ * Votes: one per account and target. The owner of the target keeps the
+ * counters; it calls `cast` in its transaction after locking the target
+ * row, so that concurrent votes on one target are serialized.
+ */
+export function createVotesService(deps: { store: Store; clock: Clock }) {
+  const { store, clock } = deps;
+  return {
+    async cast(tx: Tx, target: VoteTarget, targetId: string, accountId: string, value: VoteValue): Promise<VoteChange> {
+      const row = await tx.get<{ value: number }>(GET, [target, targetId, accountId]);
+      const previous = (row?.value ?? 0) as VoteValue;
+      if (previous === value) return { previous, up: 0, down: 0 };
+      const now = clock.now();
+      if (value === 0) await tx.run(DELETE, [target, targetId, accountId]);
+      else await tx.run(UPSERT, [target, targetId, accountId, value, now, now]);
+      return {
+        previous,
+        up: (value === 1 ? 1 : 0) - (previous === 1 ? 1 : 0),
+        down: (value === -1 ? 1 : 0) - (previous === -1 ? 1 : 0),
+      };
+    },
+
+    /** The account's votes on these targets (absent = no vote). */
+    async mine(accountId: string, target: VoteTarget, targetIds: readonly string[]): Promise<Map<string, VoteValue>> {
+      const out = new Map<string, VoteValue>();
+      for (let i = 0; i < targetIds.length; i += 500) {
+        const chunk = targetIds.slice(i, i + 500);
+        const rows = await store.q.all<{ target_id: string; value: number }>(mineSql(chunk.length), [accountId, target, ...chunk]);
+        for (const r of rows) out.set(r.target_id, r.value as VoteValue);
+      }
+      return out;
+    },
+  };
+}
+
+export type VotesService = ReturnType<typeof createVotesService>;
