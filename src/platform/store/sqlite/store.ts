@@ -78,7 +78,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         if (!single) writer.exec('RELEASE job');
         done.push({ job, value, hooks });
       } catch (error) {
-        if (!single) writer.exec('ROLLBACK TO job; RELEASE job');
+        if (!single) {
+          writer.exec('ROLLBACK TO job');
+          writer.exec('RELEASE job');
+        }
         failed.push({ job, error });
       }
     }
@@ -138,6 +141,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
 interface Connection {
   db: Database.Database;
+  /** Runs a statement without parameters, prepared once (transaction control). */
   exec(sql: string): void;
   queryable: Queryable;
   tx(hooks: (() => void)[]): Tx;
@@ -181,7 +185,7 @@ function openConnection(options: SqliteStoreOptions, readOnly: boolean): Connect
     db,
     exec(sql) {
       try {
-        db.exec(sql);
+        prepare(sql).run();
       } catch (error) {
         throw translateSqliteError(error);
       }
