@@ -11,7 +11,7 @@ export interface AccountsModuleDeps extends Omit<AccountsDeps, 'passwords'> {
 
 export interface AccountsModule {
   authenticate: AccountsService['authenticate'];
-  byIds: AccountsService['byIds'];
+  usernames: AccountsService['usernames'];
   profile: AccountsService['profile'];
   isAdmin: AccountsService['isAdmin'];
   addKarma: AccountsService['addKarma'];
@@ -23,7 +23,7 @@ export function createAccountsModule(deps: AccountsModuleDeps): AccountsModule {
   const service = createAccountsService({ ...deps, passwords: createPasswords(deps.scryptCost) });
   return {
     authenticate: service.authenticate,
-    byIds: service.byIds,
+    usernames: service.usernames,
     profile: service.profile,
     isAdmin: service.isAdmin,
     addKarma: service.addKarma,

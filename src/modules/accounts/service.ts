@@ -52,6 +52,7 @@ export function createAccountsService(deps: AccountsDeps) {
   const cacheOptions = { exact: store.singleWriter, ttlMs: deps.cacheTtlMs, now: () => clock.now() };
   const sessions = createReadCache<string, q.SessionRow>({ ...cacheOptions, maxEntries: 200_000 });
   const accountsById = createReadCache<string, q.AccountRow>({ ...cacheOptions, maxEntries: 100_000 });
+  const names = new Map<string, string>();
 
   return {
     /** Creates an account; `username_taken` if the name is used in any letter case. */
@@ -138,14 +139,27 @@ export function createAccountsService(deps: AccountsDeps) {
       return toAccount(row);
     },
 
-    /** Accounts by id, for other modules' presenters (one query, no N+1). */
-    async byIds(accountIds: readonly string[]): Promise<Map<string, Account>> {
-      const unique = [...new Set(accountIds)];
-      const out = new Map<string, Account>();
+    /**
+     * Usernames by account id, from memory: a username never changes and an
+     * account is never deleted, so the copy is exact on any store. One query
+     * for the ids not yet known.
+     */
+    async usernames(accountIds: readonly string[]): Promise<Map<string, string>> {
+      const out = new Map<string, string>();
+      const missing: string[] = [];
+      for (const id of accountIds) {
+        const known = names.get(id);
+        if (known !== undefined) out.set(id, known);
+        else if (!out.has(id)) missing.push(id);
+      }
+      const unique = [...new Set(missing)];
       for (let i = 0; i < unique.length; i += 500) {
         const chunk = unique.slice(i, i + 500);
-        const rows = await store.q.all<q.AccountRow>(q.accountsByIds(chunk.length), chunk);
-        for (const row of rows) out.set(row.id, toAccount(row));
+        for (const row of await store.q.all<{ id: string; username: string }>(q.usernamesByIds(chunk.length), chunk)) {
+          if (names.size >= 200_000) names.delete(names.keys().next().value as string);
+          names.set(row.id, row.username);
+          out.set(row.id, row.username);
+        }
       }
       return out;
     },

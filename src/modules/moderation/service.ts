@@ -5,7 +5,7 @@ import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
 import type { IdGenerator } from '../../platform/ids.js';
-import type { Store, Tx } from '../../platform/store/index.js';
+import type { Queryable, Store, Tx } from '../../platform/store/index.js';
 import { StoreError } from '../../platform/store/index.js';
 
 export type ModAction =
@@ -75,20 +75,15 @@ export function createModerationService(deps: ModerationDeps) {
     );
   }
 
-  async function names(idsToName: string[]): Promise<Map<string, string>> {
-    const found = await accounts.byIds(idsToName);
-    return new Map([...found].map(([id, a]) => [id, a.username]));
-  }
-
   return {
     /** Throws forbidden unless the principal may moderate the community. */
     async assertModerator(communityId: string, principal: Principal): Promise<void> {
       if (!(await communities.canModerate(communityId, principal))) throw new AppError('forbidden', 'only moderators of this community may do this');
     },
 
-    /** Throws banned if the account is banned (and the ban has not expired) in the community. */
-    async assertNotBanned(communityId: string, accountId: string): Promise<void> {
-      const ban = await store.q.get<{ expires_at: number | null }>('SELECT expires_at FROM bans WHERE community_id = ? AND account_id = ?', [
+    /** Throws banned if the account is banned (and the ban has not expired) in the community; `within` a transaction if given. */
+    async assertNotBanned(communityId: string, accountId: string, within: Queryable = store.q): Promise<void> {
+      const ban = await within.get<{ expires_at: number | null }>('SELECT expires_at FROM bans WHERE community_id = ? AND account_id = ?', [
         communityId,
         accountId,
       ]);
@@ -157,7 +152,7 @@ export function createModerationService(deps: ModerationDeps) {
         'SELECT account_id, reason, created_at, expires_at FROM bans WHERE community_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY created_at DESC',
         [community.id, clock.now()],
       );
-      const who = await names(rows.map((r) => r.account_id));
+      const who = await accounts.usernames(rows.map((r) => r.account_id));
       return rows.map((r) => ({ username: who.get(r.account_id) ?? '[deleted]', reason: r.reason, createdAt: r.created_at, expiresAt: r.expires_at }));
     },
 
@@ -194,7 +189,7 @@ export function createModerationService(deps: ModerationDeps) {
         after ? [community.id, after, input.limit + 1] : [community.id, input.limit + 1],
       );
       const page = rows.slice(0, input.limit);
-      const who = await names(page.map((r) => r.reporter_id));
+      const who = await accounts.usernames(page.map((r) => r.reporter_id));
       return {
         items: page.map((r) => ({
           id: r.id,
@@ -240,7 +235,7 @@ export function createModerationService(deps: ModerationDeps) {
         after ? [community.id, after, input.limit + 1] : [community.id, input.limit + 1],
       );
       const page = rows.slice(0, input.limit);
-      const who = await names(page.map((r) => r.moderator_id));
+      const who = await accounts.usernames(page.map((r) => r.moderator_id));
       const items: ModlogEntry[] = page.map((r) => ({
         id: r.id,
         action: r.action,
