@@ -19,6 +19,8 @@ export interface ReadCache<K, V> {
   get(key: K, load: () => Promise<V | undefined>): V | Promise<V | undefined>;
   /** Call after the commit that changed the row (tx.afterCommit). */
   invalidate(key: K): void;
+  /** Drops every entry. */
+  clear(): void;
   /** Drops every entry the predicate matches. */
   invalidateWhere(predicate: (key: K, value: V) => boolean): void;
   readonly size: number;
@@ -62,6 +64,10 @@ export function createReadCache<K, V>(options: ReadCacheOptions): ReadCache<K, V
     invalidate(key) {
       epoch++;
       entries.delete(key);
+    },
+    clear() {
+      epoch++;
+      entries.clear();
     },
     invalidateWhere(predicate) {
       epoch++;

@@ -7,33 +7,44 @@ export interface SearchQueries {
   find(q: Queryable, kind: string, terms: string[], limit: number, offset: number): Promise<{ id: string }[]>;
 }
 
+/** The FTS5 table of each kind (fixed names, never from input). */
+const FTS: Record<string, string> = { posts: 'search_fts_posts', comments: 'search_fts_comments', communities: 'search_fts_communities' };
+const ftsOf = (kind: string) => {
+  const table = FTS[kind];
+  if (!table) throw new Error(`unknown search kind ${kind}`);
+  return table;
+};
+
 const sqlite: SearchQueries = {
   async upsert(tx, doc) {
+    const fts = ftsOf(doc.kind);
     const found = await tx.get<{ doc_rowid: number }>('SELECT doc_rowid FROM search_documents WHERE kind = ? AND id = ?', [doc.kind, doc.id]);
     if (found) {
-      await tx.run('UPDATE search_fts SET title = ?, body = ? WHERE rowid = ?', [doc.title, doc.body, found.doc_rowid]);
+      await tx.run(`UPDATE ${fts} SET title = ?, body = ? WHERE rowid = ?`, [doc.title, doc.body, found.doc_rowid]);
       await tx.run('UPDATE search_documents SET updated_at = ? WHERE kind = ? AND id = ?', [doc.now, doc.kind, doc.id]);
       return;
     }
     const next = await tx.get<{ r: number }>('SELECT COALESCE(MAX(doc_rowid), 0) + 1 AS r FROM search_documents');
     const rowid = next?.r ?? 1;
-    await tx.run('INSERT INTO search_fts (rowid, title, body) VALUES (?, ?, ?)', [rowid, doc.title, doc.body]);
+    await tx.run(`INSERT INTO ${fts} (rowid, title, body) VALUES (?, ?, ?)`, [rowid, doc.title, doc.body]);
     await tx.run('INSERT INTO search_documents (kind, id, doc_rowid, updated_at) VALUES (?, ?, ?, ?)', [doc.kind, doc.id, rowid, doc.now]);
   },
   async remove(tx, kind, id) {
     const found = await tx.get<{ doc_rowid: number }>('SELECT doc_rowid FROM search_documents WHERE kind = ? AND id = ?', [kind, id]);
     if (!found) return;
-    await tx.run('DELETE FROM search_fts WHERE rowid = ?', [found.doc_rowid]);
+    await tx.run(`DELETE FROM ${ftsOf(kind)} WHERE rowid = ?`, [found.doc_rowid]);
     await tx.run('DELETE FROM search_documents WHERE kind = ? AND id = ?', [kind, id]);
   },
   find(q, kind, terms, limit, offset) {
     // Each term a quoted prefix query; FTS5 ANDs them. Title matches weigh 5x.
+    // The kind's own table is ranked alone; only the page is mapped to ids.
     const match = terms.map((t) => `"${t}"*`).join(' ');
+    const fts = ftsOf(kind);
     return q.all<{ id: string }>(
-      `SELECT d.id FROM search_fts JOIN search_documents d ON d.doc_rowid = search_fts.rowid
-       WHERE search_fts MATCH ? AND d.kind = ?
-       ORDER BY bm25(search_fts, 5.0, 1.0), d.id DESC LIMIT ? OFFSET ?`,
-      [match, kind, limit, offset],
+      `SELECT d.id FROM (SELECT rowid, bm25(${fts}, 5.0, 1.0) AS score FROM ${fts} WHERE ${fts} MATCH ?
+         ORDER BY score, rowid DESC LIMIT ? OFFSET ?) r
+       JOIN search_documents d ON d.doc_rowid = r.rowid ORDER BY r.score, r.rowid DESC`,
+      [match, limit, offset],
     );
   },
 };

@@ -43,7 +43,8 @@ describeStores('search', (kind) => {
     assert.deepEqual(items.map((c: { name: string }) => c.name), ['birdwatching']);
   });
 
-  test('deleted posts are never found; edits are', async () => {
+  test('deleted posts are never found; new posts and edits are, at once', async () => {
+    assert.deepEqual(await titles('kingfisher'), [], 'an empty answer, kept in memory');
     const p = (await app.request('POST', '/api/v1/communities/birdwatching/posts', { token, body: { title: 'Kingfisher sighting' } })).body;
     assert.deepEqual(await titles('kingfisher'), ['Kingfisher sighting']);
     await app.request('PATCH', `/api/v1/posts/${p.id}`, { token, body: { body: 'also a wagtail' } });

@@ -1,3 +1,4 @@
+import { createReadCache, type ReadCache } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Principal } from '../../platform/http/index.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
@@ -17,18 +18,42 @@ export function searchTerms(q: string): string[] {
   return [...new Set((q.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).map((t) => t.slice(0, 64)))].slice(0, MAX_TERMS);
 }
 
-export function createSearchService(deps: { store: Store; clock: Clock }) {
+export interface SearchDeps {
+  store: Store;
+  clock: Clock;
+  /** On a store shared by several processes: how stale a kept result list may be (0: none kept). */
+  cacheTtlMs: number;
+}
+
+export function createSearchService(deps: SearchDeps) {
   const { store, clock } = deps;
   const sql = SEARCH_QUERIES[store.dialect];
   const hydrators = new Map<SearchKind, Hydrator>();
+  // Ranked id lists of recent queries, per kind. Every committed change to
+  // a kind's documents drops that kind's lists, so on a single writer a kept
+  // list is what the index would answer; elsewhere it is at most cacheTtlMs
+  // old. Items are hydrated on every request, so nothing deleted or removed
+  // since is ever shown.
+  const results = new Map<SearchKind, ReadCache<string, { id: string }[]>>();
+  const resultsOf = (kind: SearchKind) => {
+    let cache = results.get(kind);
+    if (!cache) {
+      cache = createReadCache({ exact: store.singleWriter, ttlMs: deps.cacheTtlMs, maxEntries: 10_000, now: () => clock.now() });
+      results.set(kind, cache);
+    }
+    return cache;
+  };
+  const changed = (tx: Tx, kind: SearchKind) => tx.afterCommit(() => resultsOf(kind).clear());
 
   return {
     /** Adds or replaces a document, in the writer's transaction. */
     index(tx: Tx, kind: SearchKind, id: string, title: string, body: string): Promise<void> {
+      changed(tx, kind);
       return sql.upsert(tx, { kind, id, title, body, now: clock.now() });
     },
     /** Takes a document out of search, in the writer's transaction. */
     remove(tx: Tx, kind: SearchKind, id: string): Promise<void> {
+      changed(tx, kind);
       return sql.remove(tx, kind, id);
     },
     registerHydrator(kind: SearchKind, hydrate: Hydrator): void {
@@ -39,7 +64,8 @@ export function createSearchService(deps: { store: Store; clock: Clock }) {
       const offset = input.cursor ? Number(decodeCursor(input.cursor, ['number'])[0]) : 0;
       const hydrate = hydrators.get(input.type);
       if (terms.length === 0 || !hydrate || offset > MAX_OFFSET || offset < 0) return { items: [], nextCursor: null };
-      const rows = await sql.find(store.q, input.type, terms, input.limit + 1, offset);
+      const key = `${input.limit}|${offset}|${terms.join(' ')}`;
+      const rows = (await resultsOf(input.type).get(key, () => sql.find(store.q, input.type, terms, input.limit + 1, offset))) ?? [];
       const more = rows.length > input.limit;
       const items = await hydrate(rows.slice(0, input.limit).map((r) => r.id), principal);
       return { items, nextCursor: more && offset + input.limit <= MAX_OFFSET ? encodeCursor([offset + input.limit]) : null };
