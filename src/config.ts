@@ -21,6 +21,7 @@ export interface Config {
   pgPoolSize: number;
   sessionTtlDays: number;
   cacheTtlMs: number;
+  feedMergeLimit: number;
   scryptCost: number;
   bodyLimitBytes: number;
   trustProxy: boolean;
@@ -110,8 +111,14 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
   cacheTtlMs: {
     env: 'AGORA_CACHE_TTL_MS',
     default: '1000',
-    doc: 'PostgreSQL only: how long a process may serve its in-memory copy of a session or account changed by another process (0: no cache). SQLite copies are exact',
+    doc: 'PostgreSQL only: how long a process may serve its in-memory copy of a session, account, subscription list, listing page or search result changed by another process (0: no copies). SQLite copies are exact',
     parse: int(0, 3_600_000),
+  },
+  feedMergeLimit: {
+    env: 'AGORA_FEED_MERGE_LIMIT',
+    default: '250',
+    doc: 'Up to this many subscriptions the home feed merges per-community pages kept in memory; beyond, it walks the global rank index',
+    parse: int(0, 100_000),
   },
   scryptCost: {
     env: 'AGORA_SCRYPT_COST',

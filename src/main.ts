@@ -98,11 +98,11 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     limits: { signupsPerHourPerIp: config.rateLimitSignupsPerHour, loginsPerMinutePerIp: config.rateLimitLoginsPerMinute },
   });
   const auth = createAuthHooks(accounts.authenticate);
-  const search = createSearchModule({ store, clock });
+  const search = createSearchModule({ store, clock, cacheTtlMs: config.cacheTtlMs });
   const votes = createVotesModule({ store, clock });
-  const communities = createCommunitiesModule({ store, clock, ids, outbox, accounts, search });
+  const communities = createCommunitiesModule({ store, clock, ids, outbox, accounts, search, cacheTtlMs: config.cacheTtlMs });
   const moderation = createModerationModule({ store, clock, ids, accounts, communities });
-  const posts = createPostsModule({ store, clock, ids, outbox, accounts, communities, moderation, votes, search });
+  const posts = createPostsModule({ store, clock, ids, outbox, accounts, communities, moderation, votes, search, cacheTtlMs: config.cacheTtlMs, feedMergeLimit: config.feedMergeLimit });
   search.registerHydrator('posts', posts.visibleByIds);
   search.registerHydrator('communities', communities.byIds);
 

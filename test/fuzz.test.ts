@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { after, before, test } from 'node:test';
 import { signUp, startTestApp, type TestApp } from './support/app.js';
 import { describeStores } from './support/stores.js';
+import { rng } from './support/rng.js';
 
 /**
  * Random bodies, query strings, headers and path parameters on every route
@@ -13,15 +14,6 @@ import { describeStores } from './support/stores.js';
 const SEED = Number(process.env.AGORA_FUZZ_SEED ?? Date.now() % 1_000_000);
 const PER_ROUTE = Number(process.env.AGORA_FUZZ_CASES ?? 60);
 
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 const STRINGS = [
   '', ' ', 'a', 'ab', 'abc', 'valid_name', 'Ünïcødé', '👋🏽', '\u0000', '\ud800', 'x'.repeat(300), 'y'.repeat(50_000),

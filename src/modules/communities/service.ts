@@ -34,6 +34,8 @@ export interface CommunitiesDeps {
   outbox: Outbox;
   accounts: AccountsModule;
   search: SearchModule;
+  /** On a store shared by several processes: how stale a cached subscription list may be (0: no cache). */
+  cacheTtlMs: number;
 }
 
 export function createCommunitiesService(deps: CommunitiesDeps) {
@@ -41,6 +43,8 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
   // A community's id and name never change: the copy is exact on any store.
   const refs = createReadCache<string, CommunityRef>({ exact: true, ttlMs: 0, maxEntries: 50_000, now: () => clock.now() });
   const refsById = createReadCache<string, CommunityRef>({ exact: true, ttlMs: 0, maxEntries: 50_000, now: () => clock.now() });
+  // Subscription lists (the feed's first step): exact on a single writer, time-bounded otherwise.
+  const subscriptions = createReadCache<string, string[]>({ exact: store.singleWriter, ttlMs: deps.cacheTtlMs, maxEntries: 50_000, now: () => clock.now() });
 
   async function ref(name: string): Promise<CommunityRef> {
     const found = await refs.get(name.toLowerCase(), async () => {
@@ -56,7 +60,7 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
     if (rows.length === 0) return [];
     const communityIds = rows.map((r) => r.id);
     const modRows = await store.q.all<{ community_id: string; account_id: string }>(q.moderatorsOf(rows.length), communityIds);
-    const names = await accounts.byIds(modRows.map((m) => m.account_id));
+    const names = await accounts.usernames(modRows.map((m) => m.account_id));
     const subscribed = principal
       ? new Set(
           (await store.q.all<{ community_id: string }>(q.subscribedAmong(rows.length), [principal.accountId, ...communityIds])).map(
@@ -72,7 +76,7 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
         description: r.description,
         subscriberCount: r.subscriber_count,
         createdAt: r.created_at,
-        moderators: modRows.filter((m) => m.community_id === r.id).map((m) => names.get(m.account_id)?.username ?? '[deleted]'),
+        moderators: modRows.filter((m) => m.community_id === r.id).map((m) => names.get(m.account_id) ?? '[deleted]'),
       };
       if (subscribed) c.subscribed = subscribed.has(r.id);
       return c;
@@ -86,6 +90,7 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
         ? await tx.run(q.SUBSCRIBE, [accountId, c.id, clock.now()])
         : await tx.run(q.UNSUBSCRIBE, [accountId, c.id]);
       if (changed > 0) await tx.run(q.ADD_SUBSCRIBERS, [on ? 1 : -1, c.id]);
+      tx.afterCommit(() => subscriptions.invalidate(accountId));
     });
   }
 
@@ -107,6 +112,7 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
         await tx.run(q.ADD_MODERATOR, [id, principal.accountId, principal.accountId, now]);
         await tx.run(q.SUBSCRIBE, [principal.accountId, id, now]);
         await tx.run(q.ADD_SUBSCRIBERS, [1, id]);
+        tx.afterCommit(() => subscriptions.invalidate(principal.accountId));
         await search.index(tx, 'communities', id, `${input.name} ${input.title}`, description);
         await outbox.record(tx, 'community.created', { communityId: id, name: input.name, creatorId: principal.accountId });
         return true;
@@ -143,8 +149,12 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
     subscribe: (name: string, accountId: string) => changeSubscription(name, accountId, true),
     unsubscribe: (name: string, accountId: string) => changeSubscription(name, accountId, false),
 
+    /** Ids of the communities the account subscribes to (in memory after the first read). */
     async subscribedIds(accountId: string): Promise<string[]> {
-      return (await store.q.all<{ community_id: string }>(q.SUBSCRIBED_IDS, [accountId])).map((r) => r.community_id);
+      const found = await subscriptions.get(accountId, async () =>
+        (await store.q.all<{ community_id: string }>(q.SUBSCRIBED_IDS, [accountId])).map((r) => r.community_id),
+      );
+      return found ?? [];
     },
 
     /** Id and name of communities by id (kept in memory: they never change). */

@@ -5,9 +5,15 @@ import type { Principal } from '../../platform/http/index.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
 import { idUpperBound } from '../../platform/ids.js';
 import type { Param, Store } from '../../platform/store/index.js';
+import type { PageCache } from './page-cache.js';
 import type { Post, Presenter } from './presenter.js';
 import * as q from './queries.js';
 import { WINDOWS, type TimeWindow } from './ranks.js';
+
+export interface ListingPage {
+  items: Post[];
+  nextCursor: string | null;
+}
 
 export interface ListingInput {
   sort: q.Sort;
@@ -16,8 +22,6 @@ export interface ListingInput {
   cursor?: string | undefined;
 }
 
-/** Up to this many subscriptions, the feed merges per-community listings; beyond, it walks the global rank index. */
-const MERGE_UP_TO = 20;
 
 /**
  * Keyset paging over stored ranks.
@@ -29,8 +33,21 @@ const MERGE_UP_TO = 20;
  *   not change during the walk appears exactly once; one whose rank changed
  *   in between may be skipped or seen twice (its new rank decides).
  */
-export function createListings(deps: { store: Store; clock: Clock; accounts: AccountsModule; communities: CommunitiesModule; present: Presenter }) {
-  const { store, clock, accounts, communities, present } = deps;
+export function createListings(deps: {
+  store: Store;
+  clock: Clock;
+  accounts: AccountsModule;
+  communities: CommunitiesModule;
+  present: Presenter;
+  pages: PageCache;
+  /**
+   * Up to this many subscriptions, the feed merges per-community listing
+   * pages (each kept in memory until its community changes); beyond, it
+   * walks the global rank index with an IN filter.
+   */
+  feedMergeLimit: number;
+}) {
+  const { store, clock, accounts, communities, present, pages, feedMergeLimit } = deps;
 
   interface Page {
     rank: q.Sort;
@@ -44,7 +61,7 @@ export function createListings(deps: { store: Store; clock: Clock; accounts: Acc
     if (input.cursor) {
       if (input.sort === 'new') return { rank: 'new', after: decodeCursor(input.cursor, ['string']), bound: '', windowStart: null };
       const [rank, id, bound, windowStart] = decodeCursor(input.cursor, ['number', 'string', 'string', 'number']);
-      return { rank: input.sort, after: [rank!, rank!, id!], bound: String(bound), windowStart: windowed ? Number(windowStart) : null };
+      return { rank: input.sort, after: [rank!, id!], bound: String(bound), windowStart: windowed ? Number(windowStart) : null };
     }
     const now = clock.now();
     return { rank: input.sort, after: null, bound: idUpperBound(now), windowStart: windowed ? now - WINDOWS[input.t as keyof typeof WINDOWS] : null };
@@ -66,39 +83,79 @@ export function createListings(deps: { store: Store; clock: Clock; accounts: Acc
     return encodeCursor([last[q.RANK[p.rank] as 'hot' | 'score' | 'controversy'], last.id, p.bound, p.windowStart ?? 0]);
   }
 
-  async function run(p: Page, scope: 'one' | 'many' | 'all', communityIds: readonly string[], limit: number): Promise<q.PostRow[]> {
+  function query(p: Page, scope: 'one' | 'many' | 'all', communityIds: readonly string[], limit: number): Promise<q.PostRow[]> {
     const sql = q.listing(store.dialect, { sort: p.rank, scope, n: communityIds.length, windowed: p.windowStart !== null, after: p.after !== null });
     return store.q.all<q.PostRow>(sql, params(p, communityIds, limit));
   }
 
-  /** Rank order of the listing: rank desc, then id desc. */
-  function compare(sort: q.Sort) {
-    const col = q.RANK[sort];
-    return (a: q.PostRow, b: q.PostRow) =>
-      col !== 'id' && a[col] !== b[col] ? (b[col] as number) - (a[col] as number) : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+  /**
+   * One community's page (communityId) or every community's (null), from
+   * the page cache when it is current. A first page of a time window is
+   * always read: its window start moves with the clock. A first page of a
+   * rank sort may be served after its snapshot bound moved on: no post of
+   * that scope was created in between, or the page would have been dropped.
+   */
+  function run(p: Page, communityId: string | null, limit: number): q.PostRow[] | Promise<q.PostRow[]> {
+    const load = () => (communityId === null ? query(p, 'all', [], limit) : query(p, 'one', [communityId], limit));
+    if (p.windowStart !== null && p.after === null) return load();
+    return pages.rows(`${communityId ?? '*'}|${pageKey(p, limit)}`, communityId, load);
   }
 
-  async function answer(p: Page, rows: q.PostRow[], limit: number, principal: Principal | null): Promise<{ items: Post[]; nextCursor: string | null }> {
-    return { items: await present.many(rows.slice(0, limit), principal), nextCursor: nextCursor(p, rows, limit) };
+  function pageKey(p: Page, limit: number): string {
+    return `${p.rank}|${limit}|${p.after === null ? '' : `${p.bound}|${p.windowStart}|${p.after.join('|')}`}`;
+  }
+
+  /** Rank order of the listing: rank desc, then id desc. True when a comes first. */
+  function before(sort: q.Sort): (a: q.PostRow, b: q.PostRow) => boolean {
+    const byId = (a: q.PostRow, b: q.PostRow) => a.id > b.id;
+    if (sort === 'new') return byId;
+    const rank = sort === 'hot' ? (r: q.PostRow) => r.hot : sort === 'top' ? (r: q.PostRow) => r.score : (r: q.PostRow) => r.controversy;
+    return (a, b) => (rank(a) !== rank(b) ? rank(a) > rank(b) : byId(a, b));
+  }
+
+  /**
+   * An anonymous answer depends on nothing but the rows (authors' and
+   * communities' names never change), so the answer to a kept page is made
+   * once and handed out again as the same object — which lets the route send
+   * the bytes it serialized the first time.
+   */
+  const anonymous = new WeakMap<q.PostRow[], Promise<ListingPage>>();
+
+  function answer(p: Page, rows: q.PostRow[], limit: number, principal: Principal | null): Promise<ListingPage> {
+    const make = async () => ({ items: await present.many(rows.slice(0, limit), principal), nextCursor: nextCursor(p, rows, limit) });
+    if (principal !== null) return make();
+    let made = anonymous.get(rows);
+    if (!made) {
+      made = make();
+      anonymous.set(rows, made);
+      made.catch(() => anonymous.delete(rows));
+    }
+    return made;
   }
 
   return {
     async community(name: string, input: ListingInput, principal: Principal | null) {
       const c = await communities.ref(name);
       const p = page(input);
-      return answer(p, await run(p, 'one', [c.id], input.limit + 1), input.limit, principal);
+      return answer(p, await run(p, c.id, input.limit + 1), input.limit, principal);
     },
 
     /** Signed in: posts of subscribed communities; anonymous: all communities. */
     async feed(input: ListingInput, principal: Principal | null) {
       const p = page(input);
       const n = input.limit + 1;
-      if (!principal) return answer(p, await run(p, 'all', [], n), input.limit, principal);
+      if (!principal) return answer(p, await run(p, null, n), input.limit, principal);
       const subscribed = await communities.subscribedIds(principal.accountId);
       if (subscribed.length === 0) return { items: [], nextCursor: null };
-      if (subscribed.length > MERGE_UP_TO) return answer(p, await run(p, 'many', subscribed, n), input.limit, principal);
-      const perCommunity = await Promise.all(subscribed.map((id) => run(p, 'one', [id], n)));
-      return answer(p, perCommunity.flat().sort(compare(p.rank)).slice(0, n), input.limit, principal);
+      if (subscribed.length > feedMergeLimit) return answer(p, await query(p, 'many', subscribed, n), input.limit, principal);
+      const merge = async () => {
+        const found = subscribed.map((id) => run(p, id, n));
+        const pagesOf = found.some((rows) => rows instanceof Promise) ? await Promise.all(found) : (found as q.PostRow[][]);
+        return answer(p, mergeTop(pagesOf, n, before(p.rank)), input.limit, principal);
+      };
+      // The viewer's page (their votes included) is kept until one of their communities changes.
+      if (p.windowStart !== null && p.after === null) return merge();
+      return pages.composed(`${principal.accountId}|${pageKey(p, n)}`, subscribed, subscribed, merge);
     },
 
     /** A user's posts, newest first (deleted and removed ones left out). */
@@ -111,4 +168,36 @@ export function createListings(deps: { store: Store; clock: Clock; accounts: Acc
       return answer({ rank: 'new', after: null, bound: '', windowStart: null }, rows, input.limit, principal);
     },
   };
+}
+
+/** The first n rows of several lists, each already in order: a k-way merge over a binary heap of list heads. */
+export function mergeTop<T>(lists: readonly (readonly T[])[], n: number, before: (a: T, b: T) => boolean): T[] {
+  const heap: { list: readonly T[]; at: number }[] = lists.filter((l) => l.length > 0).map((list) => ({ list, at: 0 }));
+  const head = (i: number) => heap[i]!.list[heap[i]!.at] as T;
+  const down = (start: number) => {
+    let i = start;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let top = i;
+      if (l < heap.length && before(head(l), head(top))) top = l;
+      if (r < heap.length && before(head(r), head(top))) top = r;
+      if (top === i) return;
+      [heap[i], heap[top]] = [heap[top]!, heap[i]!];
+      i = top;
+    }
+  };
+  for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
+  const out: T[] = [];
+  while (out.length < n && heap.length > 0) {
+    const first = heap[0]!;
+    out.push(first.list[first.at] as T);
+    first.at++;
+    if (first.at >= first.list.length) {
+      const last = heap.pop()!;
+      if (heap.length > 0) heap[0] = last;
+    }
+    down(0);
+  }
+  return out;
 }

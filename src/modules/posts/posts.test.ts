@@ -33,7 +33,8 @@ describeStores('posts, votes, listings and feed', (kind) => {
   };
 
   before(async () => {
-    app = await startTestApp(kind, {}, clock);
+    // Feeds of up to 20 subscriptions merge per-community pages; the 22-subscription feed below walks the global index.
+    app = await startTestApp(kind, { AGORA_FEED_MERGE_LIMIT: '20' }, clock);
     [alice, bob, carol] = await Promise.all([signUp(app, 'p_alice'), signUp(app, 'p_bob'), signUp(app, 'p_carol')]);
     for (const name of ['p_tech', 'p_art']) await app.request('POST', '/api/v1/communities', { token: alice.token, body: { name, title: name } });
   });
@@ -190,6 +191,38 @@ describeStores('posts, votes, listings and feed', (kind) => {
     assert.deepEqual(top.map((p) => p.score), [...top.map((p) => p.score)].sort((x, y) => y - x));
     const anon = await app.request('GET', '/api/v1/feed?sort=new&limit=100');
     assert.ok(anon.body.items.some((p: { communityName: string }) => p.communityName === 'p_tech'));
+  });
+
+  test('pages kept in memory never outlive a change: votes, new posts, deletes, subscriptions', async () => {
+    const erin = await signUp(app, 'p_erin');
+    for (const name of ['p_kept', 'p_kept2']) await app.request('POST', '/api/v1/communities', { token: alice.token, body: { name, title: name } });
+    await app.request('PUT', '/api/v1/communities/p_kept/subscription', { token: erin.token });
+    const a = await post(alice.token, 'p_kept', 'kept a');
+    await post(alice.token, 'p_kept', 'kept b');
+    const listing = async () => (await app.request('GET', '/api/v1/communities/p_kept/posts?sort=top')).body.items.map((p: { title: string }) => p.title);
+    const feed = async () => (await app.request('GET', '/api/v1/feed?sort=top', { token: erin.token })).body.items as { title: string; myVote: number; score: number }[];
+    assert.deepEqual(await listing(), ['kept b', 'kept a']);
+    assert.deepEqual(await listing(), ['kept b', 'kept a'], 'the same page again (from memory)');
+    assert.deepEqual((await feed()).map((p) => p.title), ['kept b', 'kept a']);
+    await vote(erin.token, a.id, 1);
+    assert.deepEqual(await listing(), ['kept a', 'kept b'], 'a vote reorders at once');
+    const afterVote = await feed();
+    assert.deepEqual(afterVote.map((p) => [p.title, p.score, p.myVote]), [['kept a', 2, 1], ['kept b', 1, 0]], 'the viewer\'s page shows their vote at once');
+    const c = await post(bob.token, 'p_kept', 'kept c');
+    await vote(erin.token, c.id, 1);
+    await vote(carol.token, c.id, 1);
+    assert.deepEqual(await listing(), ['kept c', 'kept a', 'kept b'], 'a new post appears at once');
+    assert.deepEqual((await feed()).map((p) => p.title), ['kept c', 'kept a', 'kept b']);
+    await app.request('DELETE', `/api/v1/posts/${c.id}`, { token: bob.token });
+    assert.deepEqual(await listing(), ['kept a', 'kept b'], 'a deleted post leaves at once');
+    assert.deepEqual((await feed()).map((p) => p.title), ['kept a', 'kept b']);
+    const d = await post(carol.token, 'p_kept2', 'elsewhere');
+    assert.deepEqual((await feed()).map((p) => p.title), ['kept a', 'kept b'], 'posts of other communities stay out');
+    await app.request('PUT', '/api/v1/communities/p_kept2/subscription', { token: erin.token });
+    assert.ok((await feed()).some((p) => p.title === 'elsewhere'), 'a subscription changes the feed at once');
+    await app.request('DELETE', '/api/v1/communities/p_kept2/subscription', { token: erin.token });
+    assert.ok(!(await feed()).some((p) => p.title === 'elsewhere'), 'and so does unsubscribing');
+    assert.equal((await vote(erin.token, d.id, 1)).status, 200);
   });
 
   test('GET /accounts/:username/posts lists a user\'s posts, newest first', async () => {

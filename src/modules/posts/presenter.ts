@@ -36,7 +36,7 @@ export function createPresenter(deps: { accounts: AccountsModule; communities: C
   async function many(rows: PostRow[], principal: Principal | null): Promise<Post[]> {
     if (rows.length === 0) return [];
     const [authors, refs, mine] = await Promise.all([
-      accounts.byIds(rows.map((r) => r.author_id)),
+      accounts.usernames(rows.map((r) => r.author_id)),
       communities.refsByIds(rows.map((r) => r.community_id)),
       principal ? votes.mine(principal.accountId, 'post', rows.map((r) => r.id)) : Promise.resolve(null),
     ]);
@@ -54,7 +54,7 @@ export function createPresenter(deps: { accounts: AccountsModule; communities: C
       const post: Post = {
         id: r.id,
         communityName: refs.get(r.community_id)?.name ?? '',
-        author: deleted ? null : (authors.get(r.author_id)?.username ?? null),
+        author: deleted ? null : (authors.get(r.author_id) ?? null),
         title: r.title,
         body: hidden ? null : r.body,
         url: hidden ? null : r.url,

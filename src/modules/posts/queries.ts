@@ -37,10 +37,17 @@ export const INSERT = `INSERT INTO posts (id, community_id, author_id, title, bo
 comment_count, locked, visible, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, 0, 1, ?, 0, 0, 0, 1, ?)`;
 export const BY_ID = `SELECT ${COLUMNS} FROM posts WHERE id = ?`;
 export const byIds = (n: number) => `SELECT ${COLUMNS} FROM posts WHERE id IN (${list(n)})`;
-/** Takes the row lock (PostgreSQL) before a vote reads the old vote; a no-op on SQLite's single writer. */
-export const LOCK_VISIBLE = 'UPDATE posts SET locked = locked WHERE id = ? AND visible = 1 RETURNING author_id, community_id';
-export const ADD_VOTES = 'UPDATE posts SET upvotes = upvotes + ?, downvotes = downvotes + ? WHERE id = ? RETURNING upvotes, downvotes, created_at';
-export const SET_RANKS = 'UPDATE posts SET score = ?, hot = ?, controversy = ? WHERE id = ?';
+export interface VoteTargetRow {
+  author_id: string;
+  community_id: string;
+  upvotes: number;
+  downvotes: number;
+  created_at: number;
+}
+/** Locks a visible post's row (a real row lock on PostgreSQL; SQLite has one writer) and reads what a vote needs. */
+export const LOCK_VISIBLE = `UPDATE posts SET locked = locked WHERE id = ? AND visible = 1
+RETURNING author_id, community_id, upvotes, downvotes, created_at`;
+export const SET_VOTES = 'UPDATE posts SET upvotes = ?, downvotes = ?, score = ?, hot = ?, controversy = ? WHERE id = ?';
 export const EDIT = 'UPDATE posts SET body = ?, edited_at = ? WHERE id = ?';
 export const DELETE = 'UPDATE posts SET deleted_at = ?, visible = 0 WHERE id = ? AND deleted_at IS NULL';
 export const REMOVE = 'UPDATE posts SET removed_at = ?, removal_reason = ?, visible = 0 WHERE id = ? AND removed_at IS NULL';
@@ -74,7 +81,8 @@ export function listing(dialect: Dialect, shape: ListingShape): string {
   if (shape.scope === 'many') where.push(`community_id IN (${list(shape.n ?? 1)})`);
   if (shape.windowed) where.push('created_at >= ?');
   if (rank !== 'id') where.push('id <= ?');
-  if (shape.after) where.push(rank === 'id' ? 'id < ?' : `(${rank} < ? OR (${rank} = ? AND id < ?))`);
+  // A row-value comparison: both stores use it as an index range, so a deep page costs what the first does.
+  if (shape.after) where.push(rank === 'id' ? 'id < ?' : `(${rank}, id) < (?, ?)`);
   const order = rank === 'id' ? 'id DESC' : `${rank} DESC, id DESC`;
   const index = dialect === 'sqlite' && shape.scope === 'many' && !shape.windowed ? ` INDEXED BY posts_${shape.sort}` : '';
   return `SELECT ${COLUMNS} FROM posts${index} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ?`;

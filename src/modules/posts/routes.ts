@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { Username } from '../accounts/index.js';
 import { CommunityName } from '../communities/index.js';
-import { accountLimit, List, Nullable, principalOf, responses, type App, type AuthHooks } from '../../platform/http/index.js';
+import { accountLimit, createSerializeOnce, List, Nullable, principalOf, responses, type App, type AuthHooks } from '../../platform/http/index.js';
 import type { Post } from './presenter.js';
 import type { PostsService } from './service.js';
 
@@ -44,6 +44,7 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
     const tags = ['posts'];
     const security = [{ bearer: [] }];
     const noContent = responses({ 204: Type.Null() });
+    const sendPage = createSerializeOnce();
 
     app.post(
       '/api/v1/communities/:name/posts',
@@ -83,7 +84,8 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
           response: responses({ 200: List(PostSchema) }),
         },
       },
-      async (request) => posts.community(request.params.name, request.query as Parameters<PostsService['community']>[1], request.principal),
+      async (request, reply) =>
+        sendPage(reply, await posts.community(request.params.name, request.query as Parameters<PostsService['community']>[1], request.principal)),
     );
 
     app.get(
@@ -102,7 +104,7 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
           response: responses({ 200: List(PostSchema) }),
         },
       },
-      async (request) => posts.feed(request.query as Parameters<PostsService['feed']>[0], request.principal),
+      async (request, reply) => sendPage(reply, await posts.feed(request.query as Parameters<PostsService['feed']>[0], request.principal)),
     );
 
     app.get(

@@ -10,6 +10,7 @@ import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
 import type { Store, Tx } from '../../platform/store/index.js';
 import { createListings } from './listings.js';
+import { createPageCache } from './page-cache.js';
 import { createPresenter, type Post } from './presenter.js';
 import * as q from './queries.js';
 import { controversy, hot } from './ranks.js';
@@ -24,12 +25,17 @@ export interface PostsDeps {
   moderation: ModerationModule;
   votes: VotesModule;
   search: SearchModule;
+  /** On a store shared by several processes: how stale a kept listing page may be (0: none kept). */
+  cacheTtlMs: number;
+  /** Subscriptions up to which the feed merges per-community pages. */
+  feedMergeLimit: number;
 }
 
 export function createPostsService(deps: PostsDeps) {
   const { store, clock, ids, outbox, accounts, communities, moderation, votes, search } = deps;
   const present = createPresenter(deps);
-  const listings = createListings({ ...deps, present });
+  const pages = createPageCache({ exact: store.singleWriter, ttlMs: deps.cacheTtlMs, maxEntries: 5_000, now: () => clock.now() });
+  const listings = createListings({ ...deps, present, pages });
 
   async function row(id: string): Promise<q.PostRow> {
     const found = await store.q.get<q.PostRow>(q.BY_ID, [id]);
@@ -50,7 +56,7 @@ export function createPostsService(deps: PostsDeps) {
     const post = await row(id);
     await moderation.assertModerator(post.community_id, principal);
     await store.write(async (tx) => {
-      await change(tx, post);
+      if (await change(tx, post)) pages.changed(tx, post.community_id);
     });
     return present.one(await row(id), principal);
   }
@@ -67,6 +73,7 @@ export function createPostsService(deps: PostsDeps) {
       const url = input.url ?? null;
       await store.write(async (tx) => {
         await tx.run(q.INSERT, [id, community.id, principal.accountId, input.title, body, url, hot(1, 0, now), now]);
+        pages.changed(tx, community.id);
         // The author's own upvote is recorded at creation (it earns no karma).
         await votes.cast(tx, 'post', id, principal.accountId, 1);
         await search.index(tx, 'posts', id, input.title, searchText({ body, url }));
@@ -91,6 +98,7 @@ export function createPostsService(deps: PostsDeps) {
       const post = await authored(id, principal);
       await store.write(async (tx) => {
         await tx.run(q.EDIT, [input.body, clock.now(), id]);
+        pages.changed(tx, post.community_id);
         if (post.visible === 1) await search.index(tx, 'posts', id, post.title, searchText({ body: input.body, url: post.url }));
       });
       return present.one(await row(id), principal);
@@ -102,31 +110,35 @@ export function createPostsService(deps: PostsDeps) {
       if (post.author_id !== principal.accountId) throw new AppError('forbidden', 'only the author may delete a post');
       await store.write(async (tx) => {
         if ((await tx.run(q.DELETE, [clock.now(), id])) > 0) {
+          pages.changed(tx, post.community_id);
           await search.remove(tx, 'posts', id);
           await outbox.record(tx, 'post.deleted', { postId: id });
         }
       });
     },
 
-    /** Up, down or clear (0). Idempotent; the author's karma moves by votes from others only. */
+    /**
+     * Up, down or clear (0). Idempotent; the author's karma moves by votes
+     * from others only. One transaction: the post row is locked and read
+     * (`UPDATE … RETURNING`), the ban checked, the vote row changed, then the
+     * counters and ranks written in one statement.
+     */
     async vote(id: string, value: VoteValue, principal: Principal) {
-      const post = await row(id);
-      if (post.visible !== 1) throw new AppError('not_found', 'this post was deleted or removed');
-      await moderation.assertNotBanned(post.community_id, principal.accountId);
       const counts = await store.write(async (tx) => {
-        const locked = await tx.get<{ author_id: string }>(q.LOCK_VISIBLE, [id]);
-        if (!locked) return null;
+        const post = await tx.get<q.VoteTargetRow>(q.LOCK_VISIBLE, [id]);
+        if (!post) return null;
+        await moderation.assertNotBanned(post.community_id, principal.accountId, tx);
         const change = await votes.cast(tx, 'post', id, principal.accountId, value);
-        if (change.up === 0 && change.down === 0) return tx.get<{ upvotes: number; downvotes: number; score: number }>(q.BY_ID, [id]);
-        const c = await tx.get<{ upvotes: number; downvotes: number; created_at: number }>(q.ADD_VOTES, [change.up, change.down, id]);
-        if (!c) return null;
-        const score = c.upvotes - c.downvotes;
-        await tx.run(q.SET_RANKS, [score, hot(c.upvotes, c.downvotes, c.created_at), controversy(c.upvotes, c.downvotes), id]);
-        if (locked.author_id !== principal.accountId) await accounts.addKarma(tx, locked.author_id, { post: change.up - change.down });
-        return { upvotes: c.upvotes, downvotes: c.downvotes, score };
+        if (change.up === 0 && change.down === 0) return post;
+        const upvotes = post.upvotes + change.up;
+        const downvotes = post.downvotes + change.down;
+        await tx.run(q.SET_VOTES, [upvotes, downvotes, upvotes - downvotes, hot(upvotes, downvotes, post.created_at), controversy(upvotes, downvotes), id]);
+        if (post.author_id !== principal.accountId) await accounts.addKarma(tx, post.author_id, { post: change.up - change.down });
+        pages.changed(tx, post.community_id);
+        return { upvotes, downvotes };
       });
-      if (!counts) throw new AppError('not_found', 'this post was deleted or removed');
-      return { score: counts.score, upvotes: counts.upvotes, downvotes: counts.downvotes, myVote: value };
+      if (!counts) throw new AppError('not_found', 'no such post, or it was deleted or removed');
+      return { score: counts.upvotes - counts.downvotes, upvotes: counts.upvotes, downvotes: counts.downvotes, myVote: value };
     },
 
     /** Moderator removal with a reason: the post leaves listings and search; mods still see it. */

@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
 
 export const ErrorBody = Type.Object(
   {
@@ -22,3 +23,20 @@ export function List<T extends TSchema>(item: T) {
 }
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/**
+ * Sends answers through the route's response schema, serializing each answer
+ * object only once: for answers handed out again as the same object (pages
+ * kept in memory). Keyed by identity; an answer's bytes go when it does.
+ */
+export function createSerializeOnce() {
+  const bytes = new WeakMap<object, Buffer>();
+  return (reply: FastifyReply, answer: object): FastifyReply => {
+    let body = bytes.get(answer);
+    if (!body) {
+      body = Buffer.from(reply.serialize(answer) as string);
+      bytes.set(answer, body);
+    }
+    return reply.type('application/json; charset=utf-8').send(body);
+  };
+}

@@ -1,0 +1,106 @@
+import type { Tx } from '../../platform/store/index.js';
+import type { PostRow } from './queries.js';
+
+/**
+ * Listing pages kept in memory: the rows a listing query returned, keyed by
+ * the query (scope, sort, window, cursor, limit) and tagged with the change
+ * count of what it read — one community, or every community for the
+ * all-communities feed. Every committed change to a post (create, vote,
+ * edit, delete, removal, lock) bumps its community's count and the global
+ * one after commit, so a page is never served once a change could alter it.
+ *
+ * - `exact` (this process is the only writer: embedded SQLite): a kept page
+ *   is served until a change; it is always what the store would answer.
+ * - otherwise (PostgreSQL, where other processes write too): changes made by
+ *   this process still invalidate at once; changes made elsewhere are seen
+ *   within `ttlMs` (0: nothing is kept).
+ *
+ * A page read while a change committed is returned but not kept (it is tagged
+ * with the count from before the read, which no longer matches). Concurrent
+ * misses of one key share one read, so an expired popular page costs one
+ * query, not one per waiting request.
+ */
+export interface PageCache {
+  /** The rows of a listing query, from memory when still current. `communityId` null: all communities. */
+  rows(key: string, communityId: string | null, load: () => Promise<PostRow[]>): PostRow[] | Promise<PostRow[]>;
+  /**
+   * An answer composed from several communities' pages (a signed-in feed),
+   * kept while none of them changed and `basis` (e.g. the subscription list
+   * it was built for) is the same object.
+   */
+  composed<T>(key: string, communityIds: readonly string[], basis: object, make: () => Promise<T>): T | Promise<T>;
+  /** Called in a write that changes a post of the community: pages reading it are dropped after commit. */
+  changed(tx: Tx, communityId: string): void;
+  readonly size: number;
+}
+
+const ALL = '';
+
+export function createPageCache(options: { exact: boolean; ttlMs: number; maxEntries: number; now: () => number }): PageCache {
+  const enabled = options.exact || options.ttlMs > 0;
+  const versions = new Map<string, number>();
+  const pages = new Map<string, { version: number; until: number; rows: PostRow[] }>();
+  const answers = new Map<string, { stamp: number; basis: object; until: number; value: unknown }>();
+  const reading = new Map<string, { version: number; promise: Promise<PostRow[]> }>();
+  const version = (scope: string) => versions.get(scope) ?? 0;
+  // Counts only grow, so their sum over a set of communities changes exactly when one of them does.
+  const stampOf = (communityIds: readonly string[]) => {
+    let sum = 0;
+    for (const id of communityIds) sum += version(id);
+    return sum;
+  };
+  const keep = <V>(map: Map<string, V>, key: string, value: V) => {
+    map.delete(key);
+    if (map.size >= options.maxEntries) {
+      const oldest = map.keys().next();
+      if (!oldest.done) map.delete(oldest.value);
+    }
+    map.set(key, value);
+  };
+
+  return {
+    rows(key, communityId, load) {
+      if (!enabled) return load();
+      const scope = communityId ?? ALL;
+      const hit = pages.get(key);
+      if (hit && hit.version === version(scope) && (options.exact || hit.until > options.now())) return hit.rows;
+      const seen = version(scope);
+      const pending = reading.get(key);
+      if (pending && pending.version === seen) return pending.promise;
+      const loadedAt = options.now();
+      const promise = load().then(
+        (rows) => {
+          if (reading.get(key)?.promise === promise) reading.delete(key);
+          if (version(scope) === seen) keep(pages, key, { version: seen, until: loadedAt + options.ttlMs, rows });
+          return rows;
+        },
+        (error: unknown) => {
+          if (reading.get(key)?.promise === promise) reading.delete(key);
+          throw error;
+        },
+      );
+      reading.set(key, { version: seen, promise });
+      return promise;
+    },
+    composed<T>(key: string, communityIds: readonly string[], basis: object, make: () => Promise<T>): T | Promise<T> {
+      if (!enabled) return make();
+      const stamp = stampOf(communityIds);
+      const hit = answers.get(key);
+      if (hit && hit.stamp === stamp && hit.basis === basis && (options.exact || hit.until > options.now())) return hit.value as T;
+      const madeAt = options.now();
+      return make().then((value) => {
+        if (stampOf(communityIds) === stamp) keep(answers, key, { stamp, basis, until: madeAt + options.ttlMs, value });
+        return value;
+      });
+    },
+    changed(tx, communityId) {
+      tx.afterCommit(() => {
+        versions.set(communityId, version(communityId) + 1);
+        versions.set(ALL, version(ALL) + 1);
+      });
+    },
+    get size() {
+      return pages.size;
+    },
+  };
+}
