@@ -53,6 +53,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     sqliteSync: config.sqliteSync,
     pgPoolSize: config.pgPoolSize,
     onIdleError: (error) => log.warn({ err: error }, 'idle database connection failed'),
+    onCheckpointError: (error) => log.warn({ err: error }, 'WAL checkpoint worker failed; the writer checkpoints by itself'),
   });
   const store = createStoreHandle(base, (seconds) => metrics.storeWriteDuration.observe(seconds));
 

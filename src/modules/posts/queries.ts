@@ -44,9 +44,15 @@ export interface VoteTargetRow {
   downvotes: number;
   created_at: number;
 }
-/** Locks a visible post's row (a real row lock on PostgreSQL; SQLite has one writer) and reads what a vote needs. */
-export const LOCK_VISIBLE = `UPDATE posts SET locked = locked WHERE id = ? AND visible = 1
-RETURNING author_id, community_id, upvotes, downvotes, created_at`;
+/**
+ * Reads what a vote needs of a visible post, holding its row against
+ * concurrent votes until the transaction ends: `FOR UPDATE` on PostgreSQL;
+ * on SQLite the one writer already serializes every write transaction.
+ */
+export const LOCK_FOR_VOTE: Record<Dialect, string> = {
+  sqlite: 'SELECT author_id, community_id, upvotes, downvotes, created_at FROM posts WHERE id = ? AND visible = 1',
+  postgres: 'SELECT author_id, community_id, upvotes, downvotes, created_at FROM posts WHERE id = ? AND visible = 1 FOR UPDATE',
+};
 export const SET_VOTES = 'UPDATE posts SET upvotes = ?, downvotes = ?, score = ?, hot = ?, controversy = ? WHERE id = ?';
 export const EDIT = 'UPDATE posts SET body = ?, edited_at = ? WHERE id = ?';
 export const DELETE = 'UPDATE posts SET deleted_at = ?, visible = 0 WHERE id = ? AND deleted_at IS NULL';

@@ -119,13 +119,13 @@ export function createPostsService(deps: PostsDeps) {
 
     /**
      * Up, down or clear (0). Idempotent; the author's karma moves by votes
-     * from others only. One transaction: the post row is locked and read
-     * (`UPDATE … RETURNING`), the ban checked, the vote row changed, then the
+     * from others only. One transaction: the post row is read and locked
+     * (`LOCK_FOR_VOTE`), the ban checked, the vote row changed, then the
      * counters and ranks written in one statement.
      */
     async vote(id: string, value: VoteValue, principal: Principal) {
       const counts = await store.write(async (tx) => {
-        const post = await tx.get<q.VoteTargetRow>(q.LOCK_VISIBLE, [id]);
+        const post = await tx.get<q.VoteTargetRow>(q.LOCK_FOR_VOTE[store.dialect], [id]);
         if (!post) return null;
         await moderation.assertNotBanned(post.community_id, principal.accountId, tx);
         const change = await votes.cast(tx, 'post', id, principal.accountId, value);

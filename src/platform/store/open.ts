@@ -8,6 +8,8 @@ export interface OpenStoreOptions {
   sqliteSync: SqliteSync;
   pgPoolSize: number;
   onIdleError?: (error: Error) => void;
+  /** SQLite: the WAL checkpoint worker failed (the writer then checkpoints by itself). */
+  onCheckpointError?: (error: Error) => void;
 }
 
 /** `sqlite:<path>` or `postgres://…` -> a Store. */
@@ -16,7 +18,11 @@ export function openStore(options: OpenStoreOptions): Store {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (!path) throw new Error(`AGORA_DATABASE_URL "${url}" names no file`);
-    return createSqliteStore({ path: path === ':memory:' ? path : resolve(path), sync: options.sqliteSync });
+    return createSqliteStore({
+      path: path === ':memory:' ? path : resolve(path),
+      sync: options.sqliteSync,
+      ...(options.onCheckpointError ? { onCheckpointError: options.onCheckpointError } : {}),
+    });
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     return createPostgresStore({ url, poolSize: options.pgPoolSize, onIdleError: options.onIdleError });

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Param, Queryable, Row, Store, StoreStats, Tx } from '../types.js';
 import { translateSqliteError } from './errors.js';
@@ -13,6 +14,10 @@ export interface SqliteStoreOptions {
   sync: SqliteSync;
   /** Most write transactions committed together (group commit). */
   maxBatch?: number;
+  /** How often a worker thread checkpoints the WAL (default 200 ms). */
+  checkpointMs?: number;
+  /** Told when the checkpoint worker fails (the writer then checkpoints by itself). */
+  onCheckpointError?: (error: Error) => void;
 }
 
 interface WriteJob {
@@ -27,12 +32,14 @@ interface WriteJob {
  * for the writer. Writes queued in the same event-loop turn are committed
  * together (one BEGIN IMMEDIATE .. COMMIT, a savepoint each), so that an
  * fsync per commit stays affordable; each caller is answered only after the
- * commit that holds its write.
+ * commit that holds its write. The WAL is copied back into the database by
+ * a worker thread (checkpointer.ts), so commits never wait for a checkpoint.
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
   const writer = openConnection(options, false);
   const reader = openConnection(options, true);
+  const checkpointer = options.path === ':memory:' ? null : startCheckpointer(options, writer);
   const idleReaders: Connection[] = [];
   const maxBatch = options.maxBatch ?? 256;
   let queue: WriteJob[] = [];
@@ -133,9 +140,46 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       if (closed) return;
       closed = true;
       if (draining) await new Promise<void>((resolve) => (idle = resolve));
+      await checkpointer?.stop();
       writer.db.pragma('optimize');
       for (const conn of [writer, reader, ...idleReaders]) conn.db.close();
     },
+  };
+}
+
+/**
+ * Turns the writer's automatic checkpoint off and starts the checkpoint
+ * worker; if the worker fails, the writer checkpoints by itself again.
+ */
+function startCheckpointer(options: SqliteStoreOptions, writer: Connection): { stop(): Promise<void> } {
+  const fallBack = (error: Error) => {
+    writer.db.pragma('wal_autocheckpoint = 1000');
+    options.onCheckpointError?.(error);
+  };
+  writer.db.pragma('wal_autocheckpoint = 0');
+  const worker = new Worker(new URL('./checkpointer.js', import.meta.url), {
+    workerData: { path: options.path, intervalMs: options.checkpointMs ?? 200 },
+  });
+  worker.unref();
+  let stopped = false;
+  let exited = false;
+  worker.on('message', (message: { error?: string }) => {
+    if (message.error) options.onCheckpointError?.(new Error(`WAL checkpoint failed: ${message.error}`));
+  });
+  worker.on('error', (error) => fallBack(error));
+  worker.on('exit', (code) => {
+    exited = true;
+    if (!stopped) fallBack(new Error(`the WAL checkpoint worker exited (${code})`));
+  });
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        stopped = true;
+        if (exited) return resolve();
+        worker.ref(); // keep the process up until the worker has closed its connection
+        worker.once('exit', () => resolve());
+        worker.postMessage('stop');
+      }),
   };
 }
 
@@ -153,6 +197,12 @@ function openConnection(options: SqliteStoreOptions, readOnly: boolean): Connect
   db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  if (!readOnly) {
+    // The writer keeps a larger page cache (64 MiB): votes touch several index pages each.
+    db.pragma('cache_size = -65536');
+    // Once checkpointed, the WAL file is cut back to this size (bytes).
+    db.pragma('journal_size_limit = 67108864');
+  }
   if (readOnly) db.pragma('query_only = ON');
   const statements = new Map<string, Database.Statement>();
   const prepare = (sql: string): Database.Statement => {
