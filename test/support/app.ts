@@ -69,3 +69,16 @@ export async function signUp(app: TestApp, username: string, password = 'correct
   if (session.status !== 201) throw new Error(`sign-in failed: ${session.status} ${JSON.stringify(session.body)}`);
   return { token: session.body.token, id: created.body.id };
 }
+
+/** Two app processes on one new PostgreSQL database (what several Agora processes sharing a primary look like). */
+export async function twoProcesses(env: Record<string, string>, fn: (a: TestApp, b: TestApp) => Promise<void>): Promise<void> {
+  const db = await freshDatabase('postgres');
+  const a = await startTestAppOn(db, env);
+  const b = await startTestAppOn({ url: db.url, drop: async () => {} }, env);
+  try {
+    await fn(a, b);
+  } finally {
+    await b.close();
+    await a.close();
+  }
+}

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createManualClock } from '../../platform/clock.js';
-import { signUp, startTestApp, startTestAppOn, type TestApp } from '../../../test/support/app.js';
-import { describeStores, freshDatabase } from '../../../test/support/stores.js';
+import { signUp, startTestApp, twoProcesses, type TestApp } from '../../../test/support/app.js';
+import { describeStores } from '../../../test/support/stores.js';
 
 describeStores('accounts and sessions', (kind) => {
   const clock = createManualClock(Date.UTC(2026, 10, 22));
@@ -193,19 +193,6 @@ describeStores('rate limits', (kind) => {
     for (let i = 0; i < 10; i++) assert.equal((await app.request('GET', '/healthz')).status, 200);
   });
 });
-
-/** Two app processes on one new PostgreSQL database. */
-async function twoProcesses(env: Record<string, string>, fn: (a: TestApp, b: TestApp) => Promise<void>): Promise<void> {
-  const db = await freshDatabase('postgres');
-  const a = await startTestAppOn(db, env);
-  const b = await startTestAppOn({ url: db.url, drop: async () => {} }, env);
-  try {
-    await fn(a, b);
-  } finally {
-    await b.close();
-    await a.close();
-  }
-}
 
 describe('sessions across processes sharing PostgreSQL [postgres]', () => {
   test('a token revoked by one process stops working in another within AGORA_CACHE_TTL_MS', () =>

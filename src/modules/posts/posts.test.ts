@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { createManualClock } from '../../platform/clock.js';
-import { signUp, startTestApp, type TestApp } from '../../../test/support/app.js';
+import { signUp, startTestApp, twoProcesses, type TestApp } from '../../../test/support/app.js';
 import { describeStores } from '../../../test/support/stores.js';
 import { controversy, hot } from './ranks.js';
 
@@ -232,4 +232,39 @@ describeStores('posts, votes, listings and feed', (kind) => {
     assert.ok(all.body.items.every((p: { author: string }) => p.author === 'p_carol'));
     assert.equal((await app.request('GET', '/api/v1/accounts/nobody_here/posts')).status, 404);
   });
+});
+
+describe('listings, feeds and search across processes sharing PostgreSQL [postgres]', () => {
+  const top = async (app: TestApp, token?: string) => {
+    const listing = await app.request('GET', '/api/v1/communities/x_procs/posts?sort=top');
+    const feed = await app.request('GET', '/api/v1/feed?sort=top', token ? { token } : {});
+    const found = await app.request('GET', '/api/v1/search?q=crossproc');
+    return [listing, feed, found].map((r) => r.body.items.map((p: { title: string }) => p.title).join(','));
+  };
+
+  test('a change made through one process is seen by another within AGORA_CACHE_TTL_MS', () =>
+    twoProcesses({ AGORA_CACHE_TTL_MS: '300' }, async (a, b) => {
+      const alice = await signUp(a, 'x_alice');
+      const bob = await signUp(a, 'x_bob');
+      await a.request('POST', '/api/v1/communities', { token: alice.token, body: { name: 'x_procs', title: 'x' } });
+      await a.request('POST', '/api/v1/communities/x_procs/posts', { token: alice.token, body: { title: 'crossproc first' } });
+      const second = (await a.request('POST', '/api/v1/communities/x_procs/posts', { token: alice.token, body: { title: 'crossproc second' } })).body;
+      assert.deepEqual(await top(b, alice.token), Array(3).fill('crossproc second,crossproc first'), 'b now holds copies');
+      await a.request('PUT', `/api/v1/posts/${second.id}/vote`, { token: alice.token, body: { value: 0 } });
+      await a.request('DELETE', `/api/v1/posts/${second.id}`, { token: alice.token });
+      assert.deepEqual(await top(a, alice.token), ['crossproc first', 'crossproc first', 'crossproc first'], 'at once in the writing process');
+      await new Promise((r) => setTimeout(r, 350));
+      assert.deepEqual(await top(b, alice.token), ['crossproc first', 'crossproc first', 'crossproc first'], 'within the ttl elsewhere');
+      assert.equal((await b.request('GET', `/api/v1/posts/${second.id}`, { token: bob.token })).body.deleted, true);
+    }));
+
+  test('with AGORA_CACHE_TTL_MS=0 every process sees a change at once', () =>
+    twoProcesses({ AGORA_CACHE_TTL_MS: '0' }, async (a, b) => {
+      const alice = await signUp(a, 'x_alice');
+      await a.request('POST', '/api/v1/communities', { token: alice.token, body: { name: 'x_procs', title: 'x' } });
+      await a.request('POST', '/api/v1/communities/x_procs/posts', { token: alice.token, body: { title: 'crossproc first' } });
+      assert.deepEqual(await top(b, alice.token), Array(3).fill('crossproc first'));
+      await a.request('POST', '/api/v1/communities/x_procs/posts', { token: alice.token, body: { title: 'crossproc second' } });
+      assert.deepEqual(await top(b, alice.token), Array(3).fill('crossproc second,crossproc first'));
+    }));
 });
