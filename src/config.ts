@@ -22,6 +22,8 @@ export interface Config {
   sessionTtlDays: number;
   cacheTtlMs: number;
   feedMergeLimit: number;
+  orderTtlSeconds: number;
+  publicUrl: string;
   scryptCost: number;
   bodyLimitBytes: number;
   trustProxy: boolean;
@@ -113,6 +115,21 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     default: '1000',
     doc: 'PostgreSQL only: how long a process may serve its in-memory copy of a session, account, subscription list, listing page or search result changed by another process (0: no copies). SQLite copies are exact',
     parse: int(0, 3_600_000),
+  },
+  orderTtlSeconds: {
+    env: 'AGORA_ORDER_TTL_SECONDS',
+    default: '600',
+    doc: 'How long a pending (unpaid) order holds its units; then it expires and they return to the drop',
+    parse: int(1, 7 * 86_400),
+  },
+  publicUrl: {
+    env: 'AGORA_PUBLIC_URL',
+    default: 'http://localhost:3000',
+    doc: 'The site\'s public address, for links it hands out (the built-in payment provider\'s `paymentUrl`)',
+    parse: (raw) => {
+      if (!/^https?:\/\/[^\s/]+/.test(raw)) throw new Error('must be an http(s) URL');
+      return raw;
+    },
   },
   feedMergeLimit: {
     env: 'AGORA_FEED_MERGE_LIMIT',

@@ -18,6 +18,7 @@ import {
 } from './platform/store/index.js';
 import { createAccountsModule } from './modules/accounts/index.js';
 import { communitiesRoutes, createCommunitiesModule } from './modules/communities/index.js';
+import { createBuiltInProvider, createDropsModule } from './modules/drops/index.js';
 import { createModerationModule, moderationRoutes } from './modules/moderation/index.js';
 import { createPostsModule, postsRoutes } from './modules/posts/index.js';
 import { createSearchModule, searchRoutes } from './modules/search/index.js';
@@ -104,6 +105,18 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
   const communities = createCommunitiesModule({ store, clock, ids, outbox, accounts, search, cacheTtlMs: config.cacheTtlMs });
   const moderation = createModerationModule({ store, clock, ids, accounts, communities });
   const posts = createPostsModule({ store, clock, ids, outbox, accounts, communities, moderation, votes, search, cacheTtlMs: config.cacheTtlMs, feedMergeLimit: config.feedMergeLimit });
+  const drops = createDropsModule({
+    store,
+    clock,
+    ids,
+    outbox,
+    log,
+    communities,
+    payments: createBuiltInProvider(config.publicUrl),
+    orderTtlMs: config.orderTtlSeconds * 1000,
+    keyTtlMs: 48 * 3600_000,
+    sweepMs: 500,
+  });
   search.registerHydrator('posts', posts.visibleByIds);
   search.registerHydrator('communities', communities.byIds);
 
@@ -145,6 +158,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
       }),
       moderationRoutes(moderation, auth),
       searchRoutes(search, auth),
+      drops.routes(auth),
     ],
   );
 
@@ -154,10 +168,14 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     store,
     outbox,
     log,
-    startWorkers: () => outbox.start(),
+    startWorkers: () => {
+      outbox.start();
+      drops.startWorkers();
+    },
     close() {
       closing ??= (async () => {
         await app.close();
+        await drops.stopWorkers();
         await outbox.stop();
         await store.close();
       })();

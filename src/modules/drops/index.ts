@@ -1,0 +1,7 @@
+/**
+ * Drops: a fixed stock sold from a set time and never oversold, orders with
+ * their lifecycle (`lifecycle.ts`), idempotent order creation, expiry of
+ * unpaid orders, and the payment provider seam (`payments.ts`).
+ */
+export { createDropsModule, type DropsModule } from './module.js';
+export { createBuiltInProvider, type PaymentProvider } from './payments.js';

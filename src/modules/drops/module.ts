@@ -1,0 +1,47 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { AuthHooks } from '../../platform/http/index.js';
+import type { Logger } from '../../platform/log.js';
+import { dropsRoutes } from './routes.js';
+import { createDropsService, type DropsDeps, type DropsService } from './service.js';
+
+export interface DropsModule {
+  service: DropsService;
+  routes(auth: AuthHooks): FastifyPluginAsync;
+  /** Expires unpaid orders (every sweepMs: their units are back within that) and forgets old idempotency keys. */
+  startWorkers(): void;
+  stopWorkers(): Promise<void>;
+}
+
+export function createDropsModule(deps: DropsDeps & { log: Logger; sweepMs: number }): DropsModule {
+  const service = createDropsService(deps);
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  let lastKeySweep = 0;
+  const sweep = async () => {
+    try {
+      while ((await service.expireDue()) > 0);
+      if (deps.clock.now() - lastKeySweep > 3600_000) {
+        lastKeySweep = deps.clock.now();
+        await service.forgetOldKeys();
+      }
+    } catch (error) {
+      deps.log.warn({ err: error }, 'expiring orders failed; will retry');
+    }
+  };
+  return {
+    service,
+    routes: (auth) => dropsRoutes(service, auth),
+    startWorkers() {
+      if (timer) return;
+      timer = setInterval(() => {
+        running ??= sweep().finally(() => (running = null));
+      }, deps.sweepMs);
+      timer.unref();
+    },
+    async stopWorkers() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      await running;
+    },
+  };
+}

@@ -1,0 +1,238 @@
+import { createHash } from 'node:crypto';
+import type { CommunitiesModule } from '../communities/index.js';
+import type { Clock } from '../../platform/clock.js';
+import { AppError, type ErrorCode } from '../../platform/errors.js';
+import type { Principal } from '../../platform/http/index.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
+import type { IdGenerator } from '../../platform/ids.js';
+import type { Outbox } from '../../platform/outbox/index.js';
+import type { Store, Tx } from '../../platform/store/index.js';
+import { HOLDS_STOCK, isOrderStatus, transition, type OrderEvent } from './lifecycle.js';
+import type { PaymentProvider } from './payments.js';
+import { presentDrop, presentOrder, type Drop, type Order } from './presenter.js';
+import * as q from './queries.js';
+
+export interface DropsDeps {
+  store: Store;
+  clock: Clock;
+  ids: IdGenerator;
+  outbox: Outbox;
+  communities: CommunitiesModule;
+  payments: PaymentProvider;
+  /** How long a pending order holds its units before it expires. */
+  orderTtlMs: number;
+  /** Idempotency keys are kept at least this long. */
+  keyTtlMs: number;
+}
+
+export interface NewDrop {
+  communityName: string;
+  name: string;
+  description?: string | undefined;
+  stock: number;
+  priceCents: number;
+  currency: string;
+  startsAt: number;
+  endsAt?: number | undefined;
+  perCustomerLimit: number;
+}
+
+/** An order request's outcome, as stored for its idempotency key and replayed. */
+type Outcome = { ok: true; order: Order } | { ok: false; code: ErrorCode; message: string };
+
+export function createDropsService(deps: DropsDeps) {
+  const { store, clock, ids, outbox, communities, payments } = deps;
+
+  // Drop rows in memory, served by GET /drops/:id when this process is the
+  // only writer (SQLite): every change to `sold` goes through this service
+  // and is applied to the copy right after its commit, so `remaining` is
+  // exact. On PostgreSQL other processes sell too: every read asks the store.
+  const copies = new Map<string, q.DropRow>();
+  const exact = store.singleWriter;
+  const soldAfterCommit = (tx: Tx, dropId: string, sold: number) =>
+    tx.afterCommit(() => {
+      const copy = copies.get(dropId);
+      if (copy) copy.sold = sold;
+    });
+
+  async function dropRow(id: string): Promise<q.DropRow> {
+    const copy = exact ? copies.get(id) : undefined;
+    if (copy) return copy;
+    const row = await store.q.get<q.DropRow>(q.DROP_BY_ID, [id]);
+    if (!row) throw new AppError('not_found', 'no such drop');
+    if (exact && !copies.has(id)) copies.set(id, row);
+    return copies.get(id) ?? row;
+  }
+
+  async function present(row: q.DropRow): Promise<Drop> {
+    const refs = await communities.refsByIds([row.community_id]);
+    return presentDrop(row, refs.get(row.community_id)?.name ?? '', clock.now());
+  }
+
+  const toOrder = (row: q.OrderRow) =>
+    presentOrder(row, payments.checkoutUrl({ id: row.id, amountCents: row.amount_cents, currency: row.currency }), clock.now());
+
+  async function ownOrder(id: string, principal: Principal): Promise<q.OrderRow> {
+    const row = await store.q.get<q.OrderRow>(q.ORDER_BY_ID, [id]);
+    if (!row) throw new AppError('not_found', 'no such order');
+    if (row.account_id !== principal.accountId) throw new AppError('forbidden', 'only the buyer may see or change an order');
+    return row;
+  }
+
+  /** Applies a lifecycle event to an order in the caller's transaction; returns stock when the order stops holding it. */
+  async function applyEvent(tx: Tx, row: q.OrderRow, event: OrderEvent): Promise<boolean> {
+    const from = isOrderStatus(row.status) ? row.status : null;
+    const to = from && transition(from, event);
+    if (!from || !to) return false;
+    if ((await tx.run(q.SET_STATUS, [to, clock.now(), row.id, from])) === 0) return false;
+    if (HOLDS_STOCK[from] && !HOLDS_STOCK[to]) {
+      const released = await tx.get<{ sold: number }>(q.RELEASE, [row.quantity, row.drop_id]);
+      if (released) soldAfterCommit(tx, row.drop_id, released.sold);
+    }
+    await outbox.record(tx, `order.${to}`, { orderId: row.id, dropId: row.drop_id, accountId: row.account_id, quantity: row.quantity });
+    return true;
+  }
+
+  /** Decides one order request inside its transaction: a business refusal is an outcome (stored), not a rollback. */
+  async function decide(tx: Tx, dropId: string, quantity: number, principal: Principal): Promise<Outcome> {
+    const drop = await tx.get<q.DropRow>(q.LOCK_DROP[store.dialect], [dropId]);
+    if (!drop) throw new AppError('not_found', 'no such drop');
+    const now = clock.now();
+    if (now < drop.starts_at) return { ok: false, code: 'not_started', message: 'this drop has not started yet' };
+    if (drop.ends_at !== null && now >= drop.ends_at) return { ok: false, code: 'ended', message: 'this drop has ended' };
+    const held = (await tx.get<{ held: number }>(q.HELD_BY_BUYER, [dropId, principal.accountId]))?.held ?? 0;
+    if (Number(held) + quantity > drop.per_customer_limit) {
+      return { ok: false, code: 'limit_exceeded', message: `at most ${drop.per_customer_limit} per customer (you hold ${held})` };
+    }
+    const reserved = await tx.get<{ sold: number }>(q.RESERVE, [quantity, dropId, quantity]);
+    if (!reserved) return { ok: false, code: 'sold_out', message: `not enough left for ${quantity}` };
+    soldAfterCommit(tx, dropId, reserved.sold);
+    const id = ids.next();
+    const amount = drop.price_cents * quantity;
+    const expiresAt = now + deps.orderTtlMs;
+    await tx.run(q.INSERT_ORDER, [id, dropId, principal.accountId, quantity, amount, drop.currency, now, expiresAt, now]);
+    await outbox.record(tx, 'order.created', { orderId: id, dropId, accountId: principal.accountId, quantity, amountCents: amount, currency: drop.currency });
+    return {
+      ok: true,
+      order: presentOrder(
+        { id, drop_id: dropId, account_id: principal.accountId, quantity, amount_cents: amount, currency: drop.currency, status: 'pending', created_at: now, expires_at: expiresAt, updated_at: now },
+        payments.checkoutUrl({ id, amountCents: amount, currency: drop.currency }),
+        now,
+      ),
+    };
+  }
+
+  return {
+    /** Site admins and the community's moderators may create a drop. */
+    async create(input: NewDrop, principal: Principal): Promise<Drop> {
+      const community = await communities.ref(input.communityName);
+      if (!(await communities.canModerate(community.id, principal))) {
+        throw new AppError('forbidden', `only moderators of ${community.name} and site admins may create its drops`);
+      }
+      if (input.endsAt !== undefined && input.endsAt <= input.startsAt) {
+        throw new AppError('invalid_request', 'endsAt must be after startsAt', { field: 'endsAt' });
+      }
+      const id = ids.next();
+      const now = clock.now();
+      await store.write(async (tx) => {
+        await tx.run(q.INSERT_DROP, [
+          id, community.id, input.name, input.description ?? '', input.stock, input.priceCents, input.currency.toUpperCase(),
+          input.startsAt, input.endsAt ?? null, input.perCustomerLimit, principal.accountId, now,
+        ]);
+        await outbox.record(tx, 'drop.created', { dropId: id, communityId: community.id });
+      });
+      return present(await dropRow(id));
+    },
+
+    /** The hottest route: from memory on SQLite (exact), from the store otherwise. */
+    async get(id: string): Promise<Drop> {
+      return present(await dropRow(id));
+    },
+
+    async list(input: { status: 'live' | 'scheduled'; limit: number; cursor?: string | undefined }) {
+      const now = clock.now();
+      const n = input.limit + 1;
+      let rows: q.DropRow[];
+      if (input.status === 'live') {
+        const [at, id] = input.cursor ? decodeCursor(input.cursor, ['number', 'string']) : [Number.MAX_SAFE_INTEGER, '~'];
+        rows = await store.q.all<q.DropRow>(q.LIST_LIVE, [now, now, at!, id!, n]);
+      } else {
+        const [at, id] = input.cursor ? decodeCursor(input.cursor, ['number', 'string']) : [now, ''];
+        rows = await store.q.all<q.DropRow>(q.LIST_SCHEDULED, [now, at!, id!, n]);
+      }
+      const page = rows.slice(0, input.limit).map((r) => (exact ? (copies.get(r.id) ?? r) : r));
+      const last = page[page.length - 1];
+      const refs = await communities.refsByIds(page.map((r) => r.community_id));
+      return {
+        items: page.map((r) => presentDrop(r, refs.get(r.community_id)?.name ?? '', now)),
+        nextCursor: rows.length > input.limit && last ? encodeCursor([last.starts_at, last.id]) : null,
+      };
+    },
+
+    /**
+     * Reserves units: the idempotency key is claimed first in the same
+     * transaction as the reservation, the order row and its event, so the
+     * same key and body get the first answer even when retried concurrently
+     * (on PostgreSQL the second claim waits for the first to commit).
+     */
+    async order(dropId: string, quantity: number, key: string, principal: Principal): Promise<Order> {
+      const hash = createHash('sha256').update(JSON.stringify([dropId, quantity])).digest('hex');
+      const outcome = await store.write(async (tx): Promise<Outcome> => {
+        const claimed = await tx.run(q.CLAIM_KEY, [principal.accountId, key, hash, clock.now()]);
+        if (claimed === 0) {
+          const first = await tx.get<{ request_hash: string; status_code: number; response: string }>(q.KEY, [principal.accountId, key]);
+          if (!first || first.request_hash !== hash) {
+            return { ok: false, code: 'idempotency_key_reused', message: 'this Idempotency-Key was used with a different request' };
+          }
+          return JSON.parse(first.response) as Outcome;
+        }
+        const decided = await decide(tx, dropId, quantity, principal);
+        await tx.run(q.ANSWER_KEY, [decided.ok ? 201 : 409, JSON.stringify(decided), principal.accountId, key]);
+        return decided;
+      });
+      if (!outcome.ok) throw new AppError(outcome.code, outcome.message);
+      return outcome.order;
+    },
+
+    async getOrder(id: string, principal: Principal): Promise<Order> {
+      return toOrder(await ownOrder(id, principal));
+    },
+
+    async myOrders(principal: Principal, input: { limit: number; cursor?: string | undefined }) {
+      const before = input.cursor ? String(decodeCursor(input.cursor, ['string'])[0]) : '~';
+      const rows = await store.q.all<q.OrderRow>(q.ORDERS_OF, [principal.accountId, before, input.limit + 1]);
+      const page = rows.slice(0, input.limit);
+      const last = page[page.length - 1];
+      return { items: page.map(toOrder), nextCursor: rows.length > input.limit && last ? encodeCursor([last.id]) : null };
+    },
+
+    /** The buyer cancels a pending order; its units go back at once. */
+    async cancel(id: string, principal: Principal): Promise<Order> {
+      const row = await ownOrder(id, principal);
+      const cancelled = await store.write(async (tx) => {
+        const current = await tx.get<q.OrderRow>(q.ORDER_BY_ID, [id]);
+        return current !== undefined && current.expires_at > clock.now() && (await applyEvent(tx, current, 'cancel'));
+      });
+      if (!cancelled) throw new AppError('order_not_pending', 'only a pending order can be cancelled');
+      return toOrder((await store.q.get<q.OrderRow>(q.ORDER_BY_ID, [row.id])) ?? row);
+    },
+
+    /** Expires pending orders past their time and returns their units; the number expired. */
+    async expireDue(batch = 500): Promise<number> {
+      const due = await store.q.all<q.OrderRow>(q.DUE_PENDING, [clock.now(), batch]);
+      if (due.length === 0) return 0;
+      return store.write(async (tx) => {
+        let n = 0;
+        for (const row of due) if (await applyEvent(tx, row, 'expire')) n++;
+        return n;
+      });
+    },
+
+    /** Deletes idempotency keys older than their time to live. */
+    async forgetOldKeys(): Promise<number> {
+      return store.write((tx) => tx.run(q.DELETE_OLD_KEYS, [clock.now() - deps.keyTtlMs]));
+    },
+  };
+}
+
+export type DropsService = ReturnType<typeof createDropsService>;
