@@ -23,6 +23,7 @@ export interface Config {
   cacheTtlMs: number;
   feedMergeLimit: number;
   orderTtlSeconds: number;
+  paymentWebhookSecret: string;
   publicUrl: string;
   scryptCost: number;
   bodyLimitBytes: number;
@@ -121,6 +122,12 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     default: '600',
     doc: 'How long a pending (unpaid) order holds its units; then it expires and they return to the drop',
     parse: int(1, 7 * 86_400),
+  },
+  paymentWebhookSecret: {
+    env: 'AGORA_PAYMENT_WEBHOOK_SECRET',
+    default: '',
+    doc: 'Shared secret of the payment provider\'s webhook signatures (empty: every webhook is refused with `invalid_signature`)',
+    parse: (raw) => raw,
   },
   publicUrl: {
     env: 'AGORA_PUBLIC_URL',

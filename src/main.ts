@@ -116,7 +116,9 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     orderTtlMs: config.orderTtlSeconds * 1000,
     keyTtlMs: 48 * 3600_000,
     sweepMs: 500,
+    webhookSecret: config.paymentWebhookSecret,
   });
+  if (!config.paymentWebhookSecret) log.warn('AGORA_PAYMENT_WEBHOOK_SECRET is not set: payment webhooks are refused, orders cannot be paid');
   search.registerHydrator('posts', posts.visibleByIds);
   search.registerHydrator('communities', communities.byIds);
 

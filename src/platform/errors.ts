@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   banned: 403,
   post_locked: 403,
   missing_idempotency_key: 400,
+  invalid_signature: 400,
   sold_out: 409,
   not_started: 409,
   ended: 409,

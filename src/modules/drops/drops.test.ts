@@ -5,6 +5,9 @@ import { createManualClock } from '../../platform/clock.js';
 import { signUp, startTestApp, type TestApp } from '../../../test/support/app.js';
 import { describeStores } from '../../../test/support/stores.js';
 import { TRANSITIONS, transition, type OrderEvent, type OrderStatus } from './lifecycle.js';
+import { signPayload } from './payments.js';
+
+const SECRET = 'whsec_test_secret';
 
 test('the order lifecycle table: pending -> paid | expired | cancelled, paid -> refunded, nothing else', () => {
   const allowed: string[] = [];
@@ -41,7 +44,7 @@ describeStores('drops and orders', (kind) => {
   const dropOf = async (id: string) => (await app.request('GET', `/api/v1/drops/${id}`)).body;
 
   before(async () => {
-    app = await startTestApp(kind, { AGORA_ADMINS: 'd_admin', AGORA_ORDER_TTL_SECONDS: '60', AGORA_PUBLIC_URL: 'https://shop.example' }, clock);
+    app = await startTestApp(kind, { AGORA_ADMINS: 'd_admin', AGORA_ORDER_TTL_SECONDS: '60', AGORA_PUBLIC_URL: 'https://shop.example', AGORA_PAYMENT_WEBHOOK_SECRET: SECRET }, clock);
     [mod, outsider, admin] = (await Promise.all(['d_mod', 'd_outsider', 'd_admin'].map((u) => signUp(app, u)))).map((s) => s.token) as [string, string, string];
     buyers = (await Promise.all(Array.from({ length: 8 }, (_, i) => signUp(app, `d_buyer_${i}`)))).map((s) => s.token);
     await app.request('POST', '/api/v1/communities', { token: mod, body: { name: 'd_shop', title: 'Shop' } });
@@ -158,6 +161,59 @@ describeStores('drops and orders', (kind) => {
     assert.equal(rest.status, 200, JSON.stringify(rest.body));
     assert.ok(rest.body.items.every((o: { id: string }) => o.id < held.id), 'newest first, no repeats');
     assert.equal(rest.body.items[0].id, earlier.id);
+  });
+
+  test('payment webhook: forged, stale, duplicate, wrong amount and late payments change nothing they should not', async () => {
+    const drop = await newDrop({ stock: 5, perCustomerLimit: 5 });
+    const send = (event: unknown, opts: { secret?: string; at?: number; raw?: string; header?: string } = {}) => {
+      const raw = opts.raw ?? JSON.stringify(event);
+      const t = Math.floor((opts.at ?? clock.now()) / 1000);
+      const header = opts.header ?? `t=${t},v1=${signPayload(opts.secret ?? SECRET, t, raw)}`;
+      return app.request('POST', '/api/v1/payments/webhook', { raw, headers: { 'content-type': 'application/json', 'agora-signature': header } });
+    };
+    const statusOf = async (id: string, token: string) => (await app.request('GET', `/api/v1/orders/${id}`, { token })).body.status;
+    const o = (await order(buyers[0]!, drop.id, 2)).body;
+    const paid = { id: 'evt_1', type: 'payment.succeeded', data: { orderId: o.id, amountCents: o.amountCents } };
+
+    for (const [what, res] of [
+      ['wrong secret', await send(paid, { secret: 'not-the-secret' })],
+      ['stale', await send(paid, { at: clock.now() - 6 * 60_000 })],
+      ['from the future', await send(paid, { at: clock.now() + 6 * 60_000 })],
+      ['no header', await send(paid, { header: '' })],
+      ['garbage header', await send(paid, { header: 't=abc,v1=zz' })],
+      ['body changed after signing', await send(paid, { header: `t=${Math.floor(clock.now() / 1000)},v1=${signPayload(SECRET, Math.floor(clock.now() / 1000), '{}')}` })],
+    ] as const) {
+      assert.deepEqual([res.status, res.body.error?.code], [400, 'invalid_signature'], what);
+    }
+    assert.equal(await statusOf(o.id, buyers[0]!), 'pending', 'nothing changed');
+
+    const short = await send({ id: 'evt_short', type: 'payment.succeeded', data: { orderId: o.id, amountCents: o.amountCents - 1 } });
+    assert.deepEqual([short.status, short.body.outcome], [200, 'amount_mismatch']);
+    assert.equal(await statusOf(o.id, buyers[0]!), 'pending');
+    const failed = await send({ id: 'evt_failed', type: 'payment.failed', data: { orderId: o.id, amountCents: o.amountCents } });
+    assert.deepEqual([failed.status, failed.body.outcome], [200, 'failed']);
+
+    const ok = await send(paid, { at: clock.now() - 4 * 60_000 });
+    assert.deepEqual([ok.status, ok.body.outcome], [200, 'paid'], 'within the five-minute tolerance');
+    assert.equal(await statusOf(o.id, buyers[0]!), 'paid');
+    const again = await send(paid);
+    assert.deepEqual([again.status, again.body.outcome], [200, 'duplicate']);
+    const twice = await send({ ...paid, id: 'evt_2' });
+    assert.deepEqual([twice.status, twice.body.outcome], [200, 'refund_due'], 'a second payment for a paid order is refunded');
+    clock.advance(3600_000);
+    assert.equal(await statusOf(o.id, buyers[0]!), 'paid', 'a paid order never expires');
+    assert.equal((await dropOf(drop.id)).sold, 2, 'paid units stay sold');
+
+    const late = (await order(buyers[1]!, drop.id, 1)).body;
+    clock.advance(61_000);
+    const latePaid = await send({ id: 'evt_late', type: 'payment.succeeded', data: { orderId: late.id, amountCents: late.amountCents } });
+    assert.deepEqual([latePaid.status, latePaid.body.outcome], [200, 'refund_due']);
+    assert.equal(await statusOf(late.id, buyers[1]!), 'expired', 'a late payment never resurrects an order');
+    assert.equal((await dropOf(drop.id)).sold, 2, 'its unit went back');
+    const unknown = await send({ id: 'evt_unknown', type: 'payment.succeeded', data: { orderId: 'nope', amountCents: 1 } });
+    assert.deepEqual([unknown.status, unknown.body.outcome], [200, 'unknown_order']);
+    const badJson = await send(null, { raw: '{"id":' });
+    assert.equal(badJson.status, 400);
   });
 
   test('lists: live drops (not sold out, started, not ended) and scheduled ones, soonest first', async () => {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { AuthHooks } from '../../platform/http/index.js';
 import type { Logger } from '../../platform/log.js';
 import { dropsRoutes } from './routes.js';
+import { webhookRoutes } from './webhook.js';
 import { createDropsService, type DropsDeps, type DropsService } from './service.js';
 
 export interface DropsModule {
@@ -12,7 +13,7 @@ export interface DropsModule {
   stopWorkers(): Promise<void>;
 }
 
-export function createDropsModule(deps: DropsDeps & { log: Logger; sweepMs: number }): DropsModule {
+export function createDropsModule(deps: DropsDeps & { log: Logger; sweepMs: number; webhookSecret: string }): DropsModule {
   const service = createDropsService(deps);
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
@@ -30,7 +31,10 @@ export function createDropsModule(deps: DropsDeps & { log: Logger; sweepMs: numb
   };
   return {
     service,
-    routes: (auth) => dropsRoutes(service, auth),
+    routes: (auth) => async (app) => {
+      await app.register(dropsRoutes(service, auth));
+      await app.register(webhookRoutes(service, deps.webhookSecret, deps.clock));
+    },
     startWorkers() {
       if (timer) return;
       timer = setInterval(() => {

@@ -70,3 +70,12 @@ VALUES (?, ?, ?, 0, '', ?) ON CONFLICT (account_id, idempotency_key) DO NOTHING`
 export const KEY = 'SELECT request_hash, status_code, response FROM idempotency_keys WHERE account_id = ? AND idempotency_key = ?';
 export const ANSWER_KEY = 'UPDATE idempotency_keys SET status_code = ?, response = ? WHERE account_id = ? AND idempotency_key = ?';
 export const DELETE_OLD_KEYS = 'DELETE FROM idempotency_keys WHERE created_at < ?';
+
+/** Reads an order and holds its row for a payment decision (`FOR UPDATE` on PostgreSQL; SQLite has one writer). */
+export const LOCK_ORDER: Record<Dialect, string> = {
+  sqlite: ORDER_BY_ID,
+  postgres: `${ORDER_BY_ID} FOR UPDATE`,
+};
+export const RECORD_PAYMENT_EVENT = `INSERT INTO payment_events (id, order_id, type, amount_cents, outcome, received_at)
+VALUES (?, ?, ?, ?, 'received', ?) ON CONFLICT (id) DO NOTHING`;
+export const SET_PAYMENT_OUTCOME = 'UPDATE payment_events SET outcome = ? WHERE id = ?';

@@ -37,6 +37,21 @@ export interface NewDrop {
   perCustomerLimit: number;
 }
 
+export interface PaymentEvent {
+  id: string;
+  type: 'payment.succeeded' | 'payment.failed';
+  data: { orderId: string; amountCents: number };
+}
+
+/**
+ * What a payment event did: `paid` (a pending order became paid), `refund_due`
+ * (money came for an order that can no longer take it: expired, cancelled or
+ * already paid — it stays as it is), `amount_mismatch`, `failed` (the
+ * provider reports a failed attempt; the order waits for another or expires),
+ * `unknown_order`, or `duplicate` (this event id was handled before).
+ */
+export type PaymentOutcome = 'paid' | 'refund_due' | 'amount_mismatch' | 'failed' | 'unknown_order' | 'duplicate';
+
 /** An order request's outcome, as stored for its idempotency key and replayed. */
 type Outcome = { ok: true; order: Order } | { ok: false; code: ErrorCode; message: string };
 
@@ -91,6 +106,19 @@ export function createDropsService(deps: DropsDeps) {
     }
     await outbox.record(tx, `order.${to}`, { orderId: row.id, dropId: row.drop_id, accountId: row.account_id, quantity: row.quantity });
     return true;
+  }
+
+  async function decidePayment(tx: Tx, event: PaymentEvent, now: number): Promise<PaymentOutcome> {
+    const order = await tx.get<q.OrderRow>(q.LOCK_ORDER[store.dialect], [event.data.orderId]);
+    if (!order) return 'unknown_order';
+    if (event.type === 'payment.failed') return 'failed';
+    if (event.data.amountCents !== order.amount_cents) return 'amount_mismatch';
+    if (order.status === 'pending' && order.expires_at <= now) {
+      // Past its time but not yet swept: it expires now, and the payment is refunded.
+      await applyEvent(tx, order, 'expire');
+      return 'refund_due';
+    }
+    return (await applyEvent(tx, order, 'pay')) ? 'paid' : 'refund_due';
   }
 
   /** Decides one order request inside its transaction: a business refusal is an outcome (stored), not a rollback. */
@@ -225,6 +253,22 @@ export function createDropsService(deps: DropsDeps) {
         let n = 0;
         for (const row of due) if (await applyEvent(tx, row, 'expire')) n++;
         return n;
+      });
+    },
+
+    /**
+     * A verified provider event, handled once per event id in one
+     * transaction: the event row is claimed first, so a repeated event (even
+     * a concurrent one) changes nothing.
+     */
+    async paymentEvent(event: PaymentEvent): Promise<PaymentOutcome> {
+      const now = clock.now();
+      return store.write(async (tx): Promise<PaymentOutcome> => {
+        const fresh = await tx.run(q.RECORD_PAYMENT_EVENT, [event.id, event.data.orderId, event.type, event.data.amountCents, now]);
+        if (fresh === 0) return 'duplicate';
+        const outcome = await decidePayment(tx, event, now);
+        await tx.run(q.SET_PAYMENT_OUTCOME, [outcome, event.id]);
+        return outcome;
       });
     },
 
