@@ -23,6 +23,8 @@ export interface Config {
   cacheTtlMs: number;
   feedMergeLimit: number;
   orderTtlSeconds: number;
+  smtpUrl: string;
+  mailFrom: string;
   paymentWebhookSecret: string;
   publicUrl: string;
   scryptCost: number;
@@ -122,6 +124,21 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     default: '600',
     doc: 'How long a pending (unpaid) order holds its units; then it expires and they return to the drop',
     parse: int(1, 7 * 86_400),
+  },
+  smtpUrl: {
+    env: 'AGORA_SMTP_URL',
+    default: '',
+    doc: 'SMTP server for order e-mails: `smtp://user:pass@host:587` or `smtps://…` (empty: e-mails are written to the log)',
+    parse: (raw) => {
+      if (raw && !/^smtps?:\/\//.test(raw)) throw new Error('must start with smtp:// or smtps://');
+      return raw;
+    },
+  },
+  mailFrom: {
+    env: 'AGORA_MAIL_FROM',
+    default: 'Agora <no-reply@localhost>',
+    doc: 'The From: of the e-mails Agora sends',
+    parse: nonEmpty,
   },
   paymentWebhookSecret: {
     env: 'AGORA_PAYMENT_WEBHOOK_SECRET',

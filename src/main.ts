@@ -20,6 +20,7 @@ import { createAccountsModule } from './modules/accounts/index.js';
 import { communitiesRoutes, createCommunitiesModule } from './modules/communities/index.js';
 import { createBuiltInProvider, createDropsModule } from './modules/drops/index.js';
 import { createModerationModule, moderationRoutes } from './modules/moderation/index.js';
+import { createLogMailer, createNotificationsModule, createSmtpMailer } from './modules/notifications/index.js';
 import { createPostsModule, postsRoutes } from './modules/posts/index.js';
 import { createSearchModule, searchRoutes } from './modules/search/index.js';
 import { createVotesModule } from './modules/votes/index.js';
@@ -119,6 +120,15 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     webhookSecret: config.paymentWebhookSecret,
   });
   if (!config.paymentWebhookSecret) log.warn('AGORA_PAYMENT_WEBHOOK_SECRET is not set: payment webhooks are refused, orders cannot be paid');
+  const mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : createLogMailer(log);
+  createNotificationsModule({
+    outbox,
+    log,
+    mailer,
+    domain: new URL(config.publicUrl).hostname,
+    contact: accounts.contact,
+    orderSummary: drops.service.orderSummary,
+  }).start();
   search.registerHydrator('posts', posts.visibleByIds);
   search.registerHydrator('communities', communities.byIds);
 
@@ -179,6 +189,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
         await app.close();
         await drops.stopWorkers();
         await outbox.stop();
+        mailer.close();
         await store.close();
       })();
       return closing;

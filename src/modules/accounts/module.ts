@@ -16,6 +16,7 @@ export interface AccountsModule {
   isAdmin: AccountsService['isAdmin'];
   addKarma: AccountsService['addKarma'];
   idOf: AccountsService['idOf'];
+  contact: AccountsService['contact'];
   routes(auth: AuthHooks): FastifyPluginAsync;
 }
 
@@ -28,6 +29,7 @@ export function createAccountsModule(deps: AccountsModuleDeps): AccountsModule {
     isAdmin: service.isAdmin,
     addKarma: service.addKarma,
     idOf: service.idOf,
+    contact: service.contact,
     routes: (auth) => accountsRoutes(service, auth, deps.limits),
   };
 }

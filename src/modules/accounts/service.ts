@@ -171,6 +171,12 @@ export function createAccountsService(deps: AccountsDeps) {
       tx.afterCommit(() => accountsById.invalidate(accountId));
     },
 
+    /** Where to reach an account: its username and e-mail address (null when it gave none, or no such account). */
+    async contact(accountId: string): Promise<{ username: string; email: string | null } | null> {
+      const row = await store.q.get<q.AccountRow>(q.ACCOUNT_BY_ID, [accountId]);
+      return row ? { username: row.username, email: row.email } : null;
+    },
+
     /** The account id of a username, or not_found. */
     async idOf(username: string): Promise<string> {
       const row = await store.q.get<{ id: string }>(q.ACCOUNT_ID_BY_KEY, [username.toLowerCase()]);

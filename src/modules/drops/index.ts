@@ -4,4 +4,4 @@
  * unpaid orders, and the payment provider seam (`payments.ts`).
  */
 export { createDropsModule, type DropsModule } from './module.js';
-export { createBuiltInProvider, type PaymentProvider } from './payments.js';
+export { createBuiltInProvider, signPayload, type PaymentProvider } from './payments.js';

@@ -272,6 +272,14 @@ export function createDropsService(deps: DropsDeps) {
       });
     },
 
+    /** An order with its drop's name and its buyer, for notifications (null when unknown). */
+    async orderSummary(orderId: string): Promise<{ order: Order; dropName: string; accountId: string } | null> {
+      const row = await store.q.get<q.OrderRow>(q.ORDER_BY_ID, [orderId]);
+      if (!row) return null;
+      const drop = await store.q.get<{ name: string }>(q.DROP_BY_ID, [row.drop_id]);
+      return { order: toOrder(row), dropName: drop?.name ?? '', accountId: row.account_id };
+    },
+
     /** Deletes idempotency keys older than their time to live. */
     async forgetOldKeys(): Promise<number> {
       return store.write((tx) => tx.run(q.DELETE_OLD_KEYS, [clock.now() - deps.keyTtlMs]));
