@@ -117,6 +117,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     orderTtlMs: config.orderTtlSeconds * 1000,
     keyTtlMs: 48 * 3600_000,
     sweepMs: 500,
+    registry: metrics.registry,
     webhookSecret: config.paymentWebhookSecret,
   });
   if (!config.paymentWebhookSecret) log.warn('AGORA_PAYMENT_WEBHOOK_SECRET is not set: payment webhooks are refused, orders cannot be paid');

@@ -129,6 +129,13 @@ describeStores('drops and orders', (kind) => {
     assert.equal(answers.filter((a) => a.status === 201).length, 10);
     const state = await dropOf(drop.id);
     assert.deepEqual([state.sold, state.remaining, state.status], [10, 0, 'sold_out']);
+    const metrics = (await app.request('GET', '/metrics')).body as string;
+    const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}"]/g, (c) => `\\${c}`)} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+    const refused = value('agora_drop_orders_total{outcome="sold_out"}') + value('agora_drop_orders_total{outcome="limit_exceeded"}');
+    assert.ok(refused >= 48 - 10, `the 38 refusals are counted (${refused})`);
+    assert.ok(value('agora_drop_orders_total{outcome="created"}') >= 10);
+    assert.ok(value('agora_drop_sellouts_total') >= 1);
+    assert.ok(value('agora_drop_units_reserved_total') >= 10);
   });
 
   test('cancel (buyer only, pending only) and expiry give the units back; an expired order never reads as pending', async () => {

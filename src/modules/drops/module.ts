@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { AuthHooks } from '../../platform/http/index.js';
 import type { Logger } from '../../platform/log.js';
+import type { Registry } from 'prom-client';
+import { createDropMetrics } from './metrics.js';
 import { dropsRoutes } from './routes.js';
 import { webhookRoutes } from './webhook.js';
 import { createDropsService, type DropsDeps, type DropsService } from './service.js';
@@ -13,8 +15,8 @@ export interface DropsModule {
   stopWorkers(): Promise<void>;
 }
 
-export function createDropsModule(deps: DropsDeps & { log: Logger; sweepMs: number; webhookSecret: string }): DropsModule {
-  const service = createDropsService(deps);
+export function createDropsModule(deps: Omit<DropsDeps, 'metrics'> & { log: Logger; sweepMs: number; webhookSecret: string; registry: Registry }): DropsModule {
+  const service = createDropsService({ ...deps, metrics: createDropMetrics(deps.registry) });
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let lastKeySweep = 0;

@@ -8,6 +8,7 @@ import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
 import type { Store, Tx } from '../../platform/store/index.js';
 import { HOLDS_STOCK, isOrderStatus, transition, type OrderEvent } from './lifecycle.js';
+import type { DropMetrics } from './metrics.js';
 import type { PaymentProvider } from './payments.js';
 import { presentDrop, presentOrder, type Drop, type Order } from './presenter.js';
 import * as q from './queries.js';
@@ -19,6 +20,7 @@ export interface DropsDeps {
   outbox: Outbox;
   communities: CommunitiesModule;
   payments: PaymentProvider;
+  metrics: DropMetrics;
   /** How long a pending order holds its units before it expires. */
   orderTtlMs: number;
   /** Idempotency keys are kept at least this long. */
@@ -56,7 +58,7 @@ export type PaymentOutcome = 'paid' | 'refund_due' | 'amount_mismatch' | 'failed
 type Outcome = { ok: true; order: Order } | { ok: false; code: ErrorCode; message: string };
 
 export function createDropsService(deps: DropsDeps) {
-  const { store, clock, ids, outbox, communities, payments } = deps;
+  const { store, clock, ids, outbox, communities, payments, metrics } = deps;
 
   // Drop rows in memory, served by GET /drops/:id when this process is the
   // only writer (SQLite): every change to `sold` goes through this service
@@ -103,6 +105,7 @@ export function createDropsService(deps: DropsDeps) {
     if (HOLDS_STOCK[from] && !HOLDS_STOCK[to]) {
       const released = await tx.get<{ sold: number }>(q.RELEASE, [row.quantity, row.drop_id]);
       if (released) soldAfterCommit(tx, row.drop_id, released.sold);
+      tx.afterCommit(() => metrics.unitsReleased.inc({ reason: to }, row.quantity));
     }
     await outbox.record(tx, `order.${to}`, { orderId: row.id, dropId: row.drop_id, accountId: row.account_id, quantity: row.quantity });
     return true;
@@ -135,6 +138,10 @@ export function createDropsService(deps: DropsDeps) {
     const reserved = await tx.get<{ sold: number }>(q.RESERVE, [quantity, dropId, quantity]);
     if (!reserved) return { ok: false, code: 'sold_out', message: `not enough left for ${quantity}` };
     soldAfterCommit(tx, dropId, reserved.sold);
+    tx.afterCommit(() => {
+      metrics.unitsReserved.inc(quantity);
+      if (reserved.sold >= drop.stock) metrics.sellouts.inc();
+    });
     const id = ids.next();
     const amount = drop.price_cents * quantity;
     const expiresAt = now + deps.orderTtlMs;
@@ -212,10 +219,12 @@ export function createDropsService(deps: DropsDeps) {
           if (!first || first.request_hash !== hash) {
             return { ok: false, code: 'idempotency_key_reused', message: 'this Idempotency-Key was used with a different request' };
           }
+          metrics.orders.inc({ outcome: 'replayed' });
           return JSON.parse(first.response) as Outcome;
         }
         const decided = await decide(tx, dropId, quantity, principal);
         await tx.run(q.ANSWER_KEY, [decided.ok ? 201 : 409, JSON.stringify(decided), principal.accountId, key]);
+        tx.afterCommit(() => metrics.orders.inc({ outcome: decided.ok ? 'created' : decided.code }));
         return decided;
       });
       if (!outcome.ok) throw new AppError(outcome.code, outcome.message);
@@ -265,9 +274,13 @@ export function createDropsService(deps: DropsDeps) {
       const now = clock.now();
       return store.write(async (tx): Promise<PaymentOutcome> => {
         const fresh = await tx.run(q.RECORD_PAYMENT_EVENT, [event.id, event.data.orderId, event.type, event.data.amountCents, now]);
-        if (fresh === 0) return 'duplicate';
+        if (fresh === 0) {
+          metrics.paymentEvents.inc({ outcome: 'duplicate' });
+          return 'duplicate';
+        }
         const outcome = await decidePayment(tx, event, now);
         await tx.run(q.SET_PAYMENT_OUTCOME, [outcome, event.id]);
+        tx.afterCommit(() => metrics.paymentEvents.inc({ outcome }));
         return outcome;
       });
     },
