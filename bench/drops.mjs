@@ -1,0 +1,125 @@
+// The drop-opening mix (issue 4): 94 % GET /drops/:id, 6 % POST /drops/:id/orders
+// by 100 signed-in buyers with fresh idempotency keys; wrk, 1 thread, 50
+// connections, default config with AGORA_RATE_LIMIT=off. Then an open-model
+// run at a fixed arrival rate (autocannon -R) for the tail.
+//   node bench/drops.mjs [--store sqlite|postgres] [--duration 10] [--connections 50] [--rate 20000]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { ROOT, api, benchStore, ensureWrk, parseArgs, startServer, wrk } from './lib.mjs';
+
+const opts = parseArgs(process.argv.slice(2), { store: 'sqlite', duration: 10, connections: 50, rate: 20_000 });
+const BUYERS = 100;
+ensureWrk();
+const store = await benchStore(opts.store);
+const tokens = await seedBuyers(store.url);
+const server = await startServer({ AGORA_DATABASE_URL: store.url, AGORA_ADMINS: 'bench_admin', AGORA_OUTBOX_POLL_MS: '500' });
+
+/** The admin and 100 buyers with sessions, inserted through the Store port (sign-ups would only measure scrypt). */
+async function seedBuyers(url) {
+  const { openStore, migrate, loadMigrations } = await import(join(ROOT, 'dist/src/platform/store/index.js'));
+  const { createIdGenerator } = await import(join(ROOT, 'dist/src/platform/ids.js'));
+  const { newToken } = await import(join(ROOT, 'dist/src/modules/accounts/tokens.js'));
+  const { migrationsDir } = await import(join(ROOT, 'dist/src/paths.js'));
+  const db = openStore({ url, sqliteSync: 'normal', pgPoolSize: 2 });
+  await migrate(db, loadMigrations(migrationsDir(), db.dialect), { now: () => Date.now() });
+  const ids = createIdGenerator();
+  const now = Date.now();
+  const out = [];
+  await db.write(async (tx) => {
+    for (let i = 0; i <= BUYERS; i++) {
+      const id = ids.next();
+      const name = i === 0 ? 'bench_admin' : `buyer_${i}`;
+      await tx.run('INSERT INTO accounts (id, username, username_key, email, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)', [id, name, name, `${name}@example.com`, 'unused', now]);
+      const { token, hash } = newToken();
+      await tx.run('INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)', [hash, id, now, now + 86_400_000]);
+      out.push(token);
+    }
+  });
+  await db.close();
+  return out;
+}
+
+function mixScript(dropId, buyers) {
+  const dir = join(ROOT, '.bench');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `drops-mix-${process.pid}.lua`);
+  writeFileSync(
+    file,
+    `local tokens = {${buyers.map((t) => JSON.stringify(t)).join(', ')}}
+local n = 0
+local salt = tostring(math.random(1000000000))
+request = function()
+  n = n + 1
+  if n % 50 < 3 then
+    return wrk.format("POST", "/api/v1/drops/${dropId}/orders", {
+      ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)],
+      ["Content-Type"] = "application/json",
+      ["Idempotency-Key"] = "bench-" .. salt .. "-" .. n,
+    }, '{"quantity":1}')
+  end
+  return wrk.format("GET", "/api/v1/drops/${dropId}")
+end
+`,
+  );
+  return file;
+}
+
+async function openModel(base, dropId, buyers) {
+  let n = 0;
+  const result = await autocannon({
+    url: base,
+    connections: opts.connections,
+    duration: opts.duration,
+    overallRate: opts.rate,
+    requests: [
+      {
+        setupRequest: (req) => {
+          n++;
+          if (n % 50 < 3) {
+            return {
+              ...req,
+              method: 'POST',
+              path: `/api/v1/drops/${dropId}/orders`,
+              headers: { authorization: `Bearer ${buyers[n % buyers.length]}`, 'content-type': 'application/json', 'idempotency-key': `open-${n}` },
+              body: '{"quantity":1}',
+            };
+          }
+          return { ...req, method: 'GET', path: `/api/v1/drops/${dropId}` };
+        },
+      },
+    ],
+  });
+  return result;
+}
+
+try {
+  const [admin, ...buyers] = tokens;
+  await api(server.base, 'POST', '/api/v1/communities', { name: 'bench_shop', title: 'Bench shop' }, admin);
+  const drop = await api(server.base, 'POST', '/api/v1/drops', {
+    communityName: 'bench_shop', name: 'Benchmark drop', stock: 1_000_000_000, priceCents: 5000, currency: 'USD', startsAt: 0, perCustomerLimit: 1_000_000,
+  }, admin);
+  const script = mixScript(drop.id, buyers);
+  wrk(server.base, { connections: opts.connections, duration: 2, script }); // warm-up
+  const res = wrk(server.base, { connections: opts.connections, duration: opts.duration, script });
+  console.log(`--- 94 % GET /api/v1/drops/:id, 6 % POST /api/v1/drops/:id/orders (${opts.store}, wrk, ${opts.connections} connections)\n${res.out}`);
+  const after = await api(server.base, 'GET', `/api/v1/drops/${drop.id}`);
+  const goal = opts.store === 'sqlite' ? [50_000, 10] : [15_000, 20];
+  console.log(
+    `drops mix ${opts.store}: ${res.rps.toFixed(0)} req/s, p50 ${res.p50} ms, p99 ${res.p99} ms, non-2xx ${res.non2xx}; ` +
+      `units sold ${after.sold} (goal >= ${goal[0]} req/s, p99 <= ${goal[1]} ms: ${res.rps >= goal[0] && res.p99 <= goal[1] && res.non2xx === 0 ? 'met' : 'NOT met'})`,
+  );
+  const open = await openModel(server.base, drop.id, buyers);
+  const l = open.latency;
+  console.log(
+    `--- open model at ${opts.rate} req/s (autocannon -R, ${opts.connections} connections, ${opts.duration} s)\n` +
+      `requests ${open.requests.total}, ${open.requests.average} req/s average, non-2xx ${open.non2xx}, errors ${open.errors}, timeouts ${open.timeouts}\n` +
+      `latency p50 ${l.p50} ms, p90 ${l.p90} ms, p99 ${l.p99} ms, p99.9 ${l.p99_9 ?? l['p99.9'] ?? '?'} ms, max ${l.max} ms`,
+  );
+  if (opts.store === 'sqlite') console.log(`open model sqlite: p99 ${l.p99} ms (goal <= 5 ms: ${l.p99 <= 5 ? 'met' : 'NOT met'})`);
+  const metrics = await (await fetch(`${server.base}/metrics`)).text();
+  console.log('--- mail queue (outbox) afterwards\n' + metrics.split('\n').filter((line) => /^agora_outbox_(backlog|oldest|failed)/.test(line)).join('\n'));
+} finally {
+  await server.stop();
+  store.stop();
+}
