@@ -37,6 +37,16 @@ describeStores('HTTP platform', (kind) => {
     assert.equal(query.status, 400);
   });
 
+  test('numbers out of range (1e309 reads as Infinity) are 400 invalid_request, in queries and bodies', async () => {
+    for (const path of ['/api/v1/search?q=a&limit=1e309', '/api/v1/communities?limit=-1e309', '/api/v1/feed?limit=Infinity']) {
+      const res = await app.request('GET', path);
+      assert.deepEqual([res.status, res.body.error.code, res.body.error.field], [400, 'invalid_request', 'limit'], path);
+    }
+    const { token } = await signUp(app, 'inf_voter');
+    const vote = await app.request('PUT', '/api/v1/posts/x/vote', { token, raw: '{"value": 1e309}', headers: { 'content-type': 'application/json' } });
+    assert.deepEqual([vote.status, vote.body.error.code, vote.body.error.field], [400, 'invalid_request', 'value']);
+  });
+
   test('an unknown route is 404 not_found with a code', async () => {
     const res = await app.request('GET', '/api/v1/nothing-here');
     assert.equal(res.status, 404);

@@ -26,14 +26,28 @@ export function ipLimit(max: number, timeWindowMs: number) {
   return { rateLimit: { max, timeWindow: timeWindowMs, keyGenerator: (req: { ip: string }) => `ip:${req.ip}` } };
 }
 
-/** The path of the first string holding a NUL character, or null. */
+/**
+ * The path of the first string holding a NUL character, or of the first
+ * number that is not finite (JSON.parse reads 1e309 as Infinity), or null.
+ */
 function findNul(value: unknown, path: string, depth = 0): string | null {
   if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (typeof value === 'number') return Number.isFinite(value) ? null : path;
   if (value === null || typeof value !== 'object' || depth > 32) return null;
   for (const [key, inner] of Object.entries(value)) {
     if (key.includes('\u0000')) return path;
     const found = findNul(inner, `${path}.${key}`, depth + 1);
     if (found) return found;
+  }
+  return null;
+}
+
+/** The path of the first non-finite number among an object's own values (query strings and path parameters are flat). */
+function findInfinite(value: unknown, path: string): string | null {
+  if (value === null || typeof value !== 'object') return null;
+  for (const key in value) {
+    const inner = (value as Record<string, unknown>)[key];
+    if (typeof inner === 'number' && !Number.isFinite(inner)) return `${path}.${key}`;
   }
   return null;
 }
@@ -75,7 +89,14 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
   // in every input, so both stores behave the same.
   app.addHook('preValidation', (request, _reply, done) => {
     const where = findNul(request.params, 'params') ?? findNul(request.query, 'query') ?? findNul(request.body, 'body');
-    if (where) return done(new AppError('invalid_request', `${where} must not contain NUL characters`, { field: where.split('.').slice(1).join('.') || where }));
+    if (where) return done(new AppError('invalid_request', `${where} must not contain NUL characters or numbers out of range`, { field: where.split('.').slice(1).join('.') || where }));
+    done();
+  });
+  // Ajv lets a coerced Infinity through integer and maximum checks ("limit=1e309"):
+  // after validation, query and path numbers must be finite.
+  app.addHook('preHandler', (request, _reply, done) => {
+    const where = findInfinite(request.query, 'query') ?? findInfinite(request.params, 'params');
+    if (where) return done(new AppError('invalid_request', `${where} is out of range`, { field: where.split('.').slice(1).join('.') }));
     done();
   });
   app.setErrorHandler(errorHandler);
