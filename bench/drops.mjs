@@ -17,27 +17,9 @@ const server = await startServer({ AGORA_DATABASE_URL: store.url, AGORA_ADMINS: 
 
 /** The admin and 100 buyers with sessions, inserted through the Store port (sign-ups would only measure scrypt). */
 async function seedBuyers(url) {
-  const { openStore, migrate, loadMigrations } = await import(join(ROOT, 'dist/src/platform/store/index.js'));
-  const { createIdGenerator } = await import(join(ROOT, 'dist/src/platform/ids.js'));
-  const { newToken } = await import(join(ROOT, 'dist/src/modules/accounts/tokens.js'));
-  const { migrationsDir } = await import(join(ROOT, 'dist/src/paths.js'));
-  const db = openStore({ url, sqliteSync: 'normal', pgPoolSize: 2 });
-  await migrate(db, loadMigrations(migrationsDir(), db.dialect), { now: () => Date.now() });
-  const ids = createIdGenerator();
-  const now = Date.now();
-  const out = [];
-  await db.write(async (tx) => {
-    for (let i = 0; i <= BUYERS; i++) {
-      const id = ids.next();
-      const name = i === 0 ? 'bench_admin' : `buyer_${i}`;
-      await tx.run('INSERT INTO accounts (id, username, username_key, email, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)', [id, name, name, `${name}@example.com`, 'unused', now]);
-      const { token, hash } = newToken();
-      await tx.run('INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)', [hash, id, now, now + 86_400_000]);
-      out.push(token);
-    }
-  });
-  await db.close();
-  return out;
+  const { seedSignedIn } = await import(join(ROOT, 'dist/test/support/seed.js'));
+  const names = ['bench_admin', ...Array.from({ length: BUYERS }, (_, i) => `buyer_${i + 1}`)];
+  return seedSignedIn(url, names, (name) => `${name}@example.com`);
 }
 
 function mixScript(dropId, buyers) {

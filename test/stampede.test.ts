@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { newToken } from '../src/modules/accounts/tokens.js';
-import { createIdGenerator } from '../src/platform/ids.js';
-import { loadMigrations, migrate, openStore } from '../src/platform/store/index.js';
-import { migrationsDir } from '../src/paths.js';
+import { openStore } from '../src/platform/store/index.js';
+import { seedSignedIn } from './support/seed.js';
 import { startServerProcess, type ServerProcess } from './support/server-process.js';
 import { describeStores, freshDatabase } from './support/stores.js';
 
@@ -21,23 +19,8 @@ describeStores('drop stampede', (kind) => {
   const STOCK = 100;
 
   async function seed(url: string): Promise<{ admin: string; buyers: string[] }> {
-    const store = openStore({ url, sqliteSync: 'normal', pgPoolSize: 2 });
-    await migrate(store, loadMigrations(migrationsDir(), store.dialect), { now: () => Date.now() });
-    const ids = createIdGenerator();
-    const now = Date.now();
-    const tokens: string[] = [];
-    await store.write(async (tx) => {
-      for (let i = 0; i <= BUYERS; i++) {
-        const id = ids.next();
-        const name = i === 0 ? 'st_admin' : `st_buyer_${i}`;
-        await tx.run('INSERT INTO accounts (id, username, username_key, email, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)', [id, name, name, null, 'unused', now]);
-        const { token, hash } = newToken();
-        await tx.run('INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)', [hash, id, now, now + 86_400_000]);
-        tokens.push(token);
-      }
-    });
-    await store.close();
-    return { admin: tokens[0]!, buyers: tokens.slice(1) };
+    const [admin, ...buyers] = await seedSignedIn(url, ['st_admin', ...Array.from({ length: BUYERS }, (_, i) => `st_buyer_${i + 1}`)]);
+    return { admin: admin!, buyers };
   }
 
   const call = (server: ServerProcess, method: string, path: string, token: string, body?: unknown, key?: string) =>

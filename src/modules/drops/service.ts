@@ -96,19 +96,24 @@ export function createDropsService(deps: DropsDeps) {
     return row;
   }
 
-  /** Applies a lifecycle event to an order in the caller's transaction; returns stock when the order stops holding it. */
-  async function applyEvent(tx: Tx, row: q.OrderRow, event: OrderEvent): Promise<boolean> {
+  /**
+   * Applies a lifecycle event to an order in the caller's transaction and
+   * returns stock when the order stops holding it. The order as it now is,
+   * or null when the event is not allowed from its status (or lost a race).
+   */
+  async function applyEvent(tx: Tx, row: q.OrderRow, event: OrderEvent): Promise<q.OrderRow | null> {
     const from = isOrderStatus(row.status) ? row.status : null;
     const to = from && transition(from, event);
-    if (!from || !to) return false;
-    if ((await tx.run(q.SET_STATUS, [to, clock.now(), row.id, from])) === 0) return false;
+    if (!from || !to) return null;
+    const now = clock.now();
+    if ((await tx.run(q.SET_STATUS, [to, now, row.id, from])) === 0) return null;
     if (HOLDS_STOCK[from] && !HOLDS_STOCK[to]) {
       const released = await tx.get<{ sold: number }>(q.RELEASE, [row.quantity, row.drop_id]);
       if (released) soldAfterCommit(tx, row.drop_id, released.sold);
       tx.afterCommit(() => metrics.unitsReleased.inc({ reason: to }, row.quantity));
     }
     await outbox.record(tx, `order.${to}`, { orderId: row.id, dropId: row.drop_id, accountId: row.account_id, quantity: row.quantity });
-    return true;
+    return { ...row, status: to, updated_at: now };
   }
 
   async function decidePayment(tx: Tx, event: PaymentEvent, now: number): Promise<PaymentOutcome> {
@@ -142,19 +147,21 @@ export function createDropsService(deps: DropsDeps) {
       metrics.unitsReserved.inc(quantity);
       if (reserved.sold >= drop.stock) metrics.sellouts.inc();
     });
-    const id = ids.next();
-    const amount = drop.price_cents * quantity;
-    const expiresAt = now + deps.orderTtlMs;
-    await tx.run(q.INSERT_ORDER, [id, dropId, principal.accountId, quantity, amount, drop.currency, now, expiresAt, now]);
-    await outbox.record(tx, 'order.created', { orderId: id, dropId, accountId: principal.accountId, quantity, amountCents: amount, currency: drop.currency });
-    return {
-      ok: true,
-      order: presentOrder(
-        { id, drop_id: dropId, account_id: principal.accountId, quantity, amount_cents: amount, currency: drop.currency, status: 'pending', created_at: now, expires_at: expiresAt, updated_at: now },
-        payments.checkoutUrl({ id, amountCents: amount, currency: drop.currency }),
-        now,
-      ),
+    const order: q.OrderRow = {
+      id: ids.next(),
+      drop_id: dropId,
+      account_id: principal.accountId,
+      quantity,
+      amount_cents: drop.price_cents * quantity,
+      currency: drop.currency,
+      status: 'pending',
+      created_at: now,
+      expires_at: now + deps.orderTtlMs,
+      updated_at: now,
     };
+    await tx.run(q.INSERT_ORDER, [order.id, dropId, order.account_id, quantity, order.amount_cents, order.currency, now, order.expires_at, now]);
+    await outbox.record(tx, 'order.created', { orderId: order.id, dropId, accountId: order.account_id, quantity, amountCents: order.amount_cents, currency: order.currency });
+    return { ok: true, order: toOrder(order) };
   }
 
   return {
@@ -245,13 +252,13 @@ export function createDropsService(deps: DropsDeps) {
 
     /** The buyer cancels a pending order; its units go back at once. */
     async cancel(id: string, principal: Principal): Promise<Order> {
-      const row = await ownOrder(id, principal);
+      await ownOrder(id, principal);
       const cancelled = await store.write(async (tx) => {
         const current = await tx.get<q.OrderRow>(q.ORDER_BY_ID, [id]);
-        return current !== undefined && current.expires_at > clock.now() && (await applyEvent(tx, current, 'cancel'));
+        return current && current.expires_at > clock.now() ? applyEvent(tx, current, 'cancel') : null;
       });
       if (!cancelled) throw new AppError('order_not_pending', 'only a pending order can be cancelled');
-      return toOrder((await store.q.get<q.OrderRow>(q.ORDER_BY_ID, [row.id])) ?? row);
+      return toOrder(cancelled);
     },
 
     /** Expires pending orders past their time and returns their units; the number expired. */

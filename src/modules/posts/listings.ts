@@ -80,7 +80,7 @@ export function createListings(deps: {
     const last = rows[limit - 1];
     if (rows.length <= limit || !last) return null;
     if (p.rank === 'new') return encodeCursor([last.id]);
-    return encodeCursor([last[q.RANK[p.rank] as 'hot' | 'score' | 'controversy'], last.id, p.bound, p.windowStart ?? 0]);
+    return encodeCursor([last[q.RANK[p.rank]], last.id, p.bound, p.windowStart ?? 0]);
   }
 
   function query(p: Page, scope: 'one' | 'many' | 'all', communityIds: readonly string[], limit: number): Promise<q.PostRow[]> {
@@ -97,8 +97,13 @@ export function createListings(deps: {
    */
   function run(p: Page, communityId: string | null, limit: number): q.PostRow[] | Promise<q.PostRow[]> {
     const load = () => (communityId === null ? query(p, 'all', [], limit) : query(p, 'one', [communityId], limit));
-    if (p.windowStart !== null && p.after === null) return load();
+    if (!keepable(p)) return load();
     return pages.rows(`${communityId ?? '*'}|${pageKey(p, limit)}`, communityId, load);
+  }
+
+  /** Every page may be kept but the first page of a time window, whose start moves with the clock. */
+  function keepable(p: Page): boolean {
+    return p.windowStart === null || p.after !== null;
   }
 
   function pageKey(p: Page, limit: number): string {
@@ -108,9 +113,9 @@ export function createListings(deps: {
   /** Rank order of the listing: rank desc, then id desc. True when a comes first. */
   function before(sort: q.Sort): (a: q.PostRow, b: q.PostRow) => boolean {
     const byId = (a: q.PostRow, b: q.PostRow) => a.id > b.id;
-    if (sort === 'new') return byId;
-    const rank = sort === 'hot' ? (r: q.PostRow) => r.hot : sort === 'top' ? (r: q.PostRow) => r.score : (r: q.PostRow) => r.controversy;
-    return (a, b) => (rank(a) !== rank(b) ? rank(a) > rank(b) : byId(a, b));
+    const col = q.RANK[sort];
+    if (col === 'id') return byId;
+    return (a, b) => (a[col] !== b[col] ? a[col] > b[col] : byId(a, b));
   }
 
   /**
@@ -154,7 +159,7 @@ export function createListings(deps: {
         return answer(p, mergeTop(pagesOf, n, before(p.rank)), input.limit, principal);
       };
       // The viewer's page (their votes included) is kept until one of their communities changes.
-      if (p.windowStart !== null && p.after === null) return merge();
+      if (!keepable(p)) return merge();
       return pages.composed(`${principal.accountId}|${pageKey(p, n)}`, subscribed, subscribed, merge);
     },
 

@@ -34,16 +34,9 @@ export function createSearchService(deps: SearchDeps) {
   // list is what the index would answer; elsewhere it is at most cacheTtlMs
   // old. Items are hydrated on every request, so nothing deleted or removed
   // since is ever shown.
-  const results = new Map<SearchKind, ReadCache<string, { id: string }[]>>();
-  const resultsOf = (kind: SearchKind) => {
-    let cache = results.get(kind);
-    if (!cache) {
-      cache = createReadCache({ exact: store.singleWriter, ttlMs: deps.cacheTtlMs, maxEntries: 10_000, now: () => clock.now() });
-      results.set(kind, cache);
-    }
-    return cache;
-  };
-  const changed = (tx: Tx, kind: SearchKind) => tx.afterCommit(() => resultsOf(kind).clear());
+  const kept = () => createReadCache<string, { id: string }[]>({ exact: store.singleWriter, ttlMs: deps.cacheTtlMs, maxEntries: 10_000, now: () => clock.now() });
+  const results: Record<SearchKind, ReadCache<string, { id: string }[]>> = { posts: kept(), comments: kept(), communities: kept() };
+  const changed = (tx: Tx, kind: SearchKind) => tx.afterCommit(() => results[kind].clear());
 
   return {
     /** Adds or replaces a document, in the writer's transaction. */
@@ -65,7 +58,7 @@ export function createSearchService(deps: SearchDeps) {
       const hydrate = hydrators.get(input.type);
       if (terms.length === 0 || !hydrate || offset > MAX_OFFSET || offset < 0) return { items: [], nextCursor: null };
       const key = `${input.limit}|${offset}|${terms.join(' ')}`;
-      const rows = (await resultsOf(input.type).get(key, () => sql.find(store.q, input.type, terms, input.limit + 1, offset))) ?? [];
+      const rows = (await results[input.type].get(key, () => sql.find(store.q, input.type, terms, input.limit + 1, offset))) ?? [];
       const more = rows.length > input.limit;
       const items = await hydrate(rows.slice(0, input.limit).map((r) => r.id), principal);
       return { items, nextCursor: more && offset + input.limit <= MAX_OFFSET ? encodeCursor([offset + input.limit]) : null };

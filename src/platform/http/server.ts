@@ -30,13 +30,13 @@ export function ipLimit(max: number, timeWindowMs: number) {
  * The path of the first string holding a NUL character, or of the first
  * number that is not finite (JSON.parse reads 1e309 as Infinity), or null.
  */
-function findNul(value: unknown, path: string, depth = 0): string | null {
+function findNulOrInfinite(value: unknown, path: string, depth = 0): string | null {
   if (typeof value === 'string') return value.includes('\u0000') ? path : null;
   if (typeof value === 'number') return Number.isFinite(value) ? null : path;
   if (value === null || typeof value !== 'object' || depth > 32) return null;
   for (const [key, inner] of Object.entries(value)) {
     if (key.includes('\u0000')) return path;
-    const found = findNul(inner, `${path}.${key}`, depth + 1);
+    const found = findNulOrInfinite(inner, `${path}.${key}`, depth + 1);
     if (found) return found;
   }
   return null;
@@ -88,7 +88,7 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
   // PostgreSQL cannot store NUL characters in text (SQLite can): refuse them
   // in every input, so both stores behave the same.
   app.addHook('preValidation', (request, _reply, done) => {
-    const where = findNul(request.params, 'params') ?? findNul(request.query, 'query') ?? findNul(request.body, 'body');
+    const where = findNulOrInfinite(request.params, 'params') ?? findNulOrInfinite(request.query, 'query') ?? findNulOrInfinite(request.body, 'body');
     if (where) return done(new AppError('invalid_request', `${where} must not contain NUL characters or numbers out of range`, { field: where.split('.').slice(1).join('.') || where }));
     done();
   });
