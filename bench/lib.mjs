@@ -38,7 +38,9 @@ export async function benchStore(kind) {
 
 /** Starts `agora serve` on a free port with rate limits off; resolves to its base URL. */
 export async function startServer(env) {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+  // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, CLI, 'serve'], {
     cwd: ROOT,
     env: { ...process.env, AGORA_LOG_LEVEL: 'info', AGORA_RATE_LIMIT: 'off', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

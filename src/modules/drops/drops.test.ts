@@ -58,6 +58,17 @@ describeStores('drops and orders', (kind) => {
       [got.communityName, got.name, got.description, got.stock, got.sold, got.remaining, got.status, got.currency, got.perCustomerLimit, got.serverTime],
       ['d_shop', 'Sneakers', 'Limited run', 10, 0, 10, 'scheduled', 'EUR', 2, clock.now()],
     );
+    // The status answer is written from a per-drop JSON template: it must read
+    // exactly as the schema-serialized answer of POST /drops, escapes included.
+    const odd = await newDrop({ name: 'Quote " back\\slash \u2028 ünï 🎉', description: 'line\nbreak\t<tab>' });
+    assert.deepEqual(await dropOf(odd.id), odd);
+    const t0 = clock.now();
+    clock.advance(hour);
+    const later = await dropOf(odd.id);
+    assert.deepEqual([later.serverTime, later.status, later.remaining], [t0 + hour, 'live', 10]);
+    clock.set(t0);
+    const missing = await app.request('GET', '/api/v1/drops/no_such_drop');
+    assert.deepEqual([missing.status, missing.body.error.code], [404, 'not_found']);
     await newDrop({}, admin);
     const refused = await app.request('POST', '/api/v1/drops', { token: outsider, body: { communityName: 'd_shop', name: 'x', stock: 1, priceCents: 1, currency: 'EUR', startsAt: 0, perCustomerLimit: 1 } });
     assert.equal(refused.status, 403);

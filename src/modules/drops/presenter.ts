@@ -41,24 +41,38 @@ export function dropStatus(row: DropRow, now: number): DropStatus {
   return row.sold >= row.stock ? 'sold_out' : 'live';
 }
 
-export function presentDrop(row: DropRow, communityName: string, now: number): Drop {
+/** What `sold`, `remaining`, `status` and `serverTime` leave out: fixed when the drop is created. */
+function fixedFields(row: DropRow, communityName: string) {
   return {
     id: row.id,
     communityName,
     name: row.name,
     description: row.description,
     stock: row.stock,
-    sold: row.sold,
-    remaining: row.stock - row.sold,
-    status: dropStatus(row, now),
     startsAt: row.starts_at,
     endsAt: row.ends_at,
     priceCents: row.price_cents,
     currency: row.currency,
     perCustomerLimit: row.per_customer_limit,
     createdAt: row.created_at,
-    serverTime: now,
   };
+}
+
+export function presentDrop(row: DropRow, communityName: string, now: number): Drop {
+  return { ...fixedFields(row, communityName), sold: row.sold, remaining: row.stock - row.sold, status: dropStatus(row, now), serverTime: now };
+}
+
+/**
+ * A drop's answer as JSON text, for the hottest route: the fixed fields are
+ * serialized once per drop (`dropJsonPrefix`) and only the other four are
+ * written per request. Parses to exactly `presentDrop`'s object.
+ */
+export function dropJsonPrefix(row: DropRow, communityName: string): string {
+  return JSON.stringify(fixedFields(row, communityName)).slice(0, -1);
+}
+
+export function dropJson(prefix: string, row: DropRow, now: number): string {
+  return `${prefix},"sold":${row.sold},"remaining":${row.stock - row.sold},"status":"${dropStatus(row, now)}","serverTime":${now}}`;
 }
 
 /** A pending order past its expiry reads as expired, even before the sweeper has stored that. */

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { CommunityName } from '../communities/index.js';
 import { AppError } from '../../platform/errors.js';
-import { List, Nullable, principalOf, responses, type App, type AuthHooks } from '../../platform/http/index.js';
+import { List, Nullable, principalOf, responses, sendJsonText, type App, type AuthHooks } from '../../platform/http/index.js';
 import type { DropsService } from './service.js';
 
 const Id = Type.Object({ id: Type.String({ pattern: '^[0-9A-Za-z_-]{1,64}$' }) });
@@ -72,7 +72,11 @@ export function dropsRoutes(drops: DropsService, auth: AuthHooks): FastifyPlugin
     app.get(
       '/api/v1/drops/:id',
       { schema: { tags, summary: 'A drop with its exact remaining stock (anonymous)', params: Id, response: responses({ 200: DropSchema }) } },
-      async (request) => drops.get(request.params.id),
+      (request, reply) => {
+        const text = drops.statusText(request.params.id);
+        if (typeof text !== 'string') return text.then((json) => void sendJsonText(reply, json));
+        sendJsonText(reply, text);
+      },
     );
 
     app.get(

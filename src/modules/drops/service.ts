@@ -10,7 +10,7 @@ import type { Store, Tx } from '../../platform/store/index.js';
 import { HOLDS_STOCK, isOrderStatus, transition, type OrderEvent } from './lifecycle.js';
 import type { DropMetrics } from './metrics.js';
 import type { PaymentProvider } from './payments.js';
-import { presentDrop, presentOrder, type Drop, type Order } from './presenter.js';
+import { dropJson, dropJsonPrefix, presentDrop, presentOrder, type Drop, type Order } from './presenter.js';
 import * as q from './queries.js';
 
 export interface DropsDeps {
@@ -81,9 +81,25 @@ export function createDropsService(deps: DropsDeps) {
     return copies.get(id) ?? row;
   }
 
-  async function present(row: q.DropRow): Promise<Drop> {
+  async function communityName(row: q.DropRow): Promise<string> {
     const refs = await communities.refsByIds([row.community_id]);
-    return presentDrop(row, refs.get(row.community_id)?.name ?? '', clock.now());
+    return refs.get(row.community_id)?.name ?? '';
+  }
+
+  async function present(row: q.DropRow): Promise<Drop> {
+    return presentDrop(row, await communityName(row), clock.now());
+  }
+
+  // The fixed part of each drop's JSON answer (dropJsonPrefix), by drop id.
+  const prefixes = new Map<string, string>();
+  async function statusTextFromStore(id: string): Promise<string> {
+    const row = await dropRow(id);
+    let prefix = prefixes.get(id);
+    if (prefix === undefined) {
+      prefix = dropJsonPrefix(row, await communityName(row));
+      prefixes.set(id, prefix);
+    }
+    return dropJson(prefix, row, clock.now());
   }
 
   const toOrder = (row: q.OrderRow) =>
@@ -186,9 +202,14 @@ export function createDropsService(deps: DropsDeps) {
       return present(await dropRow(id));
     },
 
-    /** The hottest route: from memory on SQLite (exact), from the store otherwise. */
-    async get(id: string): Promise<Drop> {
-      return present(await dropRow(id));
+    /**
+     * The hottest route, as JSON text: from memory on SQLite (exact, and
+     * without a promise once the drop has been read), from the store otherwise.
+     */
+    statusText(id: string): string | Promise<string> {
+      const copy = exact ? copies.get(id) : undefined;
+      const prefix = copy && prefixes.get(id);
+      return prefix ? dropJson(prefix, copy, clock.now()) : statusTextFromStore(id);
     },
 
     async list(input: { status: 'live' | 'scheduled'; limit: number; cursor?: string | undefined }) {

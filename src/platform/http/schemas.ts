@@ -37,6 +37,11 @@ export function createSerializeOnce() {
       body = Buffer.from(reply.serialize(answer) as string);
       bytes.set(answer, body);
     }
-    return reply.type('application/json; charset=utf-8').send(body);
+    return sendJsonText(reply, body);
   };
+}
+
+/** Sends JSON already serialized (text or bytes) as the answer, past the route's serializer. */
+export function sendJsonText(reply: FastifyReply, json: string | Buffer): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(json);
 }

@@ -1,3 +1,4 @@
+import AjvCompiler, { type ValidatorFactory } from '@fastify/ajv-compiler';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -5,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import type { Metrics } from '../metrics.js';
 import { AppError } from '../errors.js';
 import { ErrorBody } from './schemas.js';
@@ -28,29 +30,52 @@ export function ipLimit(max: number, timeWindowMs: number) {
 
 /**
  * The path of the first string holding a NUL character, or of the first
- * number that is not finite (JSON.parse reads 1e309 as Infinity), or null.
+ * number that is not finite, or null. JSON.parse reads 1e309 as Infinity,
+ * and Ajv's coercion lets "1e309" through integer and maximum checks.
  */
 function findNulOrInfinite(value: unknown, path: string, depth = 0): string | null {
   if (typeof value === 'string') return value.includes('\u0000') ? path : null;
   if (typeof value === 'number') return Number.isFinite(value) ? null : path;
   if (value === null || typeof value !== 'object' || depth > 32) return null;
-  for (const [key, inner] of Object.entries(value)) {
+  for (const key in value) {
     if (key.includes('\u0000')) return path;
-    const found = findNulOrInfinite(inner, `${path}.${key}`, depth + 1);
+    const found = findNulOrInfinite((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
     if (found) return found;
   }
   return null;
 }
 
-/** The path of the first non-finite number among an object's own values (query strings and path parameters are flat). */
-function findInfinite(value: unknown, path: string): string | null {
-  if (value === null || typeof value !== 'object') return null;
-  for (const key in value) {
-    const inner = (value as Record<string, unknown>)[key];
-    if (typeof inner === 'number' && !Number.isFinite(inner)) return `${path}.${key}`;
-  }
-  return null;
+type Validate = ((data: unknown, context?: { parentData: object; parentDataProperty: string }) => unknown) & { errors?: unknown; schemaEnv?: unknown };
+
+/**
+ * Fastify's own Ajv validators, each followed by one walk of the validated
+ * (coerced) value: PostgreSQL cannot store NUL characters in text (SQLite
+ * can), so they are refused in every input and both stores behave the same;
+ * numbers out of range are refused too. Done inside validation rather than
+ * in request hooks, which every request would pay for.
+ */
+const ajvValidators = AjvCompiler();
+const PART_NAMES: Record<string, string> = { body: 'body', querystring: 'query', params: 'params' };
+function buildValidatorWith(...args: Parameters<typeof ajvValidators>) {
+  const build = ajvValidators(...args) as unknown as (route: FastifyRouteSchemaDef<unknown>) => Validate;
+  return (route: FastifyRouteSchemaDef<unknown>) => {
+    const validate = build(route);
+    const part = PART_NAMES[route.httpPart ?? ''];
+    if (!part) return validate;
+    const checked: Validate = (data, context) => {
+      const ok = validate(data, context);
+      checked.errors = validate.errors;
+      if (ok === false) return false;
+      const where = findNulOrInfinite(context ? (context.parentData as Record<string, unknown>)[context.parentDataProperty] : data, part);
+      if (!where) return true;
+      const field = where.split('.').slice(1).join('.') || where;
+      return { error: new AppError('invalid_request', `${where} must not contain NUL characters or numbers out of range`, { field }) };
+    };
+    checked.schemaEnv = validate.schemaEnv;
+    return checked;
+  };
 }
+const buildValidator = buildValidatorWith as unknown as ValidatorFactory;
 
 /** Per-route limit for writes by signed-in accounts (posts, votes, reports), keyed by account. */
 export function accountLimit(max: number, timeWindowMs: number) {
@@ -82,23 +107,10 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
     // Errors Fastify raises before routing (a malformed URL) get the same shape.
     frameworkErrors: errorHandler,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: true, useDefaults: true, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.decorateRequest('principal', null);
-  // PostgreSQL cannot store NUL characters in text (SQLite can): refuse them
-  // in every input, so both stores behave the same.
-  app.addHook('preValidation', (request, _reply, done) => {
-    const where = findNulOrInfinite(request.params, 'params') ?? findNulOrInfinite(request.query, 'query') ?? findNulOrInfinite(request.body, 'body');
-    if (where) return done(new AppError('invalid_request', `${where} must not contain NUL characters or numbers out of range`, { field: where.split('.').slice(1).join('.') || where }));
-    done();
-  });
-  // Ajv lets a coerced Infinity through integer and maximum checks ("limit=1e309"):
-  // after validation, query and path numbers must be finite.
-  app.addHook('preHandler', (request, _reply, done) => {
-    const where = findInfinite(request.query, 'query') ?? findInfinite(request.params, 'params');
-    if (where) return done(new AppError('invalid_request', `${where} is out of range`, { field: where.split('.').slice(1).join('.') }));
-    done();
-  });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.addSchema(ErrorBody);
