@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createReadCache } from './cache.js';
+import { createFreshReads, createReadCache } from './cache.js';
 
 const opts = (over: Partial<Parameters<typeof createReadCache>[0]> = {}) => ({ exact: true, ttlMs: 0, maxEntries: 10, now: () => 0, ...over });
 
@@ -48,4 +48,30 @@ test('missing rows are not cached, and the size is bounded', async () => {
   assert.equal(cache.size, 0);
   for (let i = 0; i < 10; i++) await cache.get(i, async () => i);
   assert.equal(cache.size, 3);
+});
+
+test('fresh reads: a read asked during a load shares the next load, never the running one', async () => {
+  const loads: { key: string; resolve: (v: string) => void; reject: (e: Error) => void }[] = [];
+  const read = createFreshReads((key: string) => new Promise<string>((resolve, reject) => loads.push({ key, resolve, reject })));
+  const first = read('d');
+  const second = read('d');
+  const third = read('d');
+  const other = read('e');
+  assert.deepEqual(loads.map((l) => l.key), ['d', 'e'], 'one load per key in flight');
+  loads[0]!.resolve('v1');
+  assert.equal(await first, 'v1');
+  await Promise.resolve();
+  assert.equal(loads.length, 3, 'the waiting reads start their own load once the running one is done');
+  const fourth = read('d');
+  loads[2]!.resolve('v2');
+  assert.deepEqual(await Promise.all([second, third]), ['v2', 'v2']);
+  await Promise.resolve();
+  loads[3]!.reject(new Error('store down'));
+  await assert.rejects(fourth, /store down/);
+  loads[1]!.resolve('e1');
+  assert.equal(await other, 'e1');
+  const again = read('d');
+  assert.equal(loads.length, 5, 'after everything settled, a read starts a load at once');
+  loads[4]!.resolve('v3');
+  assert.equal(await again, 'v3');
 });

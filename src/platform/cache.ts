@@ -78,3 +78,51 @@ export function createReadCache<K, V>(options: ReadCacheOptions): ReadCache<K, V
     },
   };
 }
+
+/**
+ * Reads that must see every commit made before they were asked, shared.
+ * A read asked while one of the same key is running does not join it (that
+ * one may have started before a commit it must see): it waits, and every
+ * read asked meanwhile shares the next load, which starts after all of them
+ * were asked. So each answer is as fresh as a load of its own, and a hot key
+ * costs at most one load in flight plus one waiting, however many ask.
+ */
+export function createFreshReads<K, V>(load: (key: K) => Promise<V>): (key: K) => Promise<V> {
+  interface Waiting {
+    promise: Promise<V>;
+    resolve: (value: V) => void;
+    reject: (error: unknown) => void;
+  }
+  const running = new Map<K, { waiting: Waiting | null }>();
+
+  function start(key: K): Promise<V> {
+    const entry: { waiting: Waiting | null } = { waiting: null };
+    running.set(key, entry);
+    const done = () => {
+      const waiting = entry.waiting;
+      if (!waiting) {
+        running.delete(key);
+        return;
+      }
+      start(key).then(waiting.resolve, waiting.reject);
+    };
+    const loaded = load(key);
+    loaded.then(done, done);
+    return loaded;
+  }
+
+  return (key) => {
+    const entry = running.get(key);
+    if (!entry) return start(key);
+    if (!entry.waiting) {
+      let resolve!: (value: V) => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<V>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      entry.waiting = { promise, resolve, reject };
+    }
+    return entry.waiting.promise;
+  };
+}

@@ -1,6 +1,6 @@
 import type { Dialect } from '../../platform/store/index.js';
 
-/** The drops module's SQL: portable but for the row lock of `LOCK_DROP`. */
+/** The drops module's SQL: portable but for the row lock of `LOCK_ORDER`. */
 
 export interface DropRow {
   id: string;
@@ -37,16 +37,15 @@ const ORDER_COLUMNS = 'id, drop_id, account_id, quantity, amount_cents, currency
 export const INSERT_DROP = `INSERT INTO drops (${DROP_COLUMNS}) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)`;
 export const DROP_BY_ID = `SELECT ${DROP_COLUMNS} FROM drops WHERE id = ?`;
 /**
- * Reads a drop and holds its row until the transaction ends, so that every
- * order of one drop is decided in turn (limit check, stock): `FOR UPDATE` on
- * PostgreSQL; on SQLite the one writer already serializes write transactions.
+ * The conditional reservation: never past the stock, whatever runs beside
+ * it, and only while the drop is open (starts_at <= now < ends_at). It
+ * locks the drop's row until the transaction ends, so every order of one
+ * drop is decided in turn (the per-customer limit check after it too).
+ * Returns the drop as it now is, or nothing (then ask why: WHY_NOT).
  */
-export const LOCK_DROP: Record<Dialect, string> = {
-  sqlite: DROP_BY_ID,
-  postgres: `${DROP_BY_ID} FOR UPDATE`,
-};
-/** The conditional reservation: never past the stock, whatever runs beside it. */
-export const RESERVE = 'UPDATE drops SET sold = sold + ? WHERE id = ? AND sold + ? <= stock RETURNING sold';
+export const RESERVE = `UPDATE drops SET sold = sold + ?
+WHERE id = ? AND starts_at <= ? AND (ends_at IS NULL OR ends_at > ?) AND sold + ? <= stock
+RETURNING ${DROP_COLUMNS}`;
 export const RELEASE = 'UPDATE drops SET sold = sold - ? WHERE id = ? RETURNING sold';
 
 export const LIST_LIVE = `SELECT ${DROP_COLUMNS} FROM drops

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { CommunitiesModule } from '../communities/index.js';
+import { createFreshReads } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, type ErrorCode } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
-import type { Store, Tx } from '../../platform/store/index.js';
+import { createWriteCombiner, type Store, type Tx } from '../../platform/store/index.js';
 import { HOLDS_STOCK, isOrderStatus, transition, type OrderEvent } from './lifecycle.js';
 import type { DropMetrics } from './metrics.js';
 import type { PaymentProvider } from './payments.js';
@@ -63,9 +64,15 @@ export function createDropsService(deps: DropsDeps) {
   // Drop rows in memory, served by GET /drops/:id when this process is the
   // only writer (SQLite): every change to `sold` goes through this service
   // and is applied to the copy right after its commit, so `remaining` is
-  // exact. On PostgreSQL other processes sell too: every read asks the store.
+  // exact. On PostgreSQL other processes sell too: every read asks the store,
+  // and reads of one drop asked together share a query that starts after
+  // they were all asked (createFreshReads), so each is still exact.
   const copies = new Map<string, q.DropRow>();
+  const readDrop = createFreshReads((id: string) => store.q.get<q.DropRow>(q.DROP_BY_ID, [id]));
   const exact = store.singleWriter;
+  // Orders of one drop all lock its row: on PostgreSQL those that arrive
+  // together share one transaction (see createWriteCombiner).
+  const writeOnDrop = createWriteCombiner(store);
   const soldAfterCommit = (tx: Tx, dropId: string, sold: number) =>
     tx.afterCommit(() => {
       const copy = copies.get(dropId);
@@ -75,7 +82,7 @@ export function createDropsService(deps: DropsDeps) {
   async function dropRow(id: string): Promise<q.DropRow> {
     const copy = exact ? copies.get(id) : undefined;
     if (copy) return copy;
-    const row = await store.q.get<q.DropRow>(q.DROP_BY_ID, [id]);
+    const row = await readDrop(id);
     if (!row) throw new AppError('not_found', 'no such drop');
     if (exact && !copies.has(id)) copies.set(id, row);
     return copies.get(id) ?? row;
@@ -145,23 +152,41 @@ export function createDropsService(deps: DropsDeps) {
     return (await applyEvent(tx, order, 'pay')) ? 'paid' : 'refund_due';
   }
 
-  /** Decides one order request inside its transaction: a business refusal is an outcome (stored), not a rollback. */
-  async function decide(tx: Tx, dropId: string, quantity: number, principal: Principal): Promise<Outcome> {
-    const drop = await tx.get<q.DropRow>(q.LOCK_DROP[store.dialect], [dropId]);
+  /** The buyer's units over the drop's per-customer limit, as a refusal; null within it. */
+  async function overLimit(tx: Tx, drop: q.DropRow, quantity: number, principal: Principal): Promise<Outcome | null> {
+    const held = Number((await tx.get<{ held: number }>(q.HELD_BY_BUYER, [drop.id, principal.accountId]))?.held ?? 0);
+    if (held + quantity <= drop.per_customer_limit) return null;
+    return { ok: false, code: 'limit_exceeded', message: `at most ${drop.per_customer_limit} per customer (you hold ${held})` };
+  }
+
+  /** Why a reservation found nothing to change: no drop, not open, over the limit, or not enough left. */
+  async function refusal(tx: Tx, dropId: string, quantity: number, principal: Principal, now: number): Promise<Outcome> {
+    const drop = await tx.get<q.DropRow>(q.DROP_BY_ID, [dropId]);
     if (!drop) throw new AppError('not_found', 'no such drop');
-    const now = clock.now();
     if (now < drop.starts_at) return { ok: false, code: 'not_started', message: 'this drop has not started yet' };
     if (drop.ends_at !== null && now >= drop.ends_at) return { ok: false, code: 'ended', message: 'this drop has ended' };
-    const held = (await tx.get<{ held: number }>(q.HELD_BY_BUYER, [dropId, principal.accountId]))?.held ?? 0;
-    if (Number(held) + quantity > drop.per_customer_limit) {
-      return { ok: false, code: 'limit_exceeded', message: `at most ${drop.per_customer_limit} per customer (you hold ${held})` };
+    return (await overLimit(tx, drop, quantity, principal)) ?? { ok: false, code: 'sold_out', message: `not enough left for ${quantity}` };
+  }
+
+  /**
+   * Decides one order request inside its transaction: a business refusal is
+   * an outcome (stored), not a rollback. The reservation comes first: it
+   * takes the drop's row lock, under which the per-customer limit is checked
+   * (and the units handed back when it is exceeded).
+   */
+  async function decide(tx: Tx, dropId: string, quantity: number, principal: Principal): Promise<Outcome> {
+    const now = clock.now();
+    const drop = await tx.get<q.DropRow>(q.RESERVE, [quantity, dropId, now, now, quantity]);
+    if (!drop) return refusal(tx, dropId, quantity, principal, now);
+    const over = await overLimit(tx, drop, quantity, principal);
+    if (over) {
+      await tx.run(q.RELEASE, [quantity, dropId]);
+      return over;
     }
-    const reserved = await tx.get<{ sold: number }>(q.RESERVE, [quantity, dropId, quantity]);
-    if (!reserved) return { ok: false, code: 'sold_out', message: `not enough left for ${quantity}` };
-    soldAfterCommit(tx, dropId, reserved.sold);
+    soldAfterCommit(tx, dropId, drop.sold);
     tx.afterCommit(() => {
       metrics.unitsReserved.inc(quantity);
-      if (reserved.sold >= drop.stock) metrics.sellouts.inc();
+      if (drop.sold >= drop.stock) metrics.sellouts.inc();
     });
     const order: q.OrderRow = {
       id: ids.next(),
@@ -240,7 +265,7 @@ export function createDropsService(deps: DropsDeps) {
      */
     async order(dropId: string, quantity: number, key: string, principal: Principal): Promise<Order> {
       const hash = createHash('sha256').update(JSON.stringify([dropId, quantity])).digest('hex');
-      const outcome = await store.write(async (tx): Promise<Outcome> => {
+      const outcome = await writeOnDrop(dropId, async (tx): Promise<Outcome> => {
         const claimed = await tx.run(q.CLAIM_KEY, [principal.accountId, key, hash, clock.now()]);
         if (claimed === 0) {
           const first = await tx.get<{ request_hash: string; status_code: number; response: string }>(q.KEY, [principal.accountId, key]);

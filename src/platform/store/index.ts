@@ -3,3 +3,4 @@ export { StoreError } from './types.js';
 export { openStore, type OpenStoreOptions } from './open.js';
 export { createStoreHandle, type StoreHandle } from './handle.js';
 export { loadMigrations, migrate, schemaStatus, assertCompatible, SchemaError, type Migration, type SchemaStatus } from './migrations.js';
+export { createWriteCombiner, type CombinedWrite } from './combine.js';
