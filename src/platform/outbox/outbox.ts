@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { IdGenerator } from '../ids.js';
-import type { Store, Tx } from '../store/index.js';
+import { createWriteCombiner, type Param, type Store, type Tx } from '../store/index.js';
 import * as sql from './sql.js';
 
 export interface OutboxEvent {
@@ -53,8 +53,9 @@ export interface Outbox {
  * The transactional outbox and its dispatcher: events are rows written in
  * the same transaction as the change; after commit they are delivered at
  * least once to every subscribed handler, with exponential backoff on
- * failure. A handler that succeeded is recorded per event, so a retry only
- * reruns the handlers that failed. A failing handler never undoes the write.
+ * failure. When some handlers of an event fail, those that succeeded are
+ * recorded with the retry, so a retry only reruns the handlers that failed.
+ * A failing handler never undoes the write.
  */
 export function createOutbox(options: OutboxOptions): Outbox {
   const { store, clock, ids, log } = options;
@@ -73,6 +74,14 @@ export function createOutbox(options: OutboxOptions): Outbox {
     wake?.();
   };
 
+  // Settlements (delivered, retry, give up) of events finished together
+  // share one transaction (on SQLite the store already commits them together).
+  const settleWrite = createWriteCombiner(store);
+  const settle = (statements: [string, Param[]][]) =>
+    settleWrite('outbox', async (tx) => {
+      for (const [statement, params] of statements) await tx.run(statement, params);
+    });
+
   async function deliver(row: { id: string; topic: string; payload: string; created_at: number; attempts: number }) {
     const event: OutboxEvent = {
       id: row.id,
@@ -82,13 +91,17 @@ export function createOutbox(options: OutboxOptions): Outbox {
       attempt: row.attempts,
     };
     const subscribed = handlers.get(row.topic) ?? [];
-    const done = new Set((await store.q.all<{ handler: string }>(sql.HANDLED, [row.id])).map((r) => r.handler));
+    // Handlers are marked done only when their event is not delivered as a whole, so a
+    // first attempt has nothing to look up.
+    const done =
+      row.attempts > 1 ? new Set((await store.q.all<{ handler: string }>(sql.HANDLED, [row.id])).map((r) => r.handler)) : new Set<string>();
     const errors: string[] = [];
+    const succeeded: string[] = [];
     for (const { name, handler } of subscribed) {
       if (done.has(name)) continue;
       try {
         await handler(event);
-        await store.write((tx) => tx.run(sql.MARK_HANDLED, [row.id, name, clock.now()]));
+        succeeded.push(name);
       } catch (error) {
         errors.push(`${name}: ${(error as Error)?.message ?? String(error)}`);
         log.warn({ err: error, eventId: row.id, topic: row.topic, handler: name, attempt: row.attempts }, 'outbox handler failed');
@@ -96,20 +109,21 @@ export function createOutbox(options: OutboxOptions): Outbox {
     }
     const now = clock.now();
     if (errors.length === 0) {
-      await store.write((tx) => tx.run(sql.DELIVERED, [now, row.id]));
+      await settle([[sql.DELIVERED, [now, row.id]]]);
       options.onDelivered?.(row.topic);
       return;
     }
     options.onFailure?.(row.topic);
+    const marks = succeeded.map((name): [string, Param[]] => [sql.MARK_HANDLED, [row.id, name, now]]);
     const message = errors.join('; ').slice(0, 2000);
     if (row.attempts >= options.maxAttempts) {
       log.error({ eventId: row.id, topic: row.topic, attempts: row.attempts }, 'outbox event failed for good');
-      await store.write((tx) => tx.run(sql.GIVE_UP, [now, message, row.id]));
+      await settle([...marks, [sql.GIVE_UP, [now, message, row.id]]]);
       return;
     }
     const backoff = Math.min(options.baseBackoffMs * 2 ** (row.attempts - 1), options.maxBackoffMs);
     const jitter = Math.floor(Math.random() * backoff * 0.1);
-    await store.write((tx) => tx.run(sql.RETRY, [now + backoff + jitter, message, row.id]));
+    await settle([...marks, [sql.RETRY, [now + backoff + jitter, message, row.id]]]);
   }
 
   async function dispatchOnce(): Promise<number> {
