@@ -2,13 +2,18 @@
 // by 100 signed-in buyers with fresh idempotency keys; wrk, 1 thread, 50
 // connections, default config with AGORA_RATE_LIMIT=off. Then an open-model
 // run at a fixed arrival rate (autocannon -R) for the tail.
-//   node bench/drops.mjs [--store sqlite|postgres] [--duration 10] [--connections 50] [--rate 20000]
-import { mkdirSync, writeFileSync } from 'node:fs';
+// The same wrk run against bench/drops-reference.mjs (the issue's bare
+// Fastify + better-sqlite3 server) comes first, for a ratio from one run.
+//   node bench/drops.mjs [--store sqlite|postgres] [--duration 10] [--connections 50] [--rate 20000] [--reference yes|no]
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { ROOT, api, benchStore, ensureWrk, parseArgs, startServer, wrk } from './lib.mjs';
 
-const opts = parseArgs(process.argv.slice(2), { store: 'sqlite', duration: 10, connections: 50, rate: 20_000 });
+const opts = parseArgs(process.argv.slice(2), { store: 'sqlite', duration: 10, connections: 50, rate: 20_000, reference: 'yes' });
 const BUYERS = 100;
 ensureWrk();
 const store = await benchStore(opts.store);
@@ -47,6 +52,25 @@ end
   return file;
 }
 
+/** The same wrk run against bench/drops-reference.mjs, started and stopped here. */
+async function runReference(script) {
+  const dir = mkdtempSync(join(tmpdir(), 'agora-drops-reference-'));
+  const child = spawn(process.execPath, [join(ROOT, 'bench/drops-reference.mjs'), join(dir, 'reference.db')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const base = await new Promise((resolve, reject) => {
+      createInterface({ input: child.stdout }).once('line', resolve);
+      child.on('exit', (code) => reject(new Error(`reference server exited with ${code}`)));
+    });
+    wrk(base, { connections: opts.connections, duration: 2, script });
+    const res = wrk(base, { connections: opts.connections, duration: opts.duration, script });
+    console.log(`--- reference: the same mix against bench/drops-reference.mjs\n${res.out}`);
+    return res;
+  } finally {
+    child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function openModel(base, dropId, buyers) {
   let n = 0;
   const result = await autocannon({
@@ -82,9 +106,16 @@ try {
     communityName: 'bench_shop', name: 'Benchmark drop', stock: 1_000_000_000, priceCents: 5000, currency: 'USD', startsAt: 0, perCustomerLimit: 1_000_000,
   }, admin);
   const script = mixScript(drop.id, buyers);
+  const reference = opts.reference === 'yes' ? await runReference(script) : null;
   wrk(server.base, { connections: opts.connections, duration: 2, script }); // warm-up
   const res = wrk(server.base, { connections: opts.connections, duration: opts.duration, script });
   console.log(`--- 94 % GET /api/v1/drops/:id, 6 % POST /api/v1/drops/:id/orders (${opts.store}, wrk, ${opts.connections} connections)\n${res.out}`);
+  if (reference) {
+    console.log(
+      `reference (bare Fastify + better-sqlite3, status read + conditional increment only): ${reference.rps.toFixed(0)} req/s, p50 ${reference.p50} ms, p99 ${reference.p99} ms; ` +
+        `agora ${opts.store} / reference = ${((100 * res.rps) / reference.rps).toFixed(1)} %`,
+    );
+  }
   const after = await api(server.base, 'GET', `/api/v1/drops/${drop.id}`);
   const goal = opts.store === 'sqlite' ? [50_000, 10] : [15_000, 20];
   console.log(
