@@ -140,6 +140,11 @@ describeStores('drops and orders', (kind) => {
     assert.equal(answers.filter((a) => a.status === 201).length, 10);
     const state = await dropOf(drop.id);
     assert.deepEqual([state.sold, state.remaining, state.status], [10, 0, 'sold_out']);
+    // Requests decided in one batch count the earlier ones of the same buyer against the limit.
+    for (const token of buyers) {
+      const mine = (await app.request('GET', '/api/v1/me/orders?limit=100', { token })).body.items.filter((o: { dropId: string }) => o.dropId === drop.id);
+      assert.ok(mine.length <= 3, `a buyer holds ${mine.length} > 3`);
+    }
     const metrics = (await app.request('GET', '/metrics')).body as string;
     const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}"]/g, (c) => `\\${c}`)} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
     const refused = value('agora_drop_orders_total{outcome="sold_out"}') + value('agora_drop_orders_total{outcome="limit_exceeded"}');

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { CommunitiesModule } from '../communities/index.js';
+import { createBatcher } from '../../platform/batch.js';
 import { createFreshReads } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
-import { AppError, type ErrorCode } from '../../platform/errors.js';
+import { AppError, ERROR_STATUS, type ErrorCode } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
-import { createWriteCombiner, type Store, type Tx } from '../../platform/store/index.js';
+import type { Store, Tx } from '../../platform/store/index.js';
 import { HOLDS_STOCK, isOrderStatus, transition, type OrderEvent } from './lifecycle.js';
 import type { DropMetrics } from './metrics.js';
 import type { PaymentProvider } from './payments.js';
@@ -55,6 +56,14 @@ export interface PaymentEvent {
  */
 export type PaymentOutcome = 'paid' | 'refund_due' | 'amount_mismatch' | 'failed' | 'unknown_order' | 'duplicate';
 
+/** An order request, with the hash of what it asks (drop, quantity) for its idempotency key. */
+interface OrderRequest {
+  quantity: number;
+  key: string;
+  hash: string;
+  principal: Principal;
+}
+
 /** An order request's outcome, as stored for its idempotency key and replayed. */
 type Outcome = { ok: true; order: Order } | { ok: false; code: ErrorCode; message: string };
 
@@ -70,9 +79,6 @@ export function createDropsService(deps: DropsDeps) {
   const copies = new Map<string, q.DropRow>();
   const readDrop = createFreshReads((id: string) => store.q.get<q.DropRow>(q.DROP_BY_ID, [id]));
   const exact = store.singleWriter;
-  // Orders of one drop all lock its row: on PostgreSQL those that arrive
-  // together share one transaction (see createWriteCombiner).
-  const writeOnDrop = createWriteCombiner(store);
   const soldAfterCommit = (tx: Tx, dropId: string, sold: number) =>
     tx.afterCommit(() => {
       const copy = copies.get(dropId);
@@ -152,58 +158,132 @@ export function createDropsService(deps: DropsDeps) {
     return (await applyEvent(tx, order, 'pay')) ? 'paid' : 'refund_due';
   }
 
-  /** The buyer's units over the drop's per-customer limit, as a refusal; null within it. */
-  async function overLimit(tx: Tx, drop: q.DropRow, quantity: number, principal: Principal): Promise<Outcome | null> {
-    const held = Number((await tx.get<{ held: number }>(q.HELD_BY_BUYER, [drop.id, principal.accountId]))?.held ?? 0);
-    if (held + quantity <= drop.per_customer_limit) return null;
-    return { ok: false, code: 'limit_exceeded', message: `at most ${drop.per_customer_limit} per customer (you hold ${held})` };
-  }
-
-  /** Why a reservation found nothing to change: no drop, not open, over the limit, or not enough left. */
-  async function refusal(tx: Tx, dropId: string, quantity: number, principal: Principal, now: number): Promise<Outcome> {
-    const drop = await tx.get<q.DropRow>(q.DROP_BY_ID, [dropId]);
-    if (!drop) throw new AppError('not_found', 'no such drop');
-    if (now < drop.starts_at) return { ok: false, code: 'not_started', message: 'this drop has not started yet' };
-    if (drop.ends_at !== null && now >= drop.ends_at) return { ok: false, code: 'ended', message: 'this drop has ended' };
-    return (await overLimit(tx, drop, quantity, principal)) ?? { ok: false, code: 'sold_out', message: `not enough left for ${quantity}` };
+  /**
+   * Decides a batch of order requests (each with a freshly claimed key) in
+   * arrival order, under the drop's row lock: window, per-customer limit over
+   * pending + paid units (counting earlier requests of the batch), stock.
+   * Then one conditional reservation for all the units granted, one insert
+   * for the orders and one for their events.
+   */
+  async function decideAll(tx: Tx, dropId: string, requests: OrderRequest[]): Promise<Outcome[]> {
+    const now = clock.now();
+    const drop = await tx.get<q.DropRow>(q.LOCK_DROP[store.dialect], [dropId]);
+    if (!drop) return requests.map(() => ({ ok: false, code: 'not_found', message: 'no such drop' }));
+    if (now < drop.starts_at) return requests.map(() => ({ ok: false, code: 'not_started', message: 'this drop has not started yet' }));
+    if (drop.ends_at !== null && now >= drop.ends_at) return requests.map(() => ({ ok: false, code: 'ended', message: 'this drop has ended' }));
+    const buyers = [...new Set(requests.map((r) => r.principal.accountId))];
+    const heldRows = await tx.all<{ account_id: string; held: number }>(q.HELD_BY_BUYERS(buyers.length), [dropId, ...buyers]);
+    const held = new Map(heldRows.map((r) => [r.account_id, Number(r.held)]));
+    let sold = drop.sold;
+    const orders: q.OrderRow[] = [];
+    const outcomes = requests.map((r): Outcome => {
+      const account = r.principal.accountId;
+      const has = held.get(account) ?? 0;
+      if (has + r.quantity > drop.per_customer_limit) {
+        return { ok: false, code: 'limit_exceeded', message: `at most ${drop.per_customer_limit} per customer (you hold ${has})` };
+      }
+      if (sold + r.quantity > drop.stock) return { ok: false, code: 'sold_out', message: `not enough left for ${r.quantity}` };
+      sold += r.quantity;
+      held.set(account, has + r.quantity);
+      const order: q.OrderRow = {
+        id: ids.next(),
+        drop_id: dropId,
+        account_id: account,
+        quantity: r.quantity,
+        amount_cents: drop.price_cents * r.quantity,
+        currency: drop.currency,
+        status: 'pending',
+        created_at: now,
+        expires_at: now + deps.orderTtlMs,
+        updated_at: now,
+      };
+      orders.push(order);
+      return { ok: true, order: toOrder(order) };
+    });
+    if (orders.length === 0) return outcomes;
+    const units = sold - drop.sold;
+    const reserved = await tx.get<{ sold: number }>(q.RESERVE, [units, dropId, units]);
+    // Decided under the row lock, so this cannot fail; if it ever did, nothing is kept.
+    if (!reserved) throw new Error(`drop ${dropId}: stock changed under its row lock`);
+    soldAfterCommit(tx, dropId, reserved.sold);
+    tx.afterCommit(() => {
+      metrics.unitsReserved.inc(units);
+      if (reserved.sold >= drop.stock) metrics.sellouts.inc();
+    });
+    await tx.run(
+      q.INSERT_ORDERS(orders.length),
+      orders.flatMap((o) => [o.id, dropId, o.account_id, o.quantity, o.amount_cents, o.currency, now, o.expires_at, now]),
+    );
+    await outbox.recordMany(
+      tx,
+      'order.created',
+      orders.map((o) => ({ orderId: o.id, dropId, accountId: o.account_id, quantity: o.quantity, amountCents: o.amount_cents, currency: o.currency })),
+    );
+    return outcomes;
   }
 
   /**
-   * Decides one order request inside its transaction: a business refusal is
-   * an outcome (stored), not a rollback. The reservation comes first: it
-   * takes the drop's row lock, under which the per-customer limit is checked
-   * (and the units handed back when it is exceeded).
+   * One transaction for a batch of order requests of one drop: every key
+   * claimed at once (sorted, so two batches never wait on each other's keys
+   * in opposite orders), the requests with fresh keys decided together, the
+   * answers stored with their keys. A key claimed before (or earlier in the
+   * batch) replays its first answer, or is refused for another body.
    */
-  async function decide(tx: Tx, dropId: string, quantity: number, principal: Principal): Promise<Outcome> {
+  async function orderBatch(tx: Tx, dropId: string, requests: OrderRequest[]): Promise<Outcome[]> {
     const now = clock.now();
-    const drop = await tx.get<q.DropRow>(q.RESERVE, [quantity, dropId, now, now, quantity]);
-    if (!drop) return refusal(tx, dropId, quantity, principal, now);
-    const over = await overLimit(tx, drop, quantity, principal);
-    if (over) {
-      await tx.run(q.RELEASE, [quantity, dropId]);
-      return over;
+    const keyOf = (r: OrderRequest) => `${r.principal.accountId}\u0000${r.key}`;
+    const first = new Map<string, OrderRequest>();
+    for (const r of requests) if (!first.has(keyOf(r))) first.set(keyOf(r), r);
+    const claims = [...first.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+    const claimed = new Set(
+      (await tx.all<{ account_id: string; idempotency_key: string }>(q.CLAIM_KEYS(claims.length), claims.flatMap((r) => [r.principal.accountId, r.key, r.hash, now]))).map(
+        (row) => `${row.account_id}\u0000${row.idempotency_key}`,
+      ),
+    );
+    const fresh = [...first.values()].filter((r) => claimed.has(keyOf(r)));
+    const decided = new Map<OrderRequest, Outcome>();
+    if (fresh.length > 0) {
+      const outcomes = await decideAll(tx, dropId, fresh);
+      fresh.forEach((r, i) => decided.set(r, outcomes[i]!));
+      await tx.run(
+        q.ANSWER_KEYS(fresh.length),
+        fresh.flatMap((r) => {
+          const outcome = decided.get(r)!;
+          return [r.principal.accountId, r.key, r.hash, outcome.ok ? 201 : ERROR_STATUS[outcome.code], JSON.stringify(outcome), now];
+        }),
+      );
     }
-    soldAfterCommit(tx, dropId, drop.sold);
-    tx.afterCommit(() => {
-      metrics.unitsReserved.inc(quantity);
-      if (drop.sold >= drop.stock) metrics.sellouts.inc();
-    });
-    const order: q.OrderRow = {
-      id: ids.next(),
-      drop_id: dropId,
-      account_id: principal.accountId,
-      quantity,
-      amount_cents: drop.price_cents * quantity,
-      currency: drop.currency,
-      status: 'pending',
-      created_at: now,
-      expires_at: now + deps.orderTtlMs,
-      updated_at: now,
-    };
-    await tx.run(q.INSERT_ORDER, [order.id, dropId, order.account_id, quantity, order.amount_cents, order.currency, now, order.expires_at, now]);
-    await outbox.record(tx, 'order.created', { orderId: order.id, dropId, accountId: order.account_id, quantity, amountCents: order.amount_cents, currency: order.currency });
-    return { ok: true, order: toOrder(order) };
+    const reused: Outcome = { ok: false, code: 'idempotency_key_reused', message: 'this Idempotency-Key was used with a different request' };
+    const answers: Outcome[] = [];
+    for (const r of requests) {
+      const own = decided.get(r);
+      if (own) {
+        answers.push(own);
+        continue;
+      }
+      const firstOfBatch = first.get(keyOf(r))!;
+      const earlier = decided.get(firstOfBatch);
+      if (earlier) {
+        answers.push(firstOfBatch.hash === r.hash ? earlier : reused);
+        continue;
+      }
+      const stored = await tx.get<{ request_hash: string; response: string }>(q.KEY, [r.principal.accountId, r.key]);
+      answers.push(stored && stored.request_hash === r.hash ? (JSON.parse(stored.response) as Outcome) : reused);
+    }
+    tx.afterCommit(() =>
+      requests.forEach((r, i) => {
+        const outcome = answers[i]!;
+        const fresh = decided.has(r) && (outcome.ok ? 'created' : outcome.code);
+        metrics.orders.inc({ outcome: fresh || (outcome === reused ? reused.code : 'replayed') });
+      }),
+    );
+    return answers;
   }
+
+  // Order requests of one drop that arrive while a batch of it is being
+  // decided go together in the next batch: one transaction, one row lock
+  // wait, a handful of statements whatever the batch size.
+  const orderBatches = createBatcher<OrderRequest, Outcome>((dropId, requests) => store.write((tx) => orderBatch(tx, dropId, requests)));
 
   return {
     /** Site admins and the community's moderators may create a drop. */
@@ -258,28 +338,15 @@ export function createDropsService(deps: DropsDeps) {
     },
 
     /**
-     * Reserves units: the idempotency key is claimed first in the same
-     * transaction as the reservation, the order row and its event, so the
-     * same key and body get the first answer even when retried concurrently
-     * (on PostgreSQL the second claim waits for the first to commit).
+     * Reserves units: the idempotency key is claimed in the same transaction
+     * as the reservation, the order row and its event, so the same key and
+     * body get the first answer even when retried concurrently (on
+     * PostgreSQL a second claim waits for the first to commit). Requests of
+     * one drop arriving together are decided together (orderBatches).
      */
     async order(dropId: string, quantity: number, key: string, principal: Principal): Promise<Order> {
       const hash = createHash('sha256').update(JSON.stringify([dropId, quantity])).digest('hex');
-      const outcome = await writeOnDrop(dropId, async (tx): Promise<Outcome> => {
-        const claimed = await tx.run(q.CLAIM_KEY, [principal.accountId, key, hash, clock.now()]);
-        if (claimed === 0) {
-          const first = await tx.get<{ request_hash: string; status_code: number; response: string }>(q.KEY, [principal.accountId, key]);
-          if (!first || first.request_hash !== hash) {
-            return { ok: false, code: 'idempotency_key_reused', message: 'this Idempotency-Key was used with a different request' };
-          }
-          metrics.orders.inc({ outcome: 'replayed' });
-          return JSON.parse(first.response) as Outcome;
-        }
-        const decided = await decide(tx, dropId, quantity, principal);
-        await tx.run(q.ANSWER_KEY, [decided.ok ? 201 : 409, JSON.stringify(decided), principal.accountId, key]);
-        tx.afterCommit(() => metrics.orders.inc({ outcome: decided.ok ? 'created' : decided.code }));
-        return decided;
-      });
+      const outcome = await orderBatches(dropId, { quantity, key, hash, principal });
       if (!outcome.ok) throw new AppError(outcome.code, outcome.message);
       return outcome.order;
     },

@@ -40,6 +40,8 @@ export interface OutboxOptions {
 export interface Outbox {
   /** Records an event in the caller's transaction; delivered after it commits. */
   record(tx: Tx, topic: string, payload: unknown): Promise<string>;
+  /** Records one event per payload in one statement; their ids, in order. */
+  recordMany(tx: Tx, topic: string, payloads: unknown[]): Promise<string[]>;
   subscribe(topic: string, name: string, handler: OutboxHandler): void;
   /** One pass: claims due events and delivers them. Returns how many were claimed. */
   dispatchOnce(): Promise<number>;
@@ -169,11 +171,14 @@ export function createOutbox(options: OutboxOptions): Outbox {
 
   return {
     async record(tx, topic, payload) {
-      const id = ids.next();
+      return (await this.recordMany(tx, topic, [payload]))[0]!;
+    },
+    async recordMany(tx, topic, payloads) {
       const now = clock.now();
-      await tx.run(sql.INSERT, [id, topic, JSON.stringify(payload), now, now]);
+      const rows = payloads.map((payload) => [ids.next(), topic, JSON.stringify(payload), now, now]);
+      await tx.run(sql.INSERT(rows.length), rows.flat());
       tx.afterCommit(nudge);
-      return id;
+      return rows.map((row) => row[0] as string);
     },
     subscribe(topic, name, handler) {
       const list = handlers.get(topic) ?? [];

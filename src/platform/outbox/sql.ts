@@ -1,4 +1,4 @@
-import type { Dialect } from '../store/index.js';
+import { bySize, rows, type Dialect } from '../store/index.js';
 
 /** Claims due events under a lease. The one statement whose SQL differs by dialect. */
 const CLAIM_BASE = `UPDATE outbox SET locked_until = ?, attempts = attempts + 1
@@ -21,7 +21,8 @@ RETURNING id, topic, payload, created_at, attempts`,
 RETURNING id, topic, payload, created_at, attempts`,
 };
 
-export const INSERT = `INSERT INTO outbox (id, topic, payload, created_at, available_at) VALUES (?, ?, ?, ?, ?)`;
+/** Inserts `n` events in one statement. */
+export const INSERT = bySize((n) => `INSERT INTO outbox (id, topic, payload, created_at, available_at) VALUES ${rows(n, '(?, ?, ?, ?, ?)')}`);
 export const HANDLED = `SELECT handler FROM outbox_handled WHERE event_id = ?`;
 export const MARK_HANDLED = `INSERT INTO outbox_handled (event_id, handler, handled_at) VALUES (?, ?, ?)
 ON CONFLICT (event_id, handler) DO NOTHING`;
