@@ -270,13 +270,11 @@ export function createDropsService(deps: DropsDeps) {
       const stored = await tx.get<{ request_hash: string; response: string }>(q.KEY, [r.principal.accountId, r.key]);
       answers.push(stored && stored.request_hash === r.hash ? (JSON.parse(stored.response) as Outcome) : reused);
     }
-    tx.afterCommit(() =>
-      requests.forEach((r, i) => {
-        const outcome = answers[i]!;
-        const fresh = decided.has(r) && (outcome.ok ? 'created' : outcome.code);
-        metrics.orders.inc({ outcome: fresh || (outcome === reused ? reused.code : 'replayed') });
-      }),
-    );
+    const label = (r: OrderRequest, outcome: Outcome) => {
+      if (decided.has(r)) return outcome.ok ? 'created' : outcome.code;
+      return outcome === reused ? reused.code : 'replayed';
+    };
+    tx.afterCommit(() => requests.forEach((r, i) => metrics.orders.inc({ outcome: label(r, answers[i]!) })));
     return answers;
   }
 
