@@ -1,3 +1,5 @@
+import { rows } from '../../platform/store/index.js';
+
 /** The accounts module's SQL: portable across SQLite and PostgreSQL. */
 
 export interface AccountRow {
@@ -23,7 +25,7 @@ const ACCOUNT_COLUMNS = 'id, username, username_key, email, password_hash, post_
 export const ACCOUNT_ID_BY_KEY = 'SELECT id FROM accounts WHERE username_key = ?';
 export const ACCOUNT_BY_KEY = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE username_key = ?`;
 export const ACCOUNT_BY_ID = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ?`;
-export const usernamesByIds = (n: number) => `SELECT id, username FROM accounts WHERE id IN (${Array.from({ length: n }, () => '?').join(', ')})`;
+export const usernamesByIds = (n: number) => `SELECT id, username FROM accounts WHERE id IN (${rows(n, '?')})`;
 
 export const INSERT_ACCOUNT = `INSERT INTO accounts (id, username, username_key, email, password_hash, created_at)
 VALUES (?, ?, ?, ?, ?, ?)

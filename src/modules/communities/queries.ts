@@ -1,3 +1,5 @@
+import { rows } from '../../platform/store/index.js';
+
 /** The communities module's SQL: portable across SQLite and PostgreSQL. */
 
 export interface CommunityRow {
@@ -19,7 +21,7 @@ ON CONFLICT (name_key) DO NOTHING
 RETURNING id`;
 export const BY_KEY = `SELECT ${COLUMNS} FROM communities WHERE name_key = ?`;
 export const BY_ID = `SELECT ${COLUMNS} FROM communities WHERE id = ?`;
-export const byIds = (n: number) => `SELECT ${COLUMNS} FROM communities WHERE id IN (${Array(n).fill('?').join(', ')})`;
+export const byIds = (n: number) => `SELECT ${COLUMNS} FROM communities WHERE id IN (${rows(n, '?')})`;
 
 export const LIST_POPULAR = `SELECT ${COLUMNS} FROM communities ORDER BY subscriber_count DESC, id DESC LIMIT ?`;
 export const LIST_POPULAR_AFTER = `SELECT ${COLUMNS} FROM communities
@@ -38,7 +40,7 @@ export const SUBSCRIBED_IDS = 'SELECT community_id FROM subscriptions WHERE acco
 export const ADD_MODERATOR = `INSERT INTO community_moderators (community_id, account_id, added_by, created_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (community_id, account_id) DO NOTHING`;
 export const REMOVE_MODERATOR = 'DELETE FROM community_moderators WHERE community_id = ? AND account_id = ?';
-const list = (n: number) => Array(n).fill('?').join(', ');
+const list = (n: number) => rows(n, '?');
 export const moderatorsOf = (n: number) =>
   `SELECT community_id, account_id FROM community_moderators WHERE community_id IN (${list(n)}) ORDER BY created_at, account_id`;
 export const subscribedAmong = (n: number) =>

@@ -1,4 +1,4 @@
-import type { Dialect } from '../../platform/store/index.js';
+import { rows, type Dialect } from '../../platform/store/index.js';
 
 /** The posts module's SQL. Listings are built from fixed fragments (never from input). */
 
@@ -28,7 +28,7 @@ export type Sort = 'hot' | 'new' | 'top' | 'controversial';
 
 const COLUMNS = `id, community_id, author_id, title, body, url, upvotes, downvotes, score, hot, controversy, comment_count,
 locked, visible, created_at, edited_at, deleted_at, removed_at, removal_reason`;
-const list = (n: number) => Array(n).fill('?').join(', ');
+const list = (n: number) => rows(n, '?');
 
 /** The stored rank column of each sort (new sorts by id: ids are time-ordered). */
 export const RANK: Record<Sort, 'hot' | 'id' | 'score' | 'controversy'> = { hot: 'hot', new: 'id', top: 'score', controversial: 'controversy' };

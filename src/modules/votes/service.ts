@@ -1,5 +1,5 @@
 import type { Clock } from '../../platform/clock.js';
-import type { Store, Tx } from '../../platform/store/index.js';
+import { rows, type Store, type Tx } from '../../platform/store/index.js';
 
 export type VoteValue = -1 | 0 | 1;
 export type VoteTarget = 'post' | 'comment';
@@ -16,7 +16,7 @@ const UPSERT = `INSERT INTO votes (target_type, target_id, account_id, value, cr
 ON CONFLICT (target_type, target_id, account_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`;
 const DELETE = 'DELETE FROM votes WHERE target_type = ? AND target_id = ? AND account_id = ?';
 const mineSql = (n: number) =>
-  `SELECT target_id, value FROM votes WHERE account_id = ? AND target_type = ? AND target_id IN (${Array(n).fill('?').join(', ')})`;
+  `SELECT target_id, value FROM votes WHERE account_id = ? AND target_type = ? AND target_id IN (${rows(n, '?')})`;
 
 /**
  * Votes: one per account and target. The owner of the target keeps the
