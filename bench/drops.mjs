@@ -53,9 +53,9 @@ end
 }
 
 /** The same wrk run against bench/drops-reference.mjs, started and stopped here. */
-async function runReference(script) {
+async function runReference(script, dropId) {
   const dir = mkdtempSync(join(tmpdir(), 'agora-drops-reference-'));
-  const child = spawn(process.execPath, [join(ROOT, 'bench/drops-reference.mjs'), join(dir, 'reference.db')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bench/drops-reference.mjs'), join(dir, 'reference.db'), dropId], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const base = await new Promise((resolve, reject) => {
       createInterface({ input: child.stdout }).once('line', resolve);
@@ -106,7 +106,7 @@ try {
     communityName: 'bench_shop', name: 'Benchmark drop', stock: 1_000_000_000, priceCents: 5000, currency: 'USD', startsAt: 0, perCustomerLimit: 1_000_000,
   }, admin);
   const script = mixScript(drop.id, buyers);
-  const reference = opts.reference === 'yes' ? await runReference(script) : null;
+  const reference = opts.reference === 'yes' ? await runReference(script, drop.id) : null;
   wrk(server.base, { connections: opts.connections, duration: 2, script }); // warm-up
   const res = wrk(server.base, { connections: opts.connections, duration: opts.duration, script });
   console.log(`--- 94 % GET /api/v1/drops/:id, 6 % POST /api/v1/drops/:id/orders (${opts.store}, wrk, ${opts.connections} connections)\n${res.out}`);
