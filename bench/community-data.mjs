@@ -11,7 +11,7 @@ import { ROOT } from './lib.mjs';
 const dist = (p) => import(join(ROOT, 'dist/src', p));
 
 
-function realTexts() {
+export function realTexts() {
   const file = join(ROOT, '..', 'shared', 'data', 'reddit-threads.jsonl');
   if (!existsSync(file)) return ['A benchmark post about gardening', 'Running shoes for beginners', 'What do you think about vegetables'];
   return readFileSync(file, 'utf8')
@@ -22,7 +22,7 @@ function realTexts() {
 }
 
 /** Inserts rows with multi-row INSERTs of `per` rows. */
-async function insertMany(store, head, rowSql, rows, per = 200) {
+export async function insertMany(store, head, rowSql, rows, per = 200) {
   for (let i = 0; i < rows.length; i += per * 10) {
     await store.write(async (tx) => {
       for (let j = i; j < Math.min(i + per * 10, rows.length); j += per) {

@@ -6,10 +6,9 @@
 //   search   GET /search?q=                          (one or two words from the posts' titles)
 //   node bench/community.mjs [--store sqlite|postgres] [--duration 10] [--connections 50] [--only listing,feed,vote,search]
 //                            [--explain yes]   (also print the query plans of the listing and feed queries)
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { seedCommunity } from './community-data.mjs';
-import { ROOT, api, benchStore, ensureWrk, parseArgs, startServer, wrk } from './lib.mjs';
+import { ROOT, api, benchStore, ensureWrk, luaScript, parseArgs, startServer, wrk } from './lib.mjs';
 
 const opts = parseArgs(process.argv.slice(2), { store: 'sqlite', duration: 10, connections: 50, only: 'listing,feed,vote,search', explain: 'no' });
 const only = new Set(opts.only.split(','));
@@ -20,29 +19,6 @@ const data = await seedCommunity(store.url);
 console.log(`[bench] seeded in ${data.seconds.toFixed(1)} s: 10,000 users, 200 communities (${data.communitiesWithPosts} with posts), 100,000 posts`);
 if (opts.explain === 'yes') await explainListings(store.url, data);
 const server = await startServer({ AGORA_DATABASE_URL: store.url });
-
-/** A wrk Lua script that sends `requests` (method, path, headers, body), picked at random per request. */
-function luaScript(name, requests) {
-  const dir = join(ROOT, '.bench');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${name}-${process.pid}.lua`);
-  const str = (s) => JSON.stringify(s); // JSON string escapes are valid Lua for ASCII
-  const rows = requests.map((r) => `{${str(r.method)}, ${str(r.path)}, ${str(r.token ?? '')}, ${str(r.body ?? '')}}`);
-  writeFileSync(
-    file,
-    `local reqs = {\n${rows.join(',\n')}\n}
-math.randomseed(42)
-request = function()
-  local r = reqs[math.random(#reqs)]
-  local headers = {}
-  if r[3] ~= "" then headers["Authorization"] = "Bearer " .. r[3] end
-  if r[4] ~= "" then headers["Content-Type"] = "application/json" end
-  return wrk.format(r[1], r[2], headers, r[4] ~= "" and r[4] or nil)
-end
-`,
-  );
-  return file;
-}
 
 const goals = {
   sqlite: { listing: [10_000, 20], feed: [3_000, 30], vote: [5_000, null], search: [1_000, null] },

@@ -1,7 +1,7 @@
 // Shared pieces of the benchmarks: a throwaway store, the real server as a
 // child process, and wrk (installed with apt-get when missing, as root).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -83,17 +83,54 @@ export function ensureWrk() {
   throw new Error('wrk is not installed: apt-get install -y wrk');
 }
 
-/** Runs wrk and returns its own output plus the parsed figures. */
-export function wrk(url, { connections = 50, threads = 1, duration = 10, headers = {}, script } = {}) {
+function wrkArgs(url, { connections = 50, threads = 1, duration = 10, headers = {}, script } = {}) {
   const args = [`-t${threads}`, `-c${connections}`, `-d${duration}s`, '--latency'];
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
   if (script) args.push('-s', script);
   args.push(url);
-  const out = execFileSync('wrk', args, { encoding: 'utf8' });
+  return args;
+}
+
+function wrkFigures(out) {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const pct = (p) => /(\d+(?:\.\d+)?)(us|ms|s)\b/.exec(new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(out)?.[1] ?? '')
   const ms = (m) => (m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const errors = /Socket errors:.*/.exec(out)?.[0] ?? '';
   return { out, rps, p50: ms(pct(50)), p99: ms(pct(99)), non2xx, errors };
+}
+
+/** Runs wrk and returns its own output plus the parsed figures. */
+export function wrk(url, options) {
+  return wrkFigures(execFileSync('wrk', wrkArgs(url, options), { encoding: 'utf8' }));
+}
+
+/** wrk without blocking (to run two loads at once). */
+export function wrkAsync(url, options) {
+  return new Promise((resolve, reject) => {
+    execFile('wrk', wrkArgs(url, options), { encoding: 'utf8' }, (error, stdout) => (error ? reject(error) : resolve(wrkFigures(stdout))));
+  });
+}
+
+/** A wrk Lua script that sends `requests` (method, path, headers, body), picked at random per request. */
+export function luaScript(name, requests) {
+  const dir = join(ROOT, '.bench');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}-${process.pid}.lua`);
+  const str = (s) => JSON.stringify(s); // JSON string escapes are valid Lua for ASCII
+  const rows = requests.map((r) => `{${str(r.method)}, ${str(r.path)}, ${str(r.token ?? '')}, ${str(r.body ?? '')}}`);
+  writeFileSync(
+    file,
+    `local reqs = {\n${rows.join(',\n')}\n}
+math.randomseed(42)
+request = function()
+  local r = reqs[math.random(#reqs)]
+  local headers = {}
+  if r[3] ~= "" then headers["Authorization"] = "Bearer " .. r[3] end
+  if r[4] ~= "" then headers["Content-Type"] = "application/json" end
+  return wrk.format(r[1], r[2], headers, r[4] ~= "" and r[4] or nil)
+end
+`,
+  );
+  return file;
 }

@@ -17,6 +17,8 @@ export interface Config {
   rateLimitPostsPer10Min: number;
   rateLimitVotesPerMinute: number;
   rateLimitReportsPer10Min: number;
+  rateLimitCommentsPerMinute: number;
+  commentTreeNodes: number;
   sqliteSync: 'normal' | 'full';
   pgPoolSize: number;
   sessionTtlDays: number;
@@ -104,6 +106,18 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     default: '10',
     doc: 'Reports an account may file in ten minutes',
     parse: int(1, 10_000_000),
+  },
+  rateLimitCommentsPerMinute: {
+    env: 'AGORA_RATE_LIMIT_COMMENTS_PER_MINUTE',
+    default: '30',
+    doc: 'Comments an account may write a minute',
+    parse: int(1, 10_000_000),
+  },
+  commentTreeNodes: {
+    env: 'AGORA_COMMENT_TREE_NODES',
+    default: '2000000',
+    doc: 'Comments kept in memory as reading trees, over all posts (least recently read threads go first)',
+    parse: int(1000, 1_000_000_000),
   },
   sqliteSync: {
     env: 'AGORA_SQLITE_SYNC',

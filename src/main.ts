@@ -17,6 +17,7 @@ import {
   type StoreHandle,
 } from './platform/store/index.js';
 import { createAccountsModule } from './modules/accounts/index.js';
+import { createCommentsModule, type CommentsModule } from './modules/comments/index.js';
 import { communitiesRoutes, createCommunitiesModule } from './modules/communities/index.js';
 import { createBuiltInProvider, createDropsModule } from './modules/drops/index.js';
 import { createModerationModule, moderationRoutes } from './modules/moderation/index.js';
@@ -31,6 +32,8 @@ export interface Agora {
   store: StoreHandle;
   outbox: Outbox;
   log: Logger;
+  /** The comments module (the `agora import reddit` command uses its importer). */
+  comments: CommentsModule;
   /** Starts background workers (outbox dispatcher). */
   startWorkers(): void;
   /** Stops accepting, finishes in-flight requests, stops workers, closes the store. */
@@ -106,6 +109,20 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
   const communities = createCommunitiesModule({ store, clock, ids, outbox, accounts, search, cacheTtlMs: config.cacheTtlMs });
   const moderation = createModerationModule({ store, clock, ids, accounts, communities });
   const posts = createPostsModule({ store, clock, ids, outbox, accounts, communities, moderation, votes, search, cacheTtlMs: config.cacheTtlMs, feedMergeLimit: config.feedMergeLimit });
+  const comments = createCommentsModule({
+    store,
+    clock,
+    ids,
+    outbox,
+    accounts,
+    communities,
+    posts,
+    moderation,
+    votes,
+    search,
+    maxTreeNodes: config.commentTreeNodes,
+  });
+  comments.start();
   const drops = createDropsModule({
     store,
     clock,
@@ -132,6 +149,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
   }).start();
   search.registerHydrator('posts', posts.visibleByIds);
   search.registerHydrator('communities', communities.byIds);
+  search.registerHydrator('comments', (commentIds, principal) => comments.service.byIds(commentIds, principal));
 
   const readiness = async () => {
     const checks: Record<string, string> = {};
@@ -169,6 +187,11 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
         votesPerMinute: config.rateLimitVotesPerMinute,
         reportsPer10Min: config.rateLimitReportsPer10Min,
       }),
+      comments.routes(auth, {
+        commentsPerMinute: config.rateLimitCommentsPerMinute,
+        votesPerMinute: config.rateLimitVotesPerMinute,
+        reportsPer10Min: config.rateLimitReportsPer10Min,
+      }),
       moderationRoutes(moderation, auth),
       searchRoutes(search, auth),
       drops.routes(auth),
@@ -181,6 +204,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     store,
     outbox,
     log,
+    comments,
     startWorkers: () => {
       outbox.start();
       drops.startWorkers();

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
+import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config.js';
+import { parseRedditLines, type RedditThreadMeta } from '../modules/comments/index.js';
+import { AppError } from '../platform/errors.js';
 import { systemClock } from '../platform/clock.js';
 import { createLogger } from '../platform/log.js';
 import { assertCompatible, loadMigrations, migrate, openStore, schemaStatus } from '../platform/store/index.js';
@@ -11,6 +14,13 @@ const USAGE = `usage: agora <command>
   serve         run the HTTP server (applies pending migrations unless AGORA_AUTO_MIGRATE=off)
   db migrate    apply pending schema migrations
   db status     show the schema version and pending migrations
+  import reddit <file.jsonl> [--community <name>] [--meta <file.json>]
+                load Reddit-format comment trees into a community (default
+                \`imported\`, created if missing), one post per thread; titles
+                from --meta (default: <file>-meta.json beside it, if there).
+                Importing the same file again changes nothing. On SQLite, run
+                it while the server is stopped (the server is the file's only
+                writer).
   help          this text
 
 Configuration is by environment variables; see README.md.`;
@@ -20,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'serve') return serve();
   if (command === 'db' && sub === 'migrate') return dbMigrate();
   if (command === 'db' && sub === 'status') return dbStatus();
+  if (command === 'import' && sub === 'reddit') return importReddit(argv.slice(2));
   if (command === undefined || command === 'help' || command === '--help') {
     console.log(USAGE);
     return 0;
@@ -106,6 +117,52 @@ async function dbStatus(): Promise<number> {
     }
     return 0;
   });
+}
+
+async function importReddit(args: string[]): Promise<number> {
+  const options = new Map<string, string>();
+  const files: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--community' || arg === '--meta') options.set(arg, args[++i] ?? '');
+    else files.push(arg);
+  }
+  const file = files[0];
+  const communityName = options.get('--community') ?? 'imported';
+  if (!file || files.length > 1 || !/^[A-Za-z0-9_]{3,21}$/.test(communityName)) {
+    console.error(`usage: agora import reddit <file.jsonl> [--community <name: 3–21 of A–Z a–z 0–9 _>] [--meta <file.json>]`);
+    return 2;
+  }
+  const metaFile = options.get('--meta') ?? file.replace(/\.jsonl$/, '') + '-meta.json';
+  const meta = existsSync(metaFile) ? (JSON.parse(readFileSync(metaFile, 'utf8')) as Record<string, RedditThreadMeta>) : undefined;
+  let comments;
+  try {
+    comments = parseRedditLines(readFileSync(file, 'utf8'));
+  } catch (error) {
+    if (error instanceof AppError) {
+      console.error(`${file}: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+  const config = loadConfig();
+  const agora = await createAgora({ ...config, logLevel: 'warn' });
+  try {
+    const report = await agora.comments.importer.importReddit(comments, { communityName, ...(meta ? { meta } : {}) });
+    console.log(
+      `${file} -> ${agora.store.description}, community ${communityName}: ${report.threads} thread(s), ${report.postsCreated} post(s) and ` +
+        `${report.commentsCreated} comment(s) created, ${report.commentsKept} comment(s) already there, ${report.placeholderAccounts} placeholder account(s)`,
+    );
+    return 0;
+  } catch (error) {
+    if (error instanceof AppError) {
+      console.error(`${file}: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await agora.close();
+  }
 }
 
 main(process.argv.slice(2)).then(

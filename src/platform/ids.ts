@@ -76,3 +76,11 @@ export function idTime(id: string): number {
 export function idUpperBound(time: number): string {
   return encodeTime(time) + 'Z'.repeat(16);
 }
+
+/**
+ * An id for something made at `time` (imports and generated data keep their
+ * original times): the same shape and order as `next()`, random low part.
+ */
+export function idAt(time: number): string {
+  return encodeTime(Math.max(0, Math.floor(time))) + encodeRandom(randomBytes(10));
+}

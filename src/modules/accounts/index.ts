@@ -5,4 +5,4 @@
  */
 export { createAccountsModule, type AccountsModule, type AccountsModuleDeps } from './module.js';
 export type { Account, OwnAccount, Session } from './service.js';
-export { Username, AccountSchema } from './routes.js';
+export { Username, UsernameRef, AccountSchema } from './routes.js';

@@ -16,6 +16,8 @@ export interface AccountsModule {
   isAdmin: AccountsService['isAdmin'];
   addKarma: AccountsService['addKarma'];
   idOf: AccountsService['idOf'];
+  idsOf: AccountsService['idsOf'];
+  ensurePlaceholders: AccountsService['ensurePlaceholders'];
   contact: AccountsService['contact'];
   routes(auth: AuthHooks): FastifyPluginAsync;
 }
@@ -29,6 +31,8 @@ export function createAccountsModule(deps: AccountsModuleDeps): AccountsModule {
     isAdmin: service.isAdmin,
     addKarma: service.addKarma,
     idOf: service.idOf,
+    idsOf: service.idsOf,
+    ensurePlaceholders: service.ensurePlaceholders,
     contact: service.contact,
     routes: (auth) => accountsRoutes(service, auth, deps.limits),
   };

@@ -40,3 +40,6 @@ export const DELETE_SESSION = 'DELETE FROM sessions WHERE token_hash = ?';
 export const DELETE_ACCOUNT_SESSIONS = 'DELETE FROM sessions WHERE account_id = ?';
 export const DELETE_EXPIRED_SESSIONS = 'DELETE FROM sessions WHERE account_id = ? AND expires_at <= ?';
 export const ADD_KARMA = 'UPDATE accounts SET post_karma = post_karma + ?, comment_karma = comment_karma + ? WHERE id = ?';
+export const idsByKeys = (n: number) => `SELECT id, username_key FROM accounts WHERE username_key IN (${rows(n, '?')})`;
+/** Placeholder accounts (imports) have this password hash: no password ever matches it. */
+export const NO_PASSWORD = '!';

@@ -4,6 +4,8 @@ import { ipLimit, principalOf, responses, type App, type AuthHooks } from '../..
 import type { AccountsService } from './service.js';
 
 export const Username = Type.String({ pattern: '^[A-Za-z0-9_]{3,20}$', description: '3–20 of A–Z, a–z, 0–9, _' });
+/** The name of an existing account: also imported ones, whose names may hold `-` (Reddit's). */
+export const UsernameRef = Type.String({ pattern: '^[A-Za-z0-9_-]{3,20}$', description: 'an account name' });
 const Password = Type.String({ minLength: 8, maxLength: 128 });
 const Karma = Type.Object({ post: Type.Integer(), comment: Type.Integer() });
 
@@ -99,7 +101,7 @@ export function accountsRoutes(accounts: AccountsService, auth: AuthHooks, limit
         schema: {
           tags,
           summary: 'A public profile',
-          params: Type.Object({ username: Username }),
+          params: Type.Object({ username: UsernameRef }),
           response: responses({ 200: AccountSchema }),
         },
       },

@@ -4,7 +4,7 @@ import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
-import type { Store, Tx } from '../../platform/store/index.js';
+import type { Queryable, Store, Tx } from '../../platform/store/index.js';
 import type { Passwords } from './passwords.js';
 import * as q from './queries.js';
 import { hashToken, looksLikeToken, newToken } from './tokens.js';
@@ -53,6 +53,16 @@ export function createAccountsService(deps: AccountsDeps) {
   const sessions = createReadCache<string, q.SessionRow>({ ...cacheOptions, maxEntries: 200_000 });
   const accountsById = createReadCache<string, q.AccountRow>({ ...cacheOptions, maxEntries: 100_000 });
   const names = new Map<string, string>();
+
+  async function idsOf(usernames: readonly string[], within: Queryable = store.q): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const keys = [...new Set(usernames.map((u) => u.toLowerCase()))];
+    for (let i = 0; i < keys.length; i += 500) {
+      const chunk = keys.slice(i, i + 500);
+      for (const row of await within.all<{ id: string; username_key: string }>(q.idsByKeys(chunk.length), chunk)) out.set(row.username_key, row.id);
+    }
+    return out;
+  }
 
   return {
     /** Creates an account; `username_taken` if the name is used in any letter case. */
@@ -182,6 +192,26 @@ export function createAccountsService(deps: AccountsDeps) {
       const row = await store.q.get<{ id: string }>(q.ACCOUNT_ID_BY_KEY, [username.toLowerCase()]);
       if (!row) throw new AppError('not_found', `no account named ${username}`);
       return row.id;
+    },
+
+    /** Account ids by username (any letter case), in one query per 500 names; unknown names are absent. Keys are lower-case. */
+    idsOf,
+
+    /**
+     * Accounts for imported authors, in the importer's transaction: an
+     * existing account of that name, else a placeholder that cannot sign in
+     * (no password matches it). Keys of the answer are lower-case names.
+     */
+    async ensurePlaceholders(tx: Tx, usernames: readonly string[], idFor: (username: string) => string): Promise<Map<string, string>> {
+      const found = await idsOf(usernames, tx);
+      for (const username of new Set(usernames)) {
+        const key = username.toLowerCase();
+        if (found.has(key)) continue;
+        const id = idFor(username);
+        await tx.get(q.INSERT_ACCOUNT, [id, username, key, null, q.NO_PASSWORD, clock.now()]);
+        found.set(key, id);
+      }
+      return found;
     },
 
     isAdmin(username: string): boolean {

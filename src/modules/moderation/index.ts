@@ -4,4 +4,4 @@
  * `resolveReportsOn` (in their transaction) and `report`.
  */
 export { createModerationService as createModerationModule, type ModerationService as ModerationModule, type ModAction } from './service.js';
-export { moderationRoutes } from './routes.js';
+export { moderationRoutes, ReasonBody, ReportSchema } from './routes.js';

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { Username } from '../accounts/index.js';
+import { UsernameRef } from '../accounts/index.js';
 import { CommunityName } from '../communities/index.js';
 import { List, Nullable, principalOf, responses, type App, type AuthHooks } from '../../platform/http/index.js';
 import type { ModerationService } from './service.js';
@@ -11,7 +11,8 @@ const Paging = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 200 })),
 });
 const BanSchema = Type.Object({ username: Type.String(), reason: Type.String(), createdAt: Type.Integer(), expiresAt: Nullable(Type.Integer()) });
-const ReportSchema = Type.Object({
+/** A report as shown to its reporter and the moderators. */
+export const ReportSchema = Type.Object({
   id: Type.String(),
   targetType: Type.String(),
   targetId: Type.String(),
@@ -19,6 +20,8 @@ const ReportSchema = Type.Object({
   reporter: Type.String(),
   createdAt: Type.Integer(),
 });
+/** The body of a report or a removal. */
+export const ReasonBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 1000 }) });
 const ModlogSchema = Type.Object({
   id: Type.String(),
   action: Type.String(),
@@ -44,7 +47,7 @@ export function moderationRoutes(moderation: ModerationService, auth: AuthHooks)
           security,
           summary: 'Add a moderator (moderators and site admins)',
           params: NameParams,
-          body: Type.Object({ username: Username }),
+          body: Type.Object({ username: UsernameRef }),
           response: responses({ 201: Type.Object({ moderators: Type.Array(Type.String()) }) }),
         },
       },
@@ -56,7 +59,7 @@ export function moderationRoutes(moderation: ModerationService, auth: AuthHooks)
       '/api/v1/communities/:name/moderators/:username',
       {
         onRequest: auth.required,
-        schema: { tags, security, summary: 'Remove a moderator', params: Type.Object({ name: CommunityName, username: Username }), response: responses({ 204: Type.Null() }) },
+        schema: { tags, security, summary: 'Remove a moderator', params: Type.Object({ name: CommunityName, username: UsernameRef }), response: responses({ 204: Type.Null() }) },
       },
       async (request, reply) => {
         await moderation.removeModerator(request.params.name, request.params.username, principalOf(request));
@@ -74,7 +77,7 @@ export function moderationRoutes(moderation: ModerationService, auth: AuthHooks)
           summary: 'Ban an account from posting, commenting and voting in the community (optionally until expiresAt)',
           params: NameParams,
           body: Type.Object({
-            username: Username,
+            username: UsernameRef,
             reason: Type.String({ minLength: 1, maxLength: 1000 }),
             expiresAt: Type.Optional(Type.Integer({ minimum: 0 })),
           }),
@@ -94,7 +97,7 @@ export function moderationRoutes(moderation: ModerationService, auth: AuthHooks)
       '/api/v1/communities/:name/bans/:username',
       {
         onRequest: auth.required,
-        schema: { tags, security, summary: 'Lift a ban', params: Type.Object({ name: CommunityName, username: Username }), response: responses({ 204: Type.Null() }) },
+        schema: { tags, security, summary: 'Lift a ban', params: Type.Object({ name: CommunityName, username: UsernameRef }), response: responses({ 204: Type.Null() }) },
       },
       async (request, reply) => {
         await moderation.unban(request.params.name, request.params.username, principalOf(request));

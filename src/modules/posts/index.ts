@@ -5,5 +5,6 @@
  * lock, reports). Search hydrates results through `visibleByIds`.
  */
 export { createPostsService as createPostsModule, type PostsService as PostsModule } from './service.js';
-export { postsRoutes, PostSchema, type PostLimits } from './routes.js';
+export { postsRoutes, PostSchema, VoteAnswer, VoteBody, VoteValue, type PostLimits } from './routes.js';
 export type { Post } from './presenter.js';
+export { controversy, wilson } from './ranks.js';

@@ -93,3 +93,23 @@ export function listing(dialect: Dialect, shape: ListingShape): string {
   const index = dialect === 'sqlite' && shape.scope === 'many' && !shape.windowed ? ` INDEXED BY posts_${shape.sort}` : '';
   return `SELECT ${COLUMNS} FROM posts${index} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ?`;
 }
+
+export interface CommentTargetRow {
+  community_id: string;
+  locked: number;
+  visible: number;
+  comment_version: number;
+}
+/**
+ * What a change to a post's comments needs, holding the post row until the
+ * transaction ends: every comment change of a post takes this lock first,
+ * so the post's change numbers commit in the order they were given.
+ */
+export const LOCK_FOR_COMMENTS: Record<Dialect, string> = {
+  sqlite: 'SELECT community_id, locked, visible, comment_version FROM posts WHERE id = ?',
+  postgres: 'SELECT community_id, locked, visible, comment_version FROM posts WHERE id = ? FOR UPDATE',
+};
+export const COMMENTS_CHANGED = 'UPDATE posts SET comment_version = ?, comment_count = comment_count + ? WHERE id = ?';
+export const COMMENT_VERSION = 'SELECT comment_version FROM posts WHERE id = ?';
+export const INSERT_IMPORTED = `INSERT INTO posts (id, community_id, author_id, title, body, url, upvotes, downvotes, score, hot, controversy,
+comment_count, locked, visible, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 1, ?)`;

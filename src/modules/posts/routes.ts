@@ -1,12 +1,16 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { Username } from '../accounts/index.js';
+import { UsernameRef } from '../accounts/index.js';
 import { CommunityName } from '../communities/index.js';
+import { ReasonBody, ReportSchema } from '../moderation/index.js';
 import { accountLimit, createSerializeOnce, List, Nullable, principalOf, responses, type App, type AuthHooks } from '../../platform/http/index.js';
 import type { Post } from './presenter.js';
 import type { PostsService } from './service.js';
 
-const VoteValue = Type.Union([Type.Literal(1), Type.Literal(0), Type.Literal(-1)]);
+export const VoteValue = Type.Union([Type.Literal(1), Type.Literal(0), Type.Literal(-1)]);
+/** A vote on a post or a comment, and its answer. */
+export const VoteBody = Type.Object({ value: VoteValue });
+export const VoteAnswer = Type.Object({ score: Type.Integer(), upvotes: Type.Integer(), downvotes: Type.Integer(), myVote: VoteValue });
 export const PostSchema = Type.Object({
   id: Type.String(),
   communityName: Type.String(),
@@ -111,7 +115,7 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
       '/api/v1/accounts/:username/posts',
       {
         onRequest: auth.optional,
-        schema: { tags, summary: 'A user\'s posts, newest first', params: Type.Object({ username: Username }), querystring: Type.Object({ limit: Limit, cursor: Cursor }), response: responses({ 200: List(PostSchema) }) },
+        schema: { tags, summary: 'A user\'s posts, newest first', params: Type.Object({ username: UsernameRef }), querystring: Type.Object({ limit: Limit, cursor: Cursor }), response: responses({ 200: List(PostSchema) }) },
       },
       async (request) => posts.byAuthor(request.params.username, request.query, request.principal),
     );
@@ -150,8 +154,8 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
           security,
           summary: 'Vote: 1 up, -1 down, 0 clears (idempotent)',
           params: PostId,
-          body: Type.Object({ value: VoteValue }),
-          response: responses({ 200: Type.Object({ score: Type.Integer(), upvotes: Type.Integer(), downvotes: Type.Integer(), myVote: VoteValue }) }),
+          body: VoteBody,
+          response: responses({ 200: VoteAnswer }),
         },
       },
       async (request) => posts.vote(request.params.id, request.body.value, principalOf(request)),
@@ -167,7 +171,7 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
           security,
           summary,
           params: PostId,
-          ...(withReason ? { body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 1000 }) }) } : {}),
+          ...(withReason ? { body: ReasonBody } : {}),
           response: responses({ 200: PostSchema }),
         },
         handler: async (request) => act((request.params as { id: string }).id, (request.body as { reason?: string } | undefined)?.reason ?? '', request),
@@ -187,10 +191,8 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
           security,
           summary: 'Report a post to its community\'s moderators (once per account)',
           params: PostId,
-          body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 1000 }) }),
-          response: responses({
-            201: Type.Object({ id: Type.String(), targetType: Type.String(), targetId: Type.String(), reason: Type.String(), reporter: Type.String(), createdAt: Type.Integer() }),
-          }),
+          body: ReasonBody,
+          response: responses({ 201: ReportSchema }),
         },
       },
       async (request, reply) => reply.code(201).send(await posts.report(request.params.id, request.body.reason, principalOf(request))),

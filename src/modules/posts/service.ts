@@ -8,7 +8,7 @@ import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
-import type { Store, Tx } from '../../platform/store/index.js';
+import type { Queryable, Store, Tx } from '../../platform/store/index.js';
 import { createListings } from './listings.js';
 import { createPageCache } from './page-cache.js';
 import { createPresenter, type Post } from './presenter.js';
@@ -171,6 +171,40 @@ export function createPostsService(deps: PostsDeps) {
         });
         return true;
       }),
+
+    /**
+     * For the comments module, in its write transaction: the post's
+     * community, lock state and comment change number, its row held until
+     * commit (null: no such post).
+     */
+    async lockForComments(tx: Tx, id: string): Promise<{ communityId: string; locked: boolean; visible: boolean; version: number } | null> {
+      const post = await tx.get<q.CommentTargetRow>(q.LOCK_FOR_COMMENTS[store.dialect], [id]);
+      return post ? { communityId: post.community_id, locked: post.locked === 1, visible: post.visible === 1, version: post.comment_version } : null;
+    },
+
+    /** Records a change to the post's comments (after `lockForComments`): its new change number and the shown-comment count's delta. */
+    async commentsChanged(tx: Tx, id: string, communityId: string, version: number, countDelta: number): Promise<void> {
+      await tx.run(q.COMMENTS_CHANGED, [version, countDelta, id]);
+      if (countDelta !== 0) pages.changed(tx, communityId);
+    },
+
+    /** The community a post is in (not_found: no such post). */
+    async communityIdOf(id: string): Promise<string> {
+      return (await row(id)).community_id;
+    },
+
+    /** The post's comment change number (undefined: no such post). */
+    async commentVersion(within: Queryable, id: string): Promise<number | undefined> {
+      return (await within.get<{ comment_version: number }>(q.COMMENT_VERSION, [id]))?.comment_version;
+    },
+
+    /** An imported post with its original time and counts (no vote rows), in the importer's transaction. */
+    async insertImported(tx: Tx, post: { id: string; communityId: string; authorId: string; title: string; body: string | null; url: string | null; upvotes: number; downvotes: number; createdAt: number }): Promise<void> {
+      const { upvotes: up, downvotes: down } = post;
+      await tx.run(q.INSERT_IMPORTED, [post.id, post.communityId, post.authorId, post.title, post.body, post.url, up, down, up - down, hot(up, down, post.createdAt), controversy(up, down), post.createdAt]);
+      pages.changed(tx, post.communityId);
+      await search.index(tx, 'posts', post.id, post.title, searchText(post));
+    },
 
     async report(id: string, reason: string, principal: Principal) {
       const post = await row(id);

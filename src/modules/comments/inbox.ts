@@ -1,0 +1,92 @@
+import type { AccountsModule } from '../accounts/index.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Principal } from '../../platform/http/index.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
+import type { IdGenerator } from '../../platform/ids.js';
+import type { Outbox } from '../../platform/outbox/index.js';
+import type { Store } from '../../platform/store/index.js';
+import type { Comment } from './presenter.js';
+import * as q from './queries.js';
+
+export interface CommentCreated {
+  commentId: string;
+  postId: string;
+  authorId: string;
+  parentAuthorId: string | null;
+  mentions: string[];
+}
+
+export interface InboxItem {
+  id: string;
+  type: 'reply' | 'mention';
+  read: boolean;
+  createdAt: number;
+  comment: Comment;
+}
+
+/**
+ * The inbox: replies to one's comments and `u/name` mentions, written by an
+ * outbox handler after the comment's commit (at least once; one item per
+ * account and comment, so a repeat changes nothing). A reply that also
+ * mentions its parent's author is one reply. Nobody is told about their own
+ * comment.
+ */
+export function createInbox(deps: {
+  store: Store;
+  clock: Clock;
+  ids: IdGenerator;
+  outbox: Outbox;
+  accounts: AccountsModule;
+  comments: (ids: string[], principal: Principal, shownOnly: boolean) => Promise<Comment[]>;
+}) {
+  const { store, clock, ids, outbox, accounts } = deps;
+
+  async function deliver(event: CommentCreated): Promise<void> {
+    const recipients: [string, 'reply' | 'mention'][] = [];
+    if (event.parentAuthorId && event.parentAuthorId !== event.authorId) recipients.push([event.parentAuthorId, 'reply']);
+    if (event.mentions.length > 0) {
+      for (const id of (await accounts.idsOf(event.mentions)).values()) {
+        if (id !== event.authorId && !recipients.some(([r]) => r === id)) recipients.push([id, 'mention']);
+      }
+    }
+    if (recipients.length === 0) return;
+    const now = clock.now();
+    await store.write(async (tx) => {
+      for (const [accountId, kind] of recipients) await tx.run(q.INBOX_INSERT, [ids.next(), accountId, kind, event.commentId, now]);
+    });
+  }
+
+  return {
+    start(): void {
+      outbox.subscribe('comment.created', 'inbox', (event) => deliver(event.payload as CommentCreated));
+    },
+
+    async list(input: { limit: number; unread: boolean; cursor?: string | undefined }, principal: Principal) {
+      const after = input.cursor ? (decodeCursor(input.cursor, ['string'])[0] as string) : null;
+      const params = after ? [principal.accountId, after, input.limit + 1] : [principal.accountId, input.limit + 1];
+      const [rows, unread] = await Promise.all([
+        store.q.all<q.InboxRow>(q.inbox(input.unread, after !== null), params),
+        store.q.get<{ n: number }>(q.INBOX_UNREAD, [principal.accountId]),
+      ]);
+      const page = rows.slice(0, input.limit);
+      const comments = new Map((await deps.comments(page.map((r) => r.comment_id), principal, false)).map((c) => [c.id, c]));
+      const items: InboxItem[] = page.flatMap((r) => {
+        const comment = comments.get(r.comment_id);
+        return comment ? [{ id: r.id, type: r.kind, read: r.read_at !== null, createdAt: r.created_at, comment }] : [];
+      });
+      const last = page[page.length - 1];
+      return { items, unreadCount: Number(unread?.n ?? 0), nextCursor: rows.length > input.limit && last ? encodeCursor([last.id]) : null };
+    },
+
+    /** Marks the given items read (all unread ones when no ids are given). Idempotent. */
+    async markRead(itemIds: string[] | undefined, principal: Principal): Promise<void> {
+      const now = clock.now();
+      await store.write(async (tx) => {
+        if (itemIds === undefined) await tx.run(q.INBOX_READ_ALL, [now, principal.accountId]);
+        else if (itemIds.length > 0) await tx.run(q.inboxRead(itemIds.length), [now, principal.accountId, ...itemIds]);
+      });
+    },
+  };
+}
+
+export type Inbox = ReturnType<typeof createInbox>;

@@ -1,0 +1,67 @@
+import { rows } from '../../platform/store/index.js';
+
+/** The comments module's SQL: portable across SQLite and PostgreSQL. */
+
+export interface CommentRow {
+  id: string;
+  post_id: string;
+  parent_id: string | null;
+  author_id: string | null;
+  body: string | null;
+  depth: number;
+  upvotes: number;
+  downvotes: number;
+  child_count: number;
+  created_at: number;
+  edited_at: number | null;
+  deleted_at: number | null;
+  removed_at: number | null;
+  removal_reason: string | null;
+  version: number;
+}
+
+const COLUMNS = `id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, edited_at, deleted_at,
+removed_at, removal_reason, version`;
+
+export const BY_ID = `SELECT ${COLUMNS} FROM comments WHERE id = ?`;
+export const byIds = (n: number) => `SELECT ${COLUMNS} FROM comments WHERE id IN (${rows(n, '?')})`;
+/** A whole thread (a tree's first load). */
+export const OF_POST = `SELECT ${COLUMNS} FROM comments WHERE post_id = ?`;
+/** What changed in a thread since the change number a tree holds (an index range). */
+export const OF_POST_SINCE = `SELECT ${COLUMNS} FROM comments WHERE post_id = ? AND version > ?`;
+
+export const INSERT = `INSERT INTO comments (id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, version)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`;
+export const ADD_CHILDREN = 'UPDATE comments SET child_count = child_count + ? WHERE id = ?';
+export const SET_VOTES = 'UPDATE comments SET upvotes = ?, downvotes = ?, version = ? WHERE id = ?';
+export const EDIT = 'UPDATE comments SET body = ?, edited_at = ?, version = ? WHERE id = ?';
+/** Soft delete: the node stays in the tree; its text is erased. */
+export const DELETE = 'UPDATE comments SET body = NULL, deleted_at = ?, version = ? WHERE id = ? AND deleted_at IS NULL';
+export const REMOVE = 'UPDATE comments SET removed_at = ?, removal_reason = ?, version = ? WHERE id = ? AND removed_at IS NULL';
+export const RESTORE = 'UPDATE comments SET removed_at = NULL, removal_reason = NULL, version = ? WHERE id = ? AND removed_at IS NOT NULL';
+
+const SHOWN = 'deleted_at IS NULL AND removed_at IS NULL';
+export const BY_AUTHOR = `SELECT ${COLUMNS} FROM comments WHERE author_id = ? AND ${SHOWN} ORDER BY id DESC LIMIT ?`;
+export const BY_AUTHOR_AFTER = `SELECT ${COLUMNS} FROM comments WHERE author_id = ? AND ${SHOWN} AND id < ? ORDER BY id DESC LIMIT ?`;
+
+export const INBOX_INSERT = `INSERT INTO inbox (id, account_id, kind, comment_id, created_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (account_id, comment_id) DO NOTHING`;
+export interface InboxRow {
+  id: string;
+  kind: 'reply' | 'mention';
+  comment_id: string;
+  created_at: number;
+  read_at: number | null;
+}
+const INBOX_COLUMNS = 'id, kind, comment_id, created_at, read_at';
+export const inbox = (unreadOnly: boolean, after: boolean) =>
+  `SELECT ${INBOX_COLUMNS} FROM inbox WHERE account_id = ?${unreadOnly ? ' AND read_at IS NULL' : ''}${after ? ' AND id < ?' : ''} ORDER BY id DESC LIMIT ?`;
+export const INBOX_UNREAD = 'SELECT COUNT(*) AS n FROM inbox WHERE account_id = ? AND read_at IS NULL';
+export const INBOX_READ_ALL = 'UPDATE inbox SET read_at = ? WHERE account_id = ? AND read_at IS NULL';
+export const inboxRead = (n: number) => `UPDATE inbox SET read_at = ? WHERE account_id = ? AND read_at IS NULL AND id IN (${rows(n, '?')})`;
+
+export const MAPPED = (n: number) => `SELECT external_id, local_id FROM import_map WHERE source = ? AND external_id IN (${rows(n, '?')})`;
+export const MAP = 'INSERT INTO import_map (source, external_id, local_id) VALUES (?, ?, ?)';
+export const mapMany = (n: number) => `INSERT INTO import_map (source, external_id, local_id) VALUES ${rows(n, '(?, ?, ?)')}`;
+export const insertMany = (n: number) =>
+  `INSERT INTO comments (id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, version) VALUES ${rows(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`;

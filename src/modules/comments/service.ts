@@ -1,0 +1,382 @@
+import type { AccountsModule } from '../accounts/index.js';
+import type { ModerationModule } from '../moderation/index.js';
+import type { PostsModule } from '../posts/index.js';
+import type { SearchModule } from '../search/index.js';
+import type { VoteValue, VotesModule } from '../votes/index.js';
+import { createFreshReads } from '../../platform/cache.js';
+import type { Clock } from '../../platform/clock.js';
+import { AppError } from '../../platform/errors.js';
+import type { Principal } from '../../platform/http/index.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
+import type { IdGenerator } from '../../platform/ids.js';
+import type { Outbox } from '../../platform/outbox/index.js';
+import type { Store, Tx } from '../../platform/store/index.js';
+import { fromRow, writeSelection, type Comment } from './presenter.js';
+import * as q from './queries.js';
+import { select, SORTS, Thread, type Key, type Node, type Sort } from './tree.js';
+
+export interface CommentsDeps {
+  store: Store;
+  clock: Clock;
+  ids: IdGenerator;
+  outbox: Outbox;
+  accounts: AccountsModule;
+  posts: PostsModule;
+  moderation: ModerationModule;
+  votes: VotesModule;
+  search: SearchModule;
+  /** Comments kept in memory over all trees; the least recently read trees go first. */
+  maxTreeNodes: number;
+}
+
+export interface TreeQuery {
+  sort?: Sort | undefined;
+  limit: number;
+  depth: number;
+  cursor?: string | undefined;
+}
+
+/** `u/name` mentions in a text: at most 10 distinct names. */
+export function mentionsIn(body: string): string[] {
+  const names = new Set<string>();
+  for (const m of body.matchAll(/(?:^|[^A-Za-z0-9_/])u\/([A-Za-z0-9_-]{3,20})(?![A-Za-z0-9_-])/g)) {
+    names.add((m[1] as string).toLowerCase());
+    if (names.size === 10) break;
+  }
+  return [...names];
+}
+
+/** A stub cursor: `[sort]` (from the first child) or `[sort, rank, createdAt, id]` (after that sibling). */
+function readCursor(cursor: string): { sort: Sort; after: Key | null } {
+  const short = (() => {
+    try {
+      return decodeCursor(cursor, ['string']);
+    } catch {
+      return null;
+    }
+  })();
+  const parts = short ?? decodeCursor(cursor, ['string', 'number', 'number', 'string']);
+  const sort = parts[0] as Sort;
+  if (!SORTS.includes(sort)) throw new AppError('invalid_request', 'the cursor is not one this list made', { field: 'cursor' });
+  return { sort, after: parts.length === 4 ? [parts[1] as number, parts[2] as number, parts[3] as string] : null };
+}
+
+/**
+ * Comments: create, edit, soft delete, vote, moderator removal, and the
+ * tree reads. Every change to a post's comments takes the post's row lock
+ * and a new change number for the post (`posts.lockForComments`), stored on
+ * the rows it touched; the in-memory trees catch up by reading the rows
+ * above the number they hold — on every read on a shared store, only after
+ * this process's own commits on a single writer.
+ */
+export function createCommentsService(deps: CommentsDeps) {
+  const { store, clock, ids, outbox, accounts, posts, moderation, votes, search } = deps;
+  const threads = new Map<string, Thread>();
+  let keptNodes = 0;
+
+  function keep(thread: Thread): void {
+    const old = threads.get(thread.postId);
+    if (old) keptNodes -= old.total;
+    threads.delete(thread.postId);
+    threads.set(thread.postId, thread);
+    keptNodes += thread.total;
+    for (const [postId, t] of threads) {
+      if (keptNodes <= deps.maxTreeNodes || t === thread) break;
+      threads.delete(postId);
+      keptNodes -= t.total;
+    }
+  }
+
+  async function usernamesOf(rows: readonly q.CommentRow[]): Promise<Map<string, string>> {
+    return accounts.usernames(rows.flatMap((r) => (r.author_id === null ? [] : [r.author_id])));
+  }
+
+  /** Reads a whole thread in one snapshot. */
+  async function load(postId: string): Promise<Thread> {
+    const found = await store.read(async (r) => {
+      const version = await posts.commentVersion(r, postId);
+      return version === undefined ? null : { version, rows: await r.all<q.CommentRow>(q.OF_POST, [postId]) };
+    });
+    if (!found) throw new AppError('not_found', 'no such post');
+    const thread = new Thread(postId, found.version);
+    thread.apply(found.rows, found.version, await usernamesOf(found.rows));
+    keep(thread);
+    return thread;
+  }
+
+  /** Brings a kept tree up to the latest commit (a full load if it has none). */
+  const refresh = createFreshReads(async (postId: string): Promise<Thread> => {
+    const thread = threads.get(postId);
+    if (!thread) return load(postId);
+    thread.stale = false;
+    const version = await posts.commentVersion(store.q, postId);
+    if (version === undefined) throw new AppError('not_found', 'no such post');
+    if (version === thread.version) return thread;
+    const changed = await store.read(async (r) => {
+      const v = (await posts.commentVersion(r, postId)) as number;
+      return { version: v, rows: await r.all<q.CommentRow>(q.OF_POST_SINCE, [postId, thread.version]) };
+    });
+    const before = thread.total;
+    if (!thread.apply(changed.rows, changed.version, await usernamesOf(changed.rows))) return load(postId);
+    keptNodes += thread.total - before;
+    return thread;
+  });
+
+  /** The post's tree, exact: on a single writer straight from memory unless this process changed it since. */
+  function tree(postId: string): Thread | Promise<Thread> {
+    const thread = threads.get(postId);
+    if (thread && store.singleWriter && !thread.stale) {
+      threads.delete(postId);
+      threads.set(postId, thread);
+      return thread;
+    }
+    return refresh(postId);
+  }
+
+  const changed = (tx: Tx, postId: string) =>
+    tx.afterCommit(() => {
+      const thread = threads.get(postId);
+      if (thread) thread.stale = true;
+    });
+
+  async function row(id: string): Promise<q.CommentRow> {
+    const found = await store.q.get<q.CommentRow>(q.BY_ID, [id]);
+    if (!found) throw new AppError('not_found', 'no such comment');
+    return found;
+  }
+
+  /**
+   * One change to a comment of a post: locks the post, takes its next
+   * change number, runs `change` with the fresh row, records the number
+   * and the shown-comment count's delta it returns.
+   */
+  async function change<T>(
+    id: string,
+    fn: (tx: Tx, comment: q.CommentRow, post: { communityId: string; version: number }) => Promise<{ countDelta: number; result: T } | null>,
+  ): Promise<T | null> {
+    const { post_id: postId } = await row(id);
+    return store.write(async (tx) => {
+      const post = await posts.lockForComments(tx, postId);
+      const comment = await tx.get<q.CommentRow>(q.BY_ID, [id]);
+      if (!post || !comment) throw new AppError('not_found', 'no such comment');
+      const version = post.version + 1;
+      const done = await fn(tx, comment, { communityId: post.communityId, version });
+      if (!done) return null;
+      await posts.commentsChanged(tx, postId, post.communityId, version, done.countDelta);
+      changed(tx, postId);
+      return done.result;
+    });
+  }
+
+  async function authored(id: string, principal: Principal): Promise<q.CommentRow> {
+    const comment = await row(id);
+    if (comment.deleted_at !== null) throw new AppError('not_found', 'this comment was deleted');
+    if (comment.author_id !== principal.accountId) throw new AppError('forbidden', 'only the author may do this');
+    return comment;
+  }
+
+  async function present(rows: q.CommentRow[], principal: Principal | null): Promise<Comment[]> {
+    const [names, mine] = await Promise.all([
+      usernamesOf(rows),
+      principal ? votes.mine(principal.accountId, 'comment', rows.map((r) => r.id)) : Promise.resolve(null),
+    ]);
+    return rows.map((r) => {
+      const comment = fromRow(r, r.author_id === null ? null : (names.get(r.author_id) ?? null));
+      if (mine) comment.myVote = mine.get(r.id) ?? 0;
+      return comment;
+    });
+  }
+
+  async function answer(thread: Thread, start: Node, query: TreeQuery, principal: Principal | null, subtree: boolean): Promise<string> {
+    const fromCursor = query.cursor ? readCursor(query.cursor) : null;
+    const sort = fromCursor?.sort ?? query.sort ?? 'best';
+    // Levels shown below the start: top-level comments are level 1 of a post; a comment's replies level 1 of its subtree.
+    const levels = query.depth;
+    const key = `${start.id}|${sort}|${query.limit}|${levels}|${query.cursor ?? ''}`;
+    // The selection (and, for anonymous readers, the whole text) is kept until the tree changes.
+    let kept = thread.answers.get(key) as { selection: ReturnType<typeof select>; text: string | undefined } | undefined;
+    if (!kept) {
+      kept = { selection: select(thread, { parent: start, after: fromCursor?.after ?? null }, sort, query.limit, levels), text: undefined };
+      if (thread.answers.size >= 256) thread.answers.clear();
+      thread.answers.set(key, kept);
+    }
+    const root = subtree ? start : null;
+    if (!principal) return (kept.text ??= writeSelection(kept.selection, thread.postId, sort, null, root));
+    const shownIds = [...kept.selection.shown.keys()].map((n) => n.id);
+    if (root) shownIds.push(root.id);
+    const mine = await votes.mine(principal.accountId, 'comment', shownIds);
+    return writeSelection(kept.selection, thread.postId, sort, mine, root);
+  }
+
+  return {
+    async create(postId: string, input: { body: string; parentId?: string | undefined }, principal: Principal): Promise<Comment> {
+      const id = ids.next();
+      const now = clock.now();
+      const author = principal.accountId;
+      const created = await store.write(async (tx) => {
+        const post = await posts.lockForComments(tx, postId);
+        if (!post) throw new AppError('not_found', 'no such post');
+        if (!post.visible) throw new AppError('not_found', 'this post was deleted or removed');
+        if (post.locked) throw new AppError('post_locked', 'this post is locked: no new comments');
+        await moderation.assertNotBanned(post.communityId, author, tx);
+        let depth = 0;
+        let parentAuthor: string | null = null;
+        if (input.parentId !== undefined) {
+          const parent = await tx.get<q.CommentRow>(q.BY_ID, [input.parentId]);
+          if (!parent || parent.post_id !== postId) throw new AppError('not_found', 'no such comment in this post', { field: 'parentId' });
+          if (parent.deleted_at !== null || parent.removed_at !== null) throw new AppError('not_found', 'the parent comment was deleted or removed', { field: 'parentId' });
+          depth = parent.depth + 1;
+          parentAuthor = parent.author_id;
+          await tx.run(q.ADD_CHILDREN, [1, parent.id]);
+        }
+        const version = post.version + 1;
+        await posts.commentsChanged(tx, postId, post.communityId, version, 1);
+        await tx.run(q.INSERT, [id, postId, input.parentId ?? null, author, input.body, depth, 1, 0, now, version]);
+        // The author's own upvote is recorded at creation (it earns no karma).
+        await votes.cast(tx, 'comment', id, author, 1);
+        await search.index(tx, 'comments', id, '', input.body);
+        await outbox.record(tx, 'comment.created', { commentId: id, postId, authorId: author, parentAuthorId: parentAuthor, mentions: mentionsIn(input.body) });
+        changed(tx, postId);
+        return { depth };
+      });
+      return {
+        id,
+        postId,
+        parentId: input.parentId ?? null,
+        author: principal.username,
+        body: input.body,
+        score: 1,
+        upvotes: 1,
+        downvotes: 0,
+        depth: created.depth,
+        childCount: 0,
+        createdAt: now,
+        editedAt: null,
+        deleted: false,
+        removed: false,
+        myVote: 1,
+      };
+    },
+
+    /** A post's comment tree as JSON text (see `select`). */
+    async tree(postId: string, query: TreeQuery, principal: Principal | null): Promise<string> {
+      const thread = await tree(postId);
+      return answer(thread, thread.root, query, principal, false);
+    },
+
+    /** A comment with its subtree as JSON text: continue-this-thread and load-more. */
+    async subtree(id: string, query: TreeQuery, principal: Principal | null): Promise<string> {
+      const { post_id: postId } = await row(id);
+      let thread = await tree(postId);
+      let node = thread.nodes.get(id);
+      if (!node) {
+        // Committed by another process after this tree's version: catch up once.
+        thread = await refresh(postId);
+        node = thread.nodes.get(id);
+      }
+      if (!node) throw new AppError('not_found', 'no such comment');
+      return answer(thread, node, query, principal, true);
+    },
+
+    async edit(id: string, input: { body: string }, principal: Principal): Promise<Comment> {
+      await authored(id, principal);
+      await change(id, async (tx, comment, { version }) => {
+        if (comment.deleted_at !== null) throw new AppError('not_found', 'this comment was deleted');
+        await tx.run(q.EDIT, [input.body, clock.now(), version, id]);
+        if (comment.removed_at === null) await search.index(tx, 'comments', id, '', input.body);
+        return { countDelta: 0, result: true };
+      });
+      return (await present([await row(id)], principal))[0] as Comment;
+    },
+
+    /** Soft delete (author): the node stays with its replies; body and author are hidden. Idempotent. */
+    async remove(id: string, principal: Principal): Promise<void> {
+      const comment = await row(id);
+      if (comment.author_id !== principal.accountId) throw new AppError('forbidden', 'only the author may delete a comment');
+      await change(id, async (tx, c, { version }) => {
+        if ((await tx.run(q.DELETE, [clock.now(), version, id])) === 0) return null;
+        await search.remove(tx, 'comments', id);
+        return { countDelta: c.removed_at === null ? -1 : 0, result: true };
+      });
+    },
+
+    /** Up, down or clear (0), as for posts: idempotent; the author's comment karma moves by votes from others. */
+    async vote(id: string, value: VoteValue, principal: Principal) {
+      const counts = await change(id, async (tx, comment, { communityId, version }) => {
+        if (comment.deleted_at !== null || comment.removed_at !== null) return null;
+        await moderation.assertNotBanned(communityId, principal.accountId, tx);
+        const cast = await votes.cast(tx, 'comment', id, principal.accountId, value);
+        if (cast.up === 0 && cast.down === 0) return { countDelta: 0, result: { upvotes: comment.upvotes, downvotes: comment.downvotes } };
+        const upvotes = comment.upvotes + cast.up;
+        const downvotes = comment.downvotes + cast.down;
+        await tx.run(q.SET_VOTES, [upvotes, downvotes, version, id]);
+        if (comment.author_id !== null && comment.author_id !== principal.accountId) {
+          await accounts.addKarma(tx, comment.author_id, { comment: cast.up - cast.down });
+        }
+        return { countDelta: 0, result: { upvotes, downvotes } };
+      });
+      if (!counts) throw new AppError('not_found', 'no such comment, or it was deleted or removed');
+      return { score: counts.upvotes - counts.downvotes, upvotes: counts.upvotes, downvotes: counts.downvotes, myVote: value };
+    },
+
+    /** Moderator removal with a reason: the node stays, its body is hidden, it leaves search. */
+    async removeAsModerator(id: string, reason: string, principal: Principal): Promise<Comment> {
+      await change(id, async (tx, comment, { communityId, version }) => {
+        await moderation.assertModerator(communityId, principal);
+        if ((await tx.run(q.REMOVE, [clock.now(), reason, version, id])) === 0) return null;
+        await search.remove(tx, 'comments', id);
+        await moderation.resolveReportsOn(tx, 'comment', id, principal.accountId);
+        await moderation.log(tx, { communityId, moderatorId: principal.accountId, action: 'remove_comment', targetType: 'comment', targetId: id, reason });
+        return { countDelta: comment.deleted_at === null ? -1 : 0, result: true };
+      });
+      return (await present([await row(id)], principal))[0] as Comment;
+    },
+
+    async restoreAsModerator(id: string, principal: Principal): Promise<Comment> {
+      await change(id, async (tx, comment, { communityId, version }) => {
+        await moderation.assertModerator(communityId, principal);
+        if ((await tx.run(q.RESTORE, [version, id])) === 0) return null;
+        if (comment.deleted_at === null && comment.body !== null) await search.index(tx, 'comments', id, '', comment.body);
+        await moderation.log(tx, { communityId, moderatorId: principal.accountId, action: 'restore_comment', targetType: 'comment', targetId: id });
+        return { countDelta: comment.deleted_at === null ? 1 : 0, result: true };
+      });
+      return (await present([await row(id)], principal))[0] as Comment;
+    },
+
+    async report(id: string, reason: string, principal: Principal) {
+      const comment = await row(id);
+      if (comment.deleted_at !== null || comment.removed_at !== null) throw new AppError('not_found', 'this comment was deleted or removed');
+      const communityId = await posts.communityIdOf(comment.post_id);
+      return moderation.report({ communityId, targetType: 'comment', targetId: id, reason }, principal);
+    },
+
+    /** A user's comments, newest first (deleted and removed ones left out). */
+    async byAuthor(username: string, input: { limit: number; cursor?: string | undefined }, principal: Principal | null) {
+      const authorId = await accounts.idOf(username);
+      const after = input.cursor ? (decodeCursor(input.cursor, ['string'])[0] as string) : null;
+      const rows = after
+        ? await store.q.all<q.CommentRow>(q.BY_AUTHOR_AFTER, [authorId, after, input.limit + 1])
+        : await store.q.all<q.CommentRow>(q.BY_AUTHOR, [authorId, input.limit + 1]);
+      const page = rows.slice(0, input.limit);
+      const last = page[page.length - 1];
+      return { items: await present(page, principal), nextCursor: rows.length > input.limit && last ? encodeCursor([last.id]) : null };
+    },
+
+    /** Comments by id for search results and the inbox, in the given order; `shownOnly` drops deleted and removed ones. */
+    async byIds(commentIds: string[], principal: Principal | null, shownOnly = true): Promise<Comment[]> {
+      if (commentIds.length === 0) return [];
+      const found: q.CommentRow[] = [];
+      for (let i = 0; i < commentIds.length; i += 500) {
+        const chunk = commentIds.slice(i, i + 500);
+        found.push(...(await store.q.all<q.CommentRow>(q.byIds(chunk.length), chunk)));
+      }
+      const byId = new Map(found.filter((r) => !shownOnly || (r.deleted_at === null && r.removed_at === null)).map((r) => [r.id, r]));
+      return present(commentIds.map((id) => byId.get(id)).filter((r): r is q.CommentRow => r !== undefined), principal);
+    },
+
+    /** Kept trees and their comments (for tests and metrics). */
+    kept: () => ({ trees: threads.size, comments: keptNodes }),
+  };
+}
+
+export type CommentsService = ReturnType<typeof createCommentsService>;

@@ -1,0 +1,292 @@
+import { controversy, wilson } from '../posts/index.js';
+import type { CommentRow } from './queries.js';
+
+/**
+ * A post's comments as an in-memory tree: every node knows its children,
+ * its number of descendants, and — per sort, made when first asked and then
+ * kept in order as votes and replies arrive — its children in that order.
+ * A read walks only what it returns: a best-first selection over a heap of
+ * at most one candidate per expanded parent (`select`).
+ */
+
+export const SORTS = ['best', 'top', 'new', 'old', 'controversial'] as const;
+export type Sort = (typeof SORTS)[number];
+const S = { best: 0, top: 1, new: 2, old: 3, controversial: 4 } as const;
+
+/** A position among siblings: the sort's rank, the creation time, the id (api.md's order and tie-breaks). */
+export type Key = readonly [rank: number, createdAt: number, id: string];
+
+export class Node {
+  readonly id: string;
+  readonly parent: Node | null;
+  readonly depth: number;
+  readonly createdAt: number;
+  authorId: string | null = null;
+  author: string | null = null;
+  body: string | null = null;
+  up = 0;
+  down = 0;
+  editedAt: number | null = null;
+  deleted = false;
+  removed = false;
+  /** Ranks by sort index (best, top, new/old use time only, controversial). */
+  best = 0;
+  controversy = 0;
+  readonly children: Node[] = [];
+  /** Descendants (not counting this node). */
+  size = 0;
+  /** Children in each sort's order, made when first asked. */
+  readonly sorted: (Node[] | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
+  /** The public JSON of this comment without its closing brace (made when first shown, dropped on change). */
+  json: string | undefined;
+
+  constructor(id: string, parent: Node | null, depth: number, createdAt: number) {
+    this.id = id;
+    this.parent = parent;
+    this.depth = depth;
+    this.createdAt = createdAt;
+  }
+
+  rank(sort: Sort): number {
+    switch (sort) {
+      case 'best':
+        return this.best;
+      case 'top':
+        return this.up - this.down;
+      case 'controversial':
+        return this.controversy;
+      default:
+        return 0;
+    }
+  }
+
+  key(sort: Sort): Key {
+    return [this.rank(sort), this.createdAt, this.id];
+  }
+}
+
+/** Negative when a comes first in the sort. */
+export function compareKeys(sort: Sort, a: Key, b: Key): number {
+  if (sort === 'old') return a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
+  return b[0] - a[0] || b[1] - a[1] || (a[2] < b[2] ? 1 : a[2] > b[2] ? -1 : 0);
+}
+
+function compareNodes(sort: Sort, a: Node, b: Node): number {
+  if (sort === 'old') return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return b.rank(sort) - a.rank(sort) || b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/** Index of the first node of `list` that comes after `key`. */
+function firstAfter(sort: Sort, list: readonly Node[], key: Key): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareKeys(sort, (list[mid] as Node).key(sort), key) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function insertSorted(sort: Sort, list: Node[], node: Node): void {
+  list.splice(firstAfter(sort, list, node.key(sort)), 0, node);
+}
+
+export class Thread {
+  readonly postId: string;
+  /** The post's comment change number this tree reflects. */
+  version: number;
+  readonly root: Node;
+  readonly nodes = new Map<string, Node>();
+  /** Answers made from this version of the tree (dropped by every change). */
+  readonly answers = new Map<string, unknown>();
+  /** On a single writer: a committed change not yet read back. */
+  stale = false;
+
+  constructor(postId: string, version: number) {
+    this.postId = postId;
+    this.version = version;
+    this.root = new Node('', null, -1, 0);
+  }
+
+  /** Children of a node in a sort's order. */
+  sorted(node: Node, sort: Sort): Node[] {
+    const i = S[sort];
+    let list = node.sorted[i];
+    if (!list) {
+      list = [...node.children].sort((a, b) => compareNodes(sort, a, b));
+      node.sorted[i] = list;
+    }
+    return list;
+  }
+
+  /**
+   * Applies rows read from the store (a first load or the changes since
+   * `version`), parents before children; usernames already resolved.
+   * Returns false when a row's parent is unknown (the caller reloads).
+   */
+  apply(rows: readonly CommentRow[], version: number, usernames: ReadonlyMap<string, string>): boolean {
+    const ordered = [...rows].sort((a, b) => a.depth - b.depth);
+    for (const row of ordered) {
+      const known = this.nodes.get(row.id);
+      if (known) this.update(known, row, usernames);
+      else if (!this.add(row, usernames)) return false;
+    }
+    this.version = version;
+    this.answers.clear();
+    return true;
+  }
+
+  private add(row: CommentRow, usernames: ReadonlyMap<string, string>): boolean {
+    const parent = row.parent_id === null ? this.root : this.nodes.get(row.parent_id);
+    if (!parent) return false;
+    const node = new Node(row.id, parent, row.depth, row.created_at);
+    this.fill(node, row, usernames);
+    parent.children.push(node);
+    parent.json = undefined; // its childCount changed
+    SORTS.forEach((sort, i) => {
+      const list = parent.sorted[i];
+      if (list) insertSorted(sort, list, node);
+    });
+    for (let up: Node | null = parent; up; up = up.parent) up.size++;
+    this.nodes.set(node.id, node);
+    return true;
+  }
+
+  private update(node: Node, row: CommentRow, usernames: ReadonlyMap<string, string>): void {
+    const parent = node.parent as Node;
+    if (row.upvotes !== node.up || row.downvotes !== node.down) {
+      // Votes move a node among its siblings in the rank sorts (not in new/old).
+      const moving = (['best', 'top', 'controversial'] as const).filter((sort) => parent.sorted[S[sort]] !== undefined);
+      for (const sort of moving) {
+        const list = parent.sorted[S[sort]] as Node[];
+        list.splice(list.indexOf(node), 1);
+      }
+      this.fill(node, row, usernames);
+      for (const sort of moving) insertSorted(sort, parent.sorted[S[sort]] as Node[], node);
+    } else {
+      this.fill(node, row, usernames);
+    }
+    node.json = undefined;
+  }
+
+  private fill(node: Node, row: CommentRow, usernames: ReadonlyMap<string, string>): void {
+    node.authorId = row.author_id;
+    node.author = row.author_id === null ? null : (usernames.get(row.author_id) ?? null);
+    node.body = row.body;
+    node.up = row.upvotes;
+    node.down = row.downvotes;
+    node.best = wilson(row.upvotes, row.downvotes);
+    node.controversy = controversy(row.upvotes, row.downvotes);
+    node.editedAt = row.edited_at;
+    node.deleted = row.deleted_at !== null;
+    node.removed = row.removed_at !== null;
+  }
+
+  /** Number of comments in the thread. */
+  get total(): number {
+    return this.root.size;
+  }
+}
+
+/** Where a selection starts: under `parent`, with the siblings after `after` (all when null). */
+export interface Start {
+  parent: Node;
+  after: Key | null;
+}
+
+/** A cut-off part: the rest of `parent`'s children from `from` on in the sort, with their subtrees. */
+export interface Stub {
+  parent: Node;
+  count: number;
+  /** The last sibling shown before the cut (null: none shown, start at the first). */
+  after: Key | null;
+}
+
+export interface Selection {
+  /** The comments kept, each followed by its shown replies (depth-first, each level in sort order). */
+  shown: Map<Node, Node[]>;
+  /** The shown children of the start. */
+  top: Node[];
+  more: Stub[];
+}
+
+interface Candidate {
+  list: Node[];
+  index: number;
+  node: Node;
+}
+
+/**
+ * The best `limit` comments under `start` by `sort`, over the whole
+ * subtree, a parent always before its children, `depth` levels at most:
+ * a heap holds the next unshown child of every expanded parent, and each
+ * step takes the best of them. Cost: O(limit · log limit) plus, per stub,
+ * the shown siblings before it — never the size of the thread.
+ */
+export function select(thread: Thread, start: Start, sort: Sort, limit: number, depth: number): Selection {
+  // depth 0: nothing below the start is shown, its children become one stub (the loop below never runs).
+  const heap: Candidate[] = [];
+  const better = (a: Candidate, b: Candidate) => compareNodes(sort, a.node, b.node) < 0;
+  const push = (c: Candidate) => {
+    heap.push(c);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!better(heap[i] as Candidate, heap[p] as Candidate)) break;
+      [heap[i], heap[p]] = [heap[p] as Candidate, heap[i] as Candidate];
+      i = p;
+    }
+  };
+  const pop = (): Candidate => {
+    const top = heap[0] as Candidate;
+    const last = heap.pop() as Candidate;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && better(heap[l] as Candidate, heap[m] as Candidate)) m = l;
+        if (r < heap.length && better(heap[r] as Candidate, heap[m] as Candidate)) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m] as Candidate, heap[i] as Candidate];
+        i = m;
+      }
+    }
+    return top;
+  };
+  const offer = (list: Node[], index: number) => {
+    const node = list[index];
+    if (node) push({ list, index, node });
+  };
+
+  const shown = new Map<Node, Node[]>();
+  const top: Node[] = [];
+  const more: Stub[] = [];
+  const firstList = thread.sorted(start.parent, sort);
+  const first = start.after ? firstAfter(sort, firstList, start.after) : 0;
+  if (depth > 0) offer(firstList, first);
+  else if (first < firstList.length) heap.push({ list: firstList, index: first, node: firstList[first] as Node });
+  const baseDepth = start.parent.depth;
+  let count = 0;
+  while (depth > 0 && heap.length > 0 && count < limit) {
+    const { list, index, node } = pop();
+    count++;
+    const siblings = node.parent === start.parent ? top : (shown.get(node.parent as Node) as Node[]);
+    siblings.push(node);
+    shown.set(node, []);
+    offer(list, index + 1);
+    if (node.children.length === 0) continue;
+    if (node.depth - baseDepth < depth) offer(thread.sorted(node, sort), 0);
+    else more.push({ parent: node, count: node.size, after: null });
+  }
+  for (const { list, index, node } of heap) {
+    const parent = node.parent as Node;
+    let rest = parent === thread.root ? thread.total : parent.size;
+    for (let i = 0; i < index; i++) rest -= 1 + (list[i] as Node).size;
+    more.push({ parent, count: rest, after: index > 0 ? (list[index - 1] as Node).key(sort) : null });
+  }
+  return { shown, top, more };
+}
