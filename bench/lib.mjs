@@ -40,7 +40,9 @@ export async function benchStore(kind) {
 export async function startServer(env) {
   // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops.
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, CLI, 'serve'], {
+  // BENCH_NODE_ARGS='--trace-gc …': more flags for the server's node.
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...profile, ...extra, CLI, 'serve'], {
     cwd: ROOT,
     env: { ...process.env, AGORA_LOG_LEVEL: 'info', AGORA_RATE_LIMIT: 'off', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -133,10 +133,22 @@ export function createCommentsService(deps: CommentsDeps) {
     return refresh(postId);
   }
 
-  const changed = (tx: Tx, postId: string) =>
+  /**
+   * After the commit of a change to a post's comments: on a single writer,
+   * commits come in version order, so the changed row (when given) is put
+   * straight into the kept tree if it is the next version; otherwise the
+   * tree reads the changes back on its next read.
+   */
+  const changed = (tx: Tx, postId: string, row?: q.CommentRow, usernames: ReadonlyMap<string, string> = new Map()) =>
     tx.afterCommit(() => {
       const thread = threads.get(postId);
-      if (thread) thread.stale = true;
+      if (!thread) return;
+      const before = thread.total;
+      if (row && store.singleWriter && !thread.stale && row.version === thread.version + 1 && thread.apply([row], row.version, usernames)) {
+        keptNodes += thread.total - before;
+      } else {
+        thread.stale = true;
+      }
     });
 
   async function row(id: string): Promise<q.CommentRow> {
@@ -163,7 +175,8 @@ export function createCommentsService(deps: CommentsDeps) {
       const done = await fn(tx, comment, { communityId: post.communityId, version });
       if (!done) return null;
       await posts.commentsChanged(tx, postId, post.communityId, version, done.countDelta);
-      changed(tx, postId);
+      // On a single writer the changed row is read here (no round trip) and goes straight into the kept tree.
+      changed(tx, postId, store.singleWriter ? await tx.get<q.CommentRow>(q.BY_ID, [id]) : undefined);
       return done.result;
     });
   }
@@ -187,21 +200,22 @@ export function createCommentsService(deps: CommentsDeps) {
     });
   }
 
-  async function answer(thread: Thread, start: Node, query: TreeQuery, principal: Principal | null, subtree: boolean): Promise<string> {
+  async function answer(thread: Thread, start: Node, query: TreeQuery, principal: Principal | null, subtree: boolean): Promise<string | Buffer> {
     const fromCursor = query.cursor ? readCursor(query.cursor) : null;
     const sort = fromCursor?.sort ?? query.sort ?? 'best';
     // Levels shown below the start: top-level comments are level 1 of a post; a comment's replies level 1 of its subtree.
     const levels = query.depth;
     const key = `${start.id}|${sort}|${query.limit}|${levels}|${query.cursor ?? ''}`;
     // The selection (and, for anonymous readers, the whole text) is kept until the tree changes.
-    let kept = thread.answers.get(key) as { selection: ReturnType<typeof select>; text: string | undefined } | undefined;
+    let kept = thread.answers.get(key) as { selection: ReturnType<typeof select>; text: Buffer | undefined } | undefined;
     if (!kept) {
       kept = { selection: select(thread, { parent: start, after: fromCursor?.after ?? null }, sort, query.limit, levels), text: undefined };
       if (thread.answers.size >= 256) thread.answers.clear();
       thread.answers.set(key, kept);
     }
     const root = subtree ? start : null;
-    if (!principal) return (kept.text ??= writeSelection(kept.selection, thread.postId, sort, null, root));
+    // Kept as bytes: a hot answer is neither re-encoded nor re-allocated per request.
+    if (!principal) return (kept.text ??= Buffer.from(writeSelection(kept.selection, thread.postId, sort, null, root)));
     const shownIds = [...kept.selection.shown.keys()].map((n) => n.id);
     if (root) shownIds.push(root.id);
     const mine = await votes.mine(principal.accountId, 'comment', shownIds);
@@ -231,12 +245,29 @@ export function createCommentsService(deps: CommentsDeps) {
         }
         const version = post.version + 1;
         await posts.commentsChanged(tx, postId, post.communityId, version, 1);
-        await tx.run(q.INSERT, [id, postId, input.parentId ?? null, author, input.body, depth, 1, 0, now, version]);
+        const row: q.CommentRow = {
+          id,
+          post_id: postId,
+          parent_id: input.parentId ?? null,
+          author_id: author,
+          body: input.body,
+          depth,
+          upvotes: 1,
+          downvotes: 0,
+          child_count: 0,
+          created_at: now,
+          edited_at: null,
+          deleted_at: null,
+          removed_at: null,
+          removal_reason: null,
+          version,
+        };
+        await tx.run(q.INSERT, [id, postId, row.parent_id, author, input.body, depth, 1, 0, now, version]);
         // The author's own upvote is recorded at creation (it earns no karma).
         await votes.cast(tx, 'comment', id, author, 1);
         await search.index(tx, 'comments', id, '', input.body);
         await outbox.record(tx, 'comment.created', { commentId: id, postId, authorId: author, parentAuthorId: parentAuthor, mentions: mentionsIn(input.body) });
-        changed(tx, postId);
+        changed(tx, postId, row, new Map([[author, principal.username]]));
         return { depth };
       });
       return {
@@ -259,13 +290,13 @@ export function createCommentsService(deps: CommentsDeps) {
     },
 
     /** A post's comment tree as JSON text (see `select`). */
-    async tree(postId: string, query: TreeQuery, principal: Principal | null): Promise<string> {
+    async tree(postId: string, query: TreeQuery, principal: Principal | null): Promise<string | Buffer> {
       const thread = await tree(postId);
       return answer(thread, thread.root, query, principal, false);
     },
 
     /** A comment with its subtree as JSON text: continue-this-thread and load-more. */
-    async subtree(id: string, query: TreeQuery, principal: Principal | null): Promise<string> {
+    async subtree(id: string, query: TreeQuery, principal: Principal | null): Promise<string | Buffer> {
       const { post_id: postId } = await row(id);
       let thread = await tree(postId);
       let node = thread.nodes.get(id);

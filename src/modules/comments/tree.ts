@@ -171,8 +171,10 @@ export class Thread {
   }
 
   private fill(node: Node, row: CommentRow, usernames: ReadonlyMap<string, string>): void {
-    node.authorId = row.author_id;
-    node.author = row.author_id === null ? null : (usernames.get(row.author_id) ?? null);
+    if (row.author_id !== node.authorId || node.author === null) {
+      node.authorId = row.author_id;
+      node.author = row.author_id === null ? null : (usernames.get(row.author_id) ?? null);
+    }
     node.body = row.body;
     node.up = row.upvotes;
     node.down = row.downvotes;
