@@ -1,7 +1,7 @@
 // Seeds realistic comment threads through the Store port, for the comments
 // benchmarks: one post per requested size (default 1,000, 10,000 and
 // 100,000 comments) in one community, bodies from the real Reddit comments in
-// ../shared/data, ~30 % top level, replies down to depth 15 (a reply goes
+// test/fixtures (a copy of ../shared/data's), ~30 % top level, replies down to depth 15 (a reply goes
 // under a recent comment more often than an old one, so chains form),
 // power-law votes (the author's own upvote included, with its vote row),
 // comment counts, reply counts and the posts' comment change numbers as the

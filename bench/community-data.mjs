@@ -12,7 +12,7 @@ const dist = (p) => import(join(ROOT, 'dist/src', p));
 
 
 export function realTexts() {
-  const file = join(ROOT, '..', 'shared', 'data', 'reddit-threads.jsonl');
+  const file = join(ROOT, 'test', 'fixtures', 'reddit-threads.jsonl'); // a copy of ../shared/data's
   if (!existsSync(file)) return ['A benchmark post about gardening', 'Running shoes for beginners', 'What do you think about vegetables'];
   return readFileSync(file, 'utf8')
     .split('\n')

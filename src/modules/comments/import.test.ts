@@ -9,7 +9,8 @@ import { describeStores, freshDatabase } from '../../../test/support/stores.js';
 import { projectRoot } from '../../paths.js';
 import { parseRedditLines, type RedditThreadMeta } from './importer.js';
 
-const DATA = join(projectRoot(), '..', 'shared', 'data', 'reddit-threads.jsonl');
+// A copy of ../shared/data/reddit-threads.jsonl (test/fixtures/REDDIT-DATA.md).
+const DATA = join(projectRoot(), 'test', 'fixtures', 'reddit-threads.jsonl');
 const run = promisify(execFile);
 
 interface Node {
