@@ -1,6 +1,6 @@
 // Seeds the benchmark dataset of the community issue through the Store port:
 // 10,000 users, 200 communities, 100,000 posts (titles and bodies from the real
-// Reddit comments in ../shared/data), power-law votes with ranks computed by the
+// Reddit comments in test/fixtures), power-law votes with ranks computed by the
 // app's own formulas, subscriptions, the search index, and 1,000 signed-in
 // users whose tokens are returned. Deterministic for a given --seed.
 import { randomBytes, scryptSync } from 'node:crypto';
