@@ -135,33 +135,26 @@ async function importReddit(args: string[]): Promise<number> {
   }
   const metaFile = options.get('--meta') ?? file.replace(/\.jsonl$/, '') + '-meta.json';
   const meta = existsSync(metaFile) ? (JSON.parse(readFileSync(metaFile, 'utf8')) as Record<string, RedditThreadMeta>) : undefined;
-  let comments;
   try {
-    comments = parseRedditLines(readFileSync(file, 'utf8'));
+    const comments = parseRedditLines(readFileSync(file, 'utf8'));
+    const agora = await createAgora({ ...loadConfig(), logLevel: 'warn' });
+    try {
+      const report = await agora.comments.importer.importReddit(comments, { communityName, ...(meta ? { meta } : {}) });
+      console.log(
+        `${file} -> ${agora.store.description}, community ${communityName}: ${report.threads} thread(s), ${report.postsCreated} post(s) and ` +
+          `${report.commentsCreated} comment(s) created, ${report.commentsKept} comment(s) already there, ${report.placeholderAccounts} placeholder account(s)`,
+      );
+      return 0;
+    } finally {
+      await agora.close();
+    }
   } catch (error) {
+    // A bad line or a comment whose parent is missing: said plainly, nothing of that thread written.
     if (error instanceof AppError) {
       console.error(`${file}: ${error.message}`);
       return 1;
     }
     throw error;
-  }
-  const config = loadConfig();
-  const agora = await createAgora({ ...config, logLevel: 'warn' });
-  try {
-    const report = await agora.comments.importer.importReddit(comments, { communityName, ...(meta ? { meta } : {}) });
-    console.log(
-      `${file} -> ${agora.store.description}, community ${communityName}: ${report.threads} thread(s), ${report.postsCreated} post(s) and ` +
-        `${report.commentsCreated} comment(s) created, ${report.commentsKept} comment(s) already there, ${report.placeholderAccounts} placeholder account(s)`,
-    );
-    return 0;
-  } catch (error) {
-    if (error instanceof AppError) {
-      console.error(`${file}: ${error.message}`);
-      return 1;
-    }
-    throw error;
-  } finally {
-    await agora.close();
   }
 }
 

@@ -4,7 +4,7 @@ import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
-import type { Queryable, Store, Tx } from '../../platform/store/index.js';
+import { allIn, type Queryable, type Store, type Tx } from '../../platform/store/index.js';
 import type { Passwords } from './passwords.js';
 import * as q from './queries.js';
 import { hashToken, looksLikeToken, newToken } from './tokens.js';
@@ -55,13 +55,9 @@ export function createAccountsService(deps: AccountsDeps) {
   const names = new Map<string, string>();
 
   async function idsOf(usernames: readonly string[], within: Queryable = store.q): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
     const keys = [...new Set(usernames.map((u) => u.toLowerCase()))];
-    for (let i = 0; i < keys.length; i += 500) {
-      const chunk = keys.slice(i, i + 500);
-      for (const row of await within.all<{ id: string; username_key: string }>(q.idsByKeys(chunk.length), chunk)) out.set(row.username_key, row.id);
-    }
-    return out;
+    const found = await allIn(keys, (slice) => within.all<{ id: string; username_key: string }>(q.idsByKeys(slice.length), slice));
+    return new Map(found.map((row) => [row.username_key, row.id]));
   }
 
   return {
@@ -162,14 +158,11 @@ export function createAccountsService(deps: AccountsDeps) {
         if (known !== undefined) out.set(id, known);
         else if (!out.has(id)) missing.push(id);
       }
-      const unique = [...new Set(missing)];
-      for (let i = 0; i < unique.length; i += 500) {
-        const chunk = unique.slice(i, i + 500);
-        for (const row of await store.q.all<{ id: string; username: string }>(q.usernamesByIds(chunk.length), chunk)) {
-          if (names.size >= 200_000) names.delete(names.keys().next().value as string);
-          names.set(row.id, row.username);
-          out.set(row.id, row.username);
-        }
+      const found = await allIn([...new Set(missing)], (slice) => store.q.all<{ id: string; username: string }>(q.usernamesByIds(slice.length), slice));
+      for (const row of found) {
+        if (names.size >= 200_000) names.delete(names.keys().next().value as string);
+        names.set(row.id, row.username);
+        out.set(row.id, row.username);
       }
       return out;
     },
@@ -200,18 +193,21 @@ export function createAccountsService(deps: AccountsDeps) {
     /**
      * Accounts for imported authors, in the importer's transaction: an
      * existing account of that name, else a placeholder that cannot sign in
-     * (no password matches it). Keys of the answer are lower-case names.
+     * (no password matches it). Keys of `ids` are lower-case names;
+     * `created` counts the placeholders made.
      */
-    async ensurePlaceholders(tx: Tx, usernames: readonly string[], idFor: (username: string) => string): Promise<Map<string, string>> {
+    async ensurePlaceholders(tx: Tx, usernames: readonly string[]): Promise<{ ids: Map<string, string>; created: number }> {
       const found = await idsOf(usernames, tx);
+      let created = 0;
       for (const username of new Set(usernames)) {
         const key = username.toLowerCase();
         if (found.has(key)) continue;
-        const id = idFor(username);
+        const id = ids.next();
         await tx.get(q.INSERT_ACCOUNT, [id, username, key, null, q.NO_PASSWORD, clock.now()]);
         found.set(key, id);
+        created++;
       }
-      return found;
+      return { ids: found, created };
     },
 
     isAdmin(username: string): boolean {

@@ -3,21 +3,9 @@ import { after, before, test } from 'node:test';
 import { createManualClock } from '../../platform/clock.js';
 import { signUp, startTestApp, twoProcesses, type TestApp } from '../../../test/support/app.js';
 import { describeStores } from '../../../test/support/stores.js';
+import type { Comment } from './presenter.js';
 
-interface TreeComment {
-  id: string;
-  parentId: string | null;
-  author: string | null;
-  body: string | null;
-  score: number;
-  upvotes: number;
-  downvotes: number;
-  depth: number;
-  childCount: number;
-  createdAt: number;
-  deleted: boolean;
-  removed: boolean;
-  myVote?: number;
+interface TreeComment extends Comment {
   replies: TreeComment[];
 }
 interface Stub {

@@ -8,19 +8,13 @@ import { startTestAppOn, TEST_ENV, type TestApp } from '../../../test/support/ap
 import { describeStores, freshDatabase } from '../../../test/support/stores.js';
 import { projectRoot } from '../../paths.js';
 import { parseRedditLines, type RedditThreadMeta } from './importer.js';
+import type { Comment } from './presenter.js';
 
 // A copy of ../shared/data/reddit-threads.jsonl (test/fixtures/REDDIT-DATA.md).
 const DATA = join(projectRoot(), 'test', 'fixtures', 'reddit-threads.jsonl');
 const run = promisify(execFile);
 
-interface Node {
-  id: string;
-  parentId: string | null;
-  author: string | null;
-  body: string | null;
-  score: number;
-  createdAt: number;
-  deleted: boolean;
+interface Node extends Comment {
   replies: Node[];
 }
 interface Stub {

@@ -3,8 +3,8 @@ import type { CommunitiesModule } from '../communities/index.js';
 import type { PostsModule } from '../posts/index.js';
 import type { SearchModule } from '../search/index.js';
 import { AppError } from '../../platform/errors.js';
-import { idAt, type IdGenerator } from '../../platform/ids.js';
-import type { Store, Tx } from '../../platform/store/index.js';
+import { idAt } from '../../platform/ids.js';
+import { allIn, type Store, type Tx } from '../../platform/store/index.js';
 import * as q from './queries.js';
 
 /** One line of a Reddit-format comment file (the schema of shared/data/reddit-threads.jsonl). */
@@ -85,21 +85,16 @@ function counts(c: RedditComment): { up: number; down: number } {
  */
 export function createImporter(deps: {
   store: Store;
-  ids: IdGenerator;
   accounts: AccountsModule;
   communities: CommunitiesModule;
   posts: PostsModule;
   search: SearchModule;
 }) {
-  const { store, ids, accounts, communities, posts, search } = deps;
+  const { store, accounts, communities, posts, search } = deps;
 
   async function mapped(tx: Tx, source: string, externalIds: string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    for (let i = 0; i < externalIds.length; i += 500) {
-      const chunk = externalIds.slice(i, i + 500);
-      for (const r of await tx.all<{ external_id: string; local_id: string }>(q.MAPPED(chunk.length), [source, ...chunk])) out.set(r.external_id, r.local_id);
-    }
-    return out;
+    const found = await allIn(externalIds, (slice) => tx.all<{ external_id: string; local_id: string }>(q.MAPPED(slice.length), [source, ...slice]));
+    return new Map(found.map((r) => [r.external_id, r.local_id]));
   }
 
   async function community(name: string) {
@@ -108,8 +103,8 @@ export function createImporter(deps: {
     } catch (error) {
       if (!(error instanceof AppError) || error.code !== 'not_found') throw error;
     }
-    const importer = await store.write((tx) => accounts.ensurePlaceholders(tx, [IMPORTER], () => ids.next()));
-    const accountId = importer.get(IMPORTER) as string;
+    const importer = await store.write((tx) => accounts.ensurePlaceholders(tx, [IMPORTER]));
+    const accountId = importer.ids.get(IMPORTER) as string;
     await communities.create({ name, title: name, description: 'Imported discussions' }, { accountId, username: IMPORTER, isAdmin: false, tokenHash: '' });
     return communities.ref(name);
   }
@@ -120,9 +115,8 @@ export function createImporter(deps: {
     const postAuthor = meta?.author?.replace(/^u\//, '');
     if (postAuthor && NAME.test(postAuthor)) names.add(postAuthor);
     names.add(IMPORTER);
-    const before = (await accounts.idsOf([...names], tx)).size;
-    const accountIds = await accounts.ensurePlaceholders(tx, [...names], () => ids.next());
-    report.placeholderAccounts += accountIds.size - before;
+    const { ids: accountIds, created } = await accounts.ensurePlaceholders(tx, [...names]);
+    report.placeholderAccounts += created;
 
     let postId = (await mapped(tx, SOURCE_POST, [threadId])).get(threadId);
     if (!postId) {
@@ -154,12 +148,8 @@ export function createImporter(deps: {
     const version = post.version + 1;
 
     // Depth of parents imported before (possibly from another file).
-    const depthOf = new Map<string, number>();
-    const knownIds = [...known.values()];
-    for (let i = 0; i < knownIds.length; i += 500) {
-      const chunk = knownIds.slice(i, i + 500);
-      for (const r of await tx.all<q.CommentRow>(q.byIds(chunk.length), chunk)) depthOf.set(r.id, r.depth);
-    }
+    const parents = await allIn([...known.values()], (slice) => tx.all<q.CommentRow>(q.byIds(slice.length), slice));
+    const depthOf = new Map(parents.map((r) => [r.id, r.depth]));
     const byExternal = new Map(comments.map((c) => [c.id, c]));
     const localId = new Map(known);
     for (const c of fresh) localId.set(c.id, idAt(Math.round(c.created_utc * 1000)));

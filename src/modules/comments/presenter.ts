@@ -22,40 +22,56 @@ export interface Comment {
   myVote?: VoteValue;
 }
 
-/** A row as a comment: a deleted one shows neither author nor body, a removed one no body. */
-export function fromRow(row: CommentRow, author: string | null): Comment {
-  const deleted = row.deleted_at !== null;
-  const removed = row.removed_at !== null;
+/** What a comment is shown from (a stored row or a kept tree node): its fields before the hiding rule, with vote counts. */
+type Shown = Omit<Comment, 'score' | 'upvotes' | 'downvotes' | 'myVote'> & { up: number; down: number };
+
+/** The one rule of what a comment shows: a deleted one neither author nor body, a removed one no body. */
+function present(c: Shown): Comment {
   return {
+    id: c.id,
+    postId: c.postId,
+    parentId: c.parentId,
+    author: c.deleted ? null : c.author,
+    body: c.deleted || c.removed ? null : c.body,
+    score: c.up - c.down,
+    upvotes: c.up,
+    downvotes: c.down,
+    depth: c.depth,
+    childCount: c.childCount,
+    createdAt: c.createdAt,
+    editedAt: c.editedAt,
+    deleted: c.deleted,
+    removed: c.removed,
+  };
+}
+
+export function fromRow(row: CommentRow, author: string | null): Comment {
+  return present({
     id: row.id,
     postId: row.post_id,
     parentId: row.parent_id,
-    author: deleted ? null : author,
-    body: deleted || removed ? null : row.body,
-    score: row.upvotes - row.downvotes,
-    upvotes: row.upvotes,
-    downvotes: row.downvotes,
+    author,
+    body: row.body,
+    up: row.upvotes,
+    down: row.downvotes,
     depth: row.depth,
     childCount: row.child_count,
     createdAt: row.created_at,
     editedAt: row.edited_at,
-    deleted,
-    removed,
-  };
+    deleted: row.deleted_at !== null,
+    removed: row.removed_at !== null,
+  });
 }
-
-const str = (s: string | null) => (s === null ? 'null' : JSON.stringify(s));
 
 /** A node's comment as JSON text without the closing brace (kept on the node until it changes). */
 function fragment(node: Node, postId: string): string {
-  node.json ??=
-    `{"id":${str(node.id)},"postId":${str(postId)},"parentId":${node.parent?.parent ? str(node.parent.id) : 'null'}` +
-    `,"author":${node.deleted ? 'null' : str(node.author)},"body":${node.deleted || node.removed ? 'null' : str(node.body)}` +
-    `,"score":${node.up - node.down},"upvotes":${node.up},"downvotes":${node.down},"depth":${node.depth}` +
-    `,"childCount":${node.children.length},"createdAt":${node.createdAt},"editedAt":${node.editedAt ?? 'null'}` +
-    `,"deleted":${node.deleted},"removed":${node.removed}`;
+  node.json ??= JSON.stringify(
+    present({ ...node, postId, parentId: node.parent?.parent ? node.parent.id : null, childCount: node.children.length }),
+  ).slice(0, -1);
   return node.json;
 }
+
+const str = (s: string | null) => (s === null ? 'null' : JSON.stringify(s));
 
 /** A stub's cursor: the sort and the last sibling shown before the cut. */
 export function stubCursor(sort: Sort, stub: Stub): string {

@@ -25,9 +25,7 @@ removed_at, removal_reason, version`;
 
 export const BY_ID = `SELECT ${COLUMNS} FROM comments WHERE id = ?`;
 export const byIds = (n: number) => `SELECT ${COLUMNS} FROM comments WHERE id IN (${rows(n, '?')})`;
-/** A whole thread (a tree's first load). */
-export const OF_POST = `SELECT ${COLUMNS} FROM comments WHERE post_id = ?`;
-/** What changed in a thread since the change number a tree holds (an index range). */
+/** What changed in a thread since the change number a tree holds (an index range; since 0: the whole thread). */
 export const OF_POST_SINCE = `SELECT ${COLUMNS} FROM comments WHERE post_id = ? AND version > ?`;
 
 export const INSERT = `INSERT INTO comments (id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, version)

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { UsernameRef } from '../accounts/index.js';
 import { ReasonBody, ReportSchema } from '../moderation/index.js';
 import { VoteAnswer, VoteBody, VoteValue } from '../posts/index.js';
-import { accountLimit, List, Nullable, principalOf, responses, sendJsonText, type App, type AuthHooks } from '../../platform/http/index.js';
+import { accountLimit, Id, IdParams, List, Nullable, principalOf, responses, sendJsonText, type App, type AuthHooks } from '../../platform/http/index.js';
 import type { Inbox } from './inbox.js';
 import type { CommentsService, TreeQuery } from './service.js';
 import { SORTS } from './tree.js';
@@ -36,7 +36,6 @@ const Reply: TSchema = Type.Object({ ...commentFields, replies: Type.Array(Type.
 const Tree = Type.Object({ items: Type.Array(Reply), more: Type.Array(Stub) });
 const Subtree = Type.Object({ ...commentFields, replies: Type.Array(Reply), more: Type.Array(Stub) });
 
-const Id = Type.Object({ id: Type.String({ pattern: '^[0-9A-Za-z_-]{1,64}$' }) });
 const Body = Type.String({ minLength: 1, maxLength: 10_000 });
 const TreeQuerySchema = Type.Object({
   sort: Type.Optional(Type.Union(SORTS.map((s) => Type.Literal(s)), { description: 'default best; a cursor carries its own' })),
@@ -66,8 +65,8 @@ export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: Au
           tags,
           security,
           summary: 'Comment on a post, or reply to one of its comments (parentId)',
-          params: Id,
-          body: Type.Object({ body: Body, parentId: Type.Optional(Type.String({ pattern: '^[0-9A-Za-z_-]{1,64}$' })) }),
+          params: IdParams,
+          body: Type.Object({ body: Body, parentId: Type.Optional(Id) }),
           response: responses({ 201: CommentSchema }),
         },
       },
@@ -81,7 +80,7 @@ export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: Au
         schema: {
           tags,
           summary: 'A post\'s comment tree: the best `limit` comments by the sort over the whole tree, `depth` levels; the rest as `more` stubs',
-          params: Id,
+          params: IdParams,
           querystring: TreeQuerySchema,
           response: responses({ 200: Tree }),
         },
@@ -96,7 +95,7 @@ export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: Au
         schema: {
           tags,
           summary: 'A comment with its subtree (continue this thread; with a stub\'s cursor, load more replies)',
-          params: Id,
+          params: IdParams,
           querystring: TreeQuerySchema,
           response: responses({ 200: Subtree }),
         },
@@ -108,14 +107,14 @@ export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: Au
       '/api/v1/comments/:id',
       {
         onRequest: auth.required,
-        schema: { tags, security, summary: 'Edit the body (author only)', params: Id, body: Type.Object({ body: Body }), response: responses({ 200: CommentSchema }) },
+        schema: { tags, security, summary: 'Edit the body (author only)', params: IdParams, body: Type.Object({ body: Body }), response: responses({ 200: CommentSchema }) },
       },
       async (request) => comments.edit(request.params.id, request.body, principalOf(request)),
     );
 
     app.delete(
       '/api/v1/comments/:id',
-      { onRequest: auth.required, schema: { tags, security, summary: 'Delete (author only; the node stays with its replies)', params: Id, response: responses({ 204: Type.Null() }) } },
+      { onRequest: auth.required, schema: { tags, security, summary: 'Delete (author only; the node stays with its replies)', params: IdParams, response: responses({ 204: Type.Null() }) } },
       async (request, reply) => {
         await comments.remove(request.params.id, principalOf(request));
         return reply.code(204).send(null);
@@ -131,7 +130,7 @@ export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: Au
           tags,
           security,
           summary: 'Vote: 1 up, -1 down, 0 clears (idempotent)',
-          params: Id,
+          params: IdParams,
           body: VoteBody,
           response: responses({ 200: VoteAnswer }),
         },
@@ -147,7 +146,7 @@ export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: Au
           tags: ['moderation'],
           security,
           summary: 'Remove a comment with a reason (moderators); it stays in the tree without its body',
-          params: Id,
+          params: IdParams,
           body: ReasonBody,
           response: responses({ 200: CommentSchema }),
         },
@@ -157,7 +156,7 @@ export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: Au
 
     app.delete(
       '/api/v1/comments/:id/removal',
-      { onRequest: auth.required, schema: { tags: ['moderation'], security, summary: 'Restore a removed comment (moderators)', params: Id, response: responses({ 200: CommentSchema }) } },
+      { onRequest: auth.required, schema: { tags: ['moderation'], security, summary: 'Restore a removed comment (moderators)', params: IdParams, response: responses({ 200: CommentSchema }) } },
       async (request) => comments.restoreAsModerator(request.params.id, principalOf(request)),
     );
 
@@ -170,7 +169,7 @@ export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: Au
           tags: ['moderation'],
           security,
           summary: 'Report a comment to its community\'s moderators (once per account)',
-          params: Id,
+          params: IdParams,
           body: ReasonBody,
           response: responses({ 201: ReportSchema }),
         },

@@ -10,7 +10,7 @@ import type { Principal } from '../../platform/http/index.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
-import type { Store, Tx } from '../../platform/store/index.js';
+import { allIn, type Store, type Tx } from '../../platform/store/index.js';
 import { fromRow, writeSelection, type Comment } from './presenter.js';
 import * as q from './queries.js';
 import { select, SORTS, Thread, type Key, type Node, type Sort } from './tree.js';
@@ -72,18 +72,17 @@ function readCursor(cursor: string): { sort: Sort; after: Key | null } {
 export function createCommentsService(deps: CommentsDeps) {
   const { store, clock, ids, outbox, accounts, posts, moderation, votes, search } = deps;
   const threads = new Map<string, Thread>();
-  let keptNodes = 0;
 
+  /** Keeps a loaded tree as the most recently read; drops the least recently read ones beyond `maxTreeNodes` comments. */
   function keep(thread: Thread): void {
-    const old = threads.get(thread.postId);
-    if (old) keptNodes -= old.total;
     threads.delete(thread.postId);
     threads.set(thread.postId, thread);
-    keptNodes += thread.total;
+    let kept = 0;
+    for (const t of threads.values()) kept += t.total;
     for (const [postId, t] of threads) {
-      if (keptNodes <= deps.maxTreeNodes || t === thread) break;
+      if (kept <= deps.maxTreeNodes || t === thread) break;
       threads.delete(postId);
-      keptNodes -= t.total;
+      kept -= t.total;
     }
   }
 
@@ -91,15 +90,20 @@ export function createCommentsService(deps: CommentsDeps) {
     return accounts.usernames(rows.flatMap((r) => (r.author_id === null ? [] : [r.author_id])));
   }
 
-  /** Reads a whole thread in one snapshot. */
-  async function load(postId: string): Promise<Thread> {
-    const found = await store.read(async (r) => {
-      const version = await posts.commentVersion(r, postId);
-      return version === undefined ? null : { version, rows: await r.all<q.CommentRow>(q.OF_POST, [postId]) };
+  /** Reads the rows changed since the tree's version, in one snapshot, and applies them (false: a row's parent is unknown). */
+  async function catchUp(thread: Thread): Promise<boolean> {
+    const changed = await store.read(async (r) => {
+      const version = await posts.commentVersion(r, thread.postId);
+      return version === undefined ? null : { version, rows: await r.all<q.CommentRow>(q.OF_POST_SINCE, [thread.postId, thread.version]) };
     });
-    if (!found) throw new AppError('not_found', 'no such post');
-    const thread = new Thread(postId, found.version);
-    thread.apply(found.rows, found.version, await usernamesOf(found.rows));
+    if (!changed) throw new AppError('not_found', 'no such post');
+    return thread.apply(changed.rows, changed.version, await usernamesOf(changed.rows));
+  }
+
+  /** A whole thread: every comment is a change since version 0 (a post's changes are numbered from 1). */
+  async function load(postId: string): Promise<Thread> {
+    const thread = new Thread(postId, 0);
+    await catchUp(thread); // apply takes parents before children, so a whole thread always applies
     keep(thread);
     return thread;
   }
@@ -112,14 +116,7 @@ export function createCommentsService(deps: CommentsDeps) {
     const version = await posts.commentVersion(store.q, postId);
     if (version === undefined) throw new AppError('not_found', 'no such post');
     if (version === thread.version) return thread;
-    const changed = await store.read(async (r) => {
-      const v = (await posts.commentVersion(r, postId)) as number;
-      return { version: v, rows: await r.all<q.CommentRow>(q.OF_POST_SINCE, [postId, thread.version]) };
-    });
-    const before = thread.total;
-    if (!thread.apply(changed.rows, changed.version, await usernamesOf(changed.rows))) return load(postId);
-    keptNodes += thread.total - before;
-    return thread;
+    return (await catchUp(thread)) ? thread : load(postId);
   });
 
   /** The post's tree, exact: on a single writer straight from memory unless this process changed it since. */
@@ -143,12 +140,8 @@ export function createCommentsService(deps: CommentsDeps) {
     tx.afterCommit(() => {
       const thread = threads.get(postId);
       if (!thread) return;
-      const before = thread.total;
-      if (row && store.singleWriter && !thread.stale && row.version === thread.version + 1 && thread.apply([row], row.version, usernames)) {
-        keptNodes += thread.total - before;
-      } else {
-        thread.stale = true;
-      }
+      const applied = row && store.singleWriter && !thread.stale && row.version === thread.version + 1 && thread.apply([row], row.version, usernames);
+      if (!applied) thread.stale = true;
     });
 
   async function row(id: string): Promise<q.CommentRow> {
@@ -200,20 +193,20 @@ export function createCommentsService(deps: CommentsDeps) {
     });
   }
 
-  async function answer(thread: Thread, start: Node, query: TreeQuery, principal: Principal | null, subtree: boolean): Promise<string | Buffer> {
+  /** The tree under `start` (the thread's root: the post's tree; a comment: that comment with its subtree). */
+  async function answer(thread: Thread, start: Node, query: TreeQuery, principal: Principal | null): Promise<string | Buffer> {
     const fromCursor = query.cursor ? readCursor(query.cursor) : null;
     const sort = fromCursor?.sort ?? query.sort ?? 'best';
-    // Levels shown below the start: top-level comments are level 1 of a post; a comment's replies level 1 of its subtree.
-    const levels = query.depth;
-    const key = `${start.id}|${sort}|${query.limit}|${levels}|${query.cursor ?? ''}`;
+    const key = `${start.id}|${sort}|${query.limit}|${query.depth}|${query.cursor ?? ''}`;
     // The selection (and, for anonymous readers, the whole text) is kept until the tree changes.
-    let kept = thread.answers.get(key) as { selection: ReturnType<typeof select>; text: Buffer | undefined } | undefined;
+    let kept = thread.answers.get(key);
     if (!kept) {
-      kept = { selection: select(thread, { parent: start, after: fromCursor?.after ?? null }, sort, query.limit, levels), text: undefined };
+      // depth: levels shown below the start (top-level comments are level 1 of a post; a comment's replies, of its subtree).
+      kept = { selection: select(thread, { parent: start, after: fromCursor?.after ?? null }, sort, query.limit, query.depth), text: undefined };
       if (thread.answers.size >= 256) thread.answers.clear();
       thread.answers.set(key, kept);
     }
-    const root = subtree ? start : null;
+    const root = start === thread.root ? null : start;
     // Kept as bytes: a hot answer is neither re-encoded nor re-allocated per request.
     if (!principal) return (kept.text ??= Buffer.from(writeSelection(kept.selection, thread.postId, sort, null, root)));
     const shownIds = [...kept.selection.shown.keys()].map((n) => n.id);
@@ -268,31 +261,15 @@ export function createCommentsService(deps: CommentsDeps) {
         await search.index(tx, 'comments', id, '', input.body);
         await outbox.record(tx, 'comment.created', { commentId: id, postId, authorId: author, parentAuthorId: parentAuthor, mentions: mentionsIn(input.body) });
         changed(tx, postId, row, new Map([[author, principal.username]]));
-        return { depth };
+        return row;
       });
-      return {
-        id,
-        postId,
-        parentId: input.parentId ?? null,
-        author: principal.username,
-        body: input.body,
-        score: 1,
-        upvotes: 1,
-        downvotes: 0,
-        depth: created.depth,
-        childCount: 0,
-        createdAt: now,
-        editedAt: null,
-        deleted: false,
-        removed: false,
-        myVote: 1,
-      };
+      return { ...fromRow(created, principal.username), myVote: 1 };
     },
 
     /** A post's comment tree as JSON text (see `select`). */
     async tree(postId: string, query: TreeQuery, principal: Principal | null): Promise<string | Buffer> {
       const thread = await tree(postId);
-      return answer(thread, thread.root, query, principal, false);
+      return answer(thread, thread.root, query, principal);
     },
 
     /** A comment with its subtree as JSON text: continue-this-thread and load-more. */
@@ -306,7 +283,7 @@ export function createCommentsService(deps: CommentsDeps) {
         node = thread.nodes.get(id);
       }
       if (!node) throw new AppError('not_found', 'no such comment');
-      return answer(thread, node, query, principal, true);
+      return answer(thread, node, query, principal);
     },
 
     async edit(id: string, input: { body: string }, principal: Principal): Promise<Comment> {
@@ -396,17 +373,11 @@ export function createCommentsService(deps: CommentsDeps) {
     /** Comments by id for search results and the inbox, in the given order; `shownOnly` drops deleted and removed ones. */
     async byIds(commentIds: string[], principal: Principal | null, shownOnly = true): Promise<Comment[]> {
       if (commentIds.length === 0) return [];
-      const found: q.CommentRow[] = [];
-      for (let i = 0; i < commentIds.length; i += 500) {
-        const chunk = commentIds.slice(i, i + 500);
-        found.push(...(await store.q.all<q.CommentRow>(q.byIds(chunk.length), chunk)));
-      }
+      const found = await allIn(commentIds, (slice) => store.q.all<q.CommentRow>(q.byIds(slice.length), slice));
       const byId = new Map(found.filter((r) => !shownOnly || (r.deleted_at === null && r.removed_at === null)).map((r) => [r.id, r]));
       return present(commentIds.map((id) => byId.get(id)).filter((r): r is q.CommentRow => r !== undefined), principal);
     },
 
-    /** Kept trees and their comments (for tests and metrics). */
-    kept: () => ({ trees: threads.size, comments: keptNodes }),
   };
 }
 

@@ -1,4 +1,5 @@
 import { controversy, wilson } from '../posts/index.js';
+import { Heap } from '../../platform/heap.js';
 import type { CommentRow } from './queries.js';
 
 /**
@@ -65,31 +66,36 @@ export class Node {
   }
 }
 
-/** Negative when a comes first in the sort. */
-export function compareKeys(sort: Sort, a: Key, b: Key): number {
-  if (sort === 'old') return a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
-  return b[0] - a[0] || b[1] - a[1] || (a[2] < b[2] ? 1 : a[2] > b[2] ? -1 : 0);
+/** What the sorts order by: a node, or a cursor's key. */
+interface Ranked {
+  readonly id: string;
+  readonly createdAt: number;
+  rank(sort: Sort): number;
 }
 
-function compareNodes(sort: Sort, a: Node, b: Node): number {
+/** Negative when a comes first in the sort. */
+function compare(sort: Sort, a: Ranked, b: Ranked): number {
   if (sort === 'old') return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   return b.rank(sort) - a.rank(sort) || b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
-/** Index of the first node of `list` that comes after `key`. */
-function firstAfter(sort: Sort, list: readonly Node[], key: Key): number {
+/** A cursor's key as something `compare` orders. */
+const keyed = ([rank, createdAt, id]: Key): Ranked => ({ id, createdAt, rank: () => rank });
+
+/** Index of the first node of `list` that comes after `after`. */
+function firstAfter(sort: Sort, list: readonly Node[], after: Ranked): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (compareKeys(sort, (list[mid] as Node).key(sort), key) <= 0) lo = mid + 1;
+    if (compare(sort, list[mid] as Node, after) <= 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
 function insertSorted(sort: Sort, list: Node[], node: Node): void {
-  list.splice(firstAfter(sort, list, node.key(sort)), 0, node);
+  list.splice(firstAfter(sort, list, node), 0, node);
 }
 
 export class Thread {
@@ -98,8 +104,8 @@ export class Thread {
   version: number;
   readonly root: Node;
   readonly nodes = new Map<string, Node>();
-  /** Answers made from this version of the tree (dropped by every change). */
-  readonly answers = new Map<string, unknown>();
+  /** Selections made from this version of the tree, with their anonymous answer's bytes once written (dropped by every change). */
+  readonly answers = new Map<string, { selection: Selection; text: Buffer | undefined }>();
   /** On a single writer: a committed change not yet read back. */
   stale = false;
 
@@ -114,7 +120,7 @@ export class Thread {
     const i = S[sort];
     let list = node.sorted[i];
     if (!list) {
-      list = [...node.children].sort((a, b) => compareNodes(sort, a, b));
+      list = [...node.children].sort((a, b) => compare(sort, a, b));
       node.sorted[i] = list;
     }
     return list;
@@ -227,54 +233,22 @@ interface Candidate {
  * the shown siblings before it — never the size of the thread.
  */
 export function select(thread: Thread, start: Start, sort: Sort, limit: number, depth: number): Selection {
-  // depth 0: nothing below the start is shown, its children become one stub (the loop below never runs).
-  const heap: Candidate[] = [];
-  const better = (a: Candidate, b: Candidate) => compareNodes(sort, a.node, b.node) < 0;
-  const push = (c: Candidate) => {
-    heap.push(c);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!better(heap[i] as Candidate, heap[p] as Candidate)) break;
-      [heap[i], heap[p]] = [heap[p] as Candidate, heap[i] as Candidate];
-      i = p;
-    }
-  };
-  const pop = (): Candidate => {
-    const top = heap[0] as Candidate;
-    const last = heap.pop() as Candidate;
-    if (heap.length > 0) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && better(heap[l] as Candidate, heap[m] as Candidate)) m = l;
-        if (r < heap.length && better(heap[r] as Candidate, heap[m] as Candidate)) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m] as Candidate, heap[i] as Candidate];
-        i = m;
-      }
-    }
-    return top;
-  };
+  const heap = new Heap<Candidate>((a, b) => compare(sort, a.node, b.node) < 0);
   const offer = (list: Node[], index: number) => {
     const node = list[index];
-    if (node) push({ list, index, node });
+    if (node) heap.push({ list, index, node });
   };
 
   const shown = new Map<Node, Node[]>();
   const top: Node[] = [];
   const more: Stub[] = [];
-  const firstList = thread.sorted(start.parent, sort);
-  const first = start.after ? firstAfter(sort, firstList, start.after) : 0;
-  if (depth > 0) offer(firstList, first);
-  else if (first < firstList.length) heap.push({ list: firstList, index: first, node: firstList[first] as Node });
+  // depth 0: nothing below the start is shown; its children (from the cursor on) stay in the heap as one stub.
+  const first = thread.sorted(start.parent, sort);
+  offer(first, start.after ? firstAfter(sort, first, keyed(start.after)) : 0);
   const baseDepth = start.parent.depth;
   let count = 0;
-  while (depth > 0 && heap.length > 0 && count < limit) {
-    const { list, index, node } = pop();
+  while (depth > 0 && heap.size > 0 && count < limit) {
+    const { list, index, node } = heap.pop() as Candidate;
     count++;
     const siblings = node.parent === start.parent ? top : (shown.get(node.parent as Node) as Node[]);
     siblings.push(node);
@@ -284,7 +258,7 @@ export function select(thread: Thread, start: Start, sort: Sort, limit: number, 
     if (node.depth - baseDepth < depth) offer(thread.sorted(node, sort), 0);
     else more.push({ parent: node, count: node.size, after: null });
   }
-  for (const { list, index, node } of heap) {
+  for (const { list, index, node } of heap.remaining()) {
     const parent = node.parent as Node;
     let rest = parent === thread.root ? thread.total : parent.size;
     for (let i = 0; i < index; i++) rest -= 1 + (list[i] as Node).size;

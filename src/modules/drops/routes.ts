@@ -2,10 +2,9 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { CommunityName } from '../communities/index.js';
 import { AppError } from '../../platform/errors.js';
-import { List, Nullable, principalOf, responses, sendJsonText, type App, type AuthHooks } from '../../platform/http/index.js';
+import { IdParams, List, Nullable, principalOf, responses, sendJsonText, type App, type AuthHooks } from '../../platform/http/index.js';
 import type { DropsService } from './service.js';
 
-const Id = Type.Object({ id: Type.String({ pattern: '^[0-9A-Za-z_-]{1,64}$' }) });
 const Time = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000, description: 'epoch milliseconds' });
 export const DropSchema = Type.Object({
   id: Type.String(),
@@ -71,7 +70,7 @@ export function dropsRoutes(drops: DropsService, auth: AuthHooks): FastifyPlugin
 
     app.get(
       '/api/v1/drops/:id',
-      { schema: { tags, summary: 'A drop with its exact remaining stock (anonymous)', params: Id, response: responses({ 200: DropSchema }) } },
+      { schema: { tags, summary: 'A drop with its exact remaining stock (anonymous)', params: IdParams, response: responses({ 200: DropSchema }) } },
       (request, reply) => {
         const text = drops.statusText(request.params.id);
         if (typeof text !== 'string') return text.then((json) => void sendJsonText(reply, json));
@@ -104,7 +103,7 @@ export function dropsRoutes(drops: DropsService, auth: AuthHooks): FastifyPlugin
           tags,
           security,
           summary: 'Reserve units (Idempotency-Key header required: the same key and body get the first answer)',
-          params: Id,
+          params: IdParams,
           headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
           body: Type.Object({ quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }) }),
           response: responses({ 201: OrderSchema }),
@@ -120,7 +119,7 @@ export function dropsRoutes(drops: DropsService, auth: AuthHooks): FastifyPlugin
 
     app.get(
       '/api/v1/orders/:id',
-      { onRequest: auth.required, schema: { tags, security, summary: 'An order (its buyer only)', params: Id, response: responses({ 200: OrderSchema }) } },
+      { onRequest: auth.required, schema: { tags, security, summary: 'An order (its buyer only)', params: IdParams, response: responses({ 200: OrderSchema }) } },
       async (request) => drops.getOrder(request.params.id, principalOf(request)),
     );
 
@@ -128,7 +127,7 @@ export function dropsRoutes(drops: DropsService, auth: AuthHooks): FastifyPlugin
       '/api/v1/orders/:id/cancellation',
       {
         onRequest: auth.required,
-        schema: { tags, security, summary: 'Cancel a pending order (its buyer); the units go back at once', params: Id, response: responses({ 200: OrderSchema }) },
+        schema: { tags, security, summary: 'Cancel a pending order (its buyer); the units go back at once', params: IdParams, response: responses({ 200: OrderSchema }) },
       },
       async (request) => drops.cancel(request.params.id, principalOf(request)),
     );

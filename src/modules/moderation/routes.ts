@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { UsernameRef } from '../accounts/index.js';
 import { CommunityName } from '../communities/index.js';
-import { List, Nullable, principalOf, responses, type App, type AuthHooks } from '../../platform/http/index.js';
+import { IdParams, List, Nullable, principalOf, responses, type App, type AuthHooks } from '../../platform/http/index.js';
 import type { ModerationService } from './service.js';
 
 const NameParams = Type.Object({ name: CommunityName });
@@ -118,7 +118,7 @@ export function moderationRoutes(moderation: ModerationService, auth: AuthHooks)
       '/api/v1/reports/:id/resolution',
       {
         onRequest: auth.required,
-        schema: { tags, security, summary: 'Mark a report handled (moderators)', params: Type.Object({ id: Type.String({ pattern: '^[0-9A-Za-z_-]{1,64}$' }) }), response: responses({ 204: Type.Null() }) },
+        schema: { tags, security, summary: 'Mark a report handled (moderators)', params: IdParams, response: responses({ 204: Type.Null() }) },
       },
       async (request, reply) => {
         await moderation.resolveReport(request.params.id, principalOf(request));

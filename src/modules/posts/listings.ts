@@ -3,6 +3,7 @@ import type { CommunitiesModule } from '../communities/index.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Principal } from '../../platform/http/index.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
+import { Heap } from '../../platform/heap.js';
 import { idUpperBound } from '../../platform/ids.js';
 import type { Param, Store } from '../../platform/store/index.js';
 import type { PageCache } from './page-cache.js';
@@ -177,32 +178,13 @@ export function createListings(deps: {
 
 /** The first n rows of several lists, each already in order: a k-way merge over a binary heap of list heads. */
 export function mergeTop<T>(lists: readonly (readonly T[])[], n: number, before: (a: T, b: T) => boolean): T[] {
-  const heap: { list: readonly T[]; at: number }[] = lists.filter((l) => l.length > 0).map((list) => ({ list, at: 0 }));
-  const head = (i: number) => heap[i]!.list[heap[i]!.at] as T;
-  const down = (start: number) => {
-    let i = start;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let top = i;
-      if (l < heap.length && before(head(l), head(top))) top = l;
-      if (r < heap.length && before(head(r), head(top))) top = r;
-      if (top === i) return;
-      [heap[i], heap[top]] = [heap[top]!, heap[i]!];
-      i = top;
-    }
-  };
-  for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
+  const heads = new Heap<{ list: readonly T[]; at: number }>((a, b) => before(a.list[a.at] as T, b.list[b.at] as T));
+  for (const list of lists) if (list.length > 0) heads.push({ list, at: 0 });
   const out: T[] = [];
-  while (out.length < n && heap.length > 0) {
-    const first = heap[0]!;
-    out.push(first.list[first.at] as T);
-    first.at++;
-    if (first.at >= first.list.length) {
-      const last = heap.pop()!;
-      if (heap.length > 0) heap[0] = last;
-    }
-    down(0);
+  while (out.length < n && heads.size > 0) {
+    const head = heads.pop() as { list: readonly T[]; at: number };
+    out.push(head.list[head.at] as T);
+    if (head.at + 1 < head.list.length) heads.push({ list: head.list, at: head.at + 1 });
   }
   return out;
 }

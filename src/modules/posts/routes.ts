@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { UsernameRef } from '../accounts/index.js';
 import { CommunityName } from '../communities/index.js';
 import { ReasonBody, ReportSchema } from '../moderation/index.js';
-import { accountLimit, createSerializeOnce, List, Nullable, principalOf, responses, type App, type AuthHooks } from '../../platform/http/index.js';
+import { accountLimit, createSerializeOnce, IdParams, List, Nullable, principalOf, responses, type App, type AuthHooks } from '../../platform/http/index.js';
 import type { Post } from './presenter.js';
 import type { PostsService } from './service.js';
 
@@ -30,7 +30,6 @@ export const PostSchema = Type.Object({
   removalReason: Type.Optional(Nullable(Type.String())),
   myVote: Type.Optional(VoteValue),
 });
-const PostId = Type.Object({ id: Type.String({ pattern: '^[0-9A-Za-z_-]{1,64}$' }) });
 const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
 const Cursor = Type.Optional(Type.String({ maxLength: 300 }));
 const Window = Type.Union(['hour', 'day', 'week', 'month', 'year', 'all'].map((t) => Type.Literal(t)), { default: 'all' });
@@ -122,7 +121,7 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
 
     app.get(
       '/api/v1/posts/:id',
-      { onRequest: auth.optional, schema: { tags, summary: 'A post', params: PostId, response: responses({ 200: PostSchema }) } },
+      { onRequest: auth.optional, schema: { tags, summary: 'A post', params: IdParams, response: responses({ 200: PostSchema }) } },
       async (request) => posts.get(request.params.id, request.principal),
     );
 
@@ -130,14 +129,14 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
       '/api/v1/posts/:id',
       {
         onRequest: auth.required,
-        schema: { tags, security, summary: 'Edit the body (author only)', params: PostId, body: Type.Object({ body: Body }), response: responses({ 200: PostSchema }) },
+        schema: { tags, security, summary: 'Edit the body (author only)', params: IdParams, body: Type.Object({ body: Body }), response: responses({ 200: PostSchema }) },
       },
       async (request) => posts.edit(request.params.id, request.body, principalOf(request)),
     );
 
     app.delete(
       '/api/v1/posts/:id',
-      { onRequest: auth.required, schema: { tags, security, summary: 'Delete (author only; the shell stays)', params: PostId, response: noContent } },
+      { onRequest: auth.required, schema: { tags, security, summary: 'Delete (author only; the shell stays)', params: IdParams, response: noContent } },
       async (request, reply) => {
         await posts.remove(request.params.id, principalOf(request));
         return reply.code(204).send(null);
@@ -153,7 +152,7 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
           tags,
           security,
           summary: 'Vote: 1 up, -1 down, 0 clears (idempotent)',
-          params: PostId,
+          params: IdParams,
           body: VoteBody,
           response: responses({ 200: VoteAnswer }),
         },
@@ -170,7 +169,7 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
           tags: ['moderation'],
           security,
           summary,
-          params: PostId,
+          params: IdParams,
           ...(withReason ? { body: ReasonBody } : {}),
           response: responses({ 200: PostSchema }),
         },
@@ -190,7 +189,7 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
           tags: ['moderation'],
           security,
           summary: 'Report a post to its community\'s moderators (once per account)',
-          params: PostId,
+          params: IdParams,
           body: ReasonBody,
           response: responses({ 201: ReportSchema }),
         },

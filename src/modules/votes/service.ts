@@ -1,5 +1,5 @@
 import type { Clock } from '../../platform/clock.js';
-import { rows, type Store, type Tx } from '../../platform/store/index.js';
+import { allIn, rows, type Store, type Tx } from '../../platform/store/index.js';
 
 export type VoteValue = -1 | 0 | 1;
 export type VoteTarget = 'post' | 'comment';
@@ -42,13 +42,8 @@ export function createVotesService(deps: { store: Store; clock: Clock }) {
 
     /** The account's votes on these targets (absent = no vote). */
     async mine(accountId: string, target: VoteTarget, targetIds: readonly string[]): Promise<Map<string, VoteValue>> {
-      const out = new Map<string, VoteValue>();
-      for (let i = 0; i < targetIds.length; i += 500) {
-        const chunk = targetIds.slice(i, i + 500);
-        const rows = await store.q.all<{ target_id: string; value: number }>(mineSql(chunk.length), [accountId, target, ...chunk]);
-        for (const r of rows) out.set(r.target_id, r.value as VoteValue);
-      }
-      return out;
+      const rows = await allIn(targetIds, (slice) => store.q.all<{ target_id: string; value: number }>(mineSql(slice.length), [accountId, target, ...slice]));
+      return new Map(rows.map((r) => [r.target_id, r.value as VoteValue]));
     },
   };
 }

@@ -1,7 +1,7 @@
 export { accountLimit, createHttpApp, ipLimit, type App, type HttpOptions } from './server.js';
 export { createAuthHooks, principalOf, type AuthHooks } from './auth.js';
 export type { Authenticate, Principal } from './principal.js';
-export { createSerializeOnce, ErrorBody, List, Nullable, responses, sendJsonText } from './schemas.js';
+export { createSerializeOnce, ErrorBody, Id, IdParams, List, Nullable, responses, sendJsonText } from './schemas.js';
 export { toErrorAnswer } from './errors.js';
 export { opsRoutes, type Readiness } from './ops.js';
 export { decodeCursor, encodeCursor } from './cursor.js';

@@ -22,6 +22,11 @@ export function List<T extends TSchema>(item: T) {
   return Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 }
 
+/** An id in a path or body (ids are made by the application; this only bounds what a client may send). */
+export const Id = Type.String({ pattern: '^[0-9A-Za-z_-]{1,64}$' });
+/** `/…/:id` */
+export const IdParams = Type.Object({ id: Id });
+
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 /**

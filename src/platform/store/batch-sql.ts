@@ -19,3 +19,13 @@ export function bySize(build: (n: number) => string): (n: number) => string {
     return sql;
   };
 }
+
+/** The most values put in one IN list: well inside both stores' parameter limits. */
+export const IN_LIST_MAX = 500;
+
+/** A query's rows for any number of values: run once per slice of at most IN_LIST_MAX values, rows in slice order. */
+export async function allIn<V, T>(values: readonly V[], query: (slice: V[]) => Promise<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < values.length; i += IN_LIST_MAX) out.push(...(await query(values.slice(i, i + IN_LIST_MAX))));
+  return out;
+}

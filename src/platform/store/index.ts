@@ -4,4 +4,4 @@ export { openStore, type OpenStoreOptions } from './open.js';
 export { createStoreHandle, type StoreHandle } from './handle.js';
 export { loadMigrations, migrate, schemaStatus, assertCompatible, SchemaError, type Migration, type SchemaStatus } from './migrations.js';
 export { createWriteCombiner, type CombinedWrite } from './combine.js';
-export { bySize, rows } from './batch-sql.js';
+export { allIn, bySize, IN_LIST_MAX, rows } from './batch-sql.js';
