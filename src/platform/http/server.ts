@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import type { Metrics } from '../metrics.js';
 import { AppError } from '../errors.js';
+import { afterWrites } from '../turn.js';
 import { ErrorBody } from './schemas.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 
@@ -124,6 +125,12 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
     done(null, payload);
+  });
+
+  // Reads run after the writes of their event-loop turn have committed (turn.ts).
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.method === 'GET' || request.method === 'HEAD') afterWrites(done);
+    else done();
   });
 
   // One histogram child per (method, route, status), looked up once.

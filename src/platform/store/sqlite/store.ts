@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Param, Queryable, Row, Store, StoreStats, Tx } from '../types.js';
+import { commitThisTurn } from '../../turn.js';
 import { translateSqliteError } from './errors.js';
 
 export type SqliteSync = 'normal' | 'full';
@@ -32,7 +33,8 @@ interface WriteJob {
  * for the writer. Writes queued in the same event-loop turn are committed
  * together (one BEGIN IMMEDIATE .. COMMIT, a savepoint each), so that an
  * fsync per commit stays affordable; each caller is answered only after the
- * commit that holds its write. The WAL is copied back into the database by
+ * commit that holds its write. The commit runs first in the turn's check
+ * phase, before the reads waiting for it (turn.ts). The WAL is copied back into the database by
  * a worker thread (checkpointer.ts), so commits never wait for a checkpoint.
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
@@ -51,7 +53,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   function schedule(): void {
     if (!draining) {
       draining = true;
-      setImmediate(drain);
+      commitThisTurn(drain);
     }
   }
 
