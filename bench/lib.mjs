@@ -51,6 +51,8 @@ export async function startServer(env) {
     createInterface({ input: child.stdout }).on('line', (line) => {
       const url = /"url":"(http:[^"]+)"/.exec(line)?.[1];
       if (url) resolve(url);
+      // The server's warnings and errors are shown: a 5xx under load is a bug to see.
+      if (/"level":(40|50|60)/.test(line)) console.error(`[server] ${line.slice(0, 2000)}`);
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });

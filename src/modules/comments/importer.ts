@@ -143,9 +143,10 @@ export function createImporter(deps: {
     const fresh = comments.filter((c) => !known.has(c.id));
     report.commentsKept += known.size;
     if (fresh.length === 0) return report;
-    const post = await posts.lockForComments(tx, postId);
+    const post = await posts.commentTarget(tx, postId);
     if (!post) throw new Error(`the imported post ${postId} is gone`);
-    const version = post.version + 1;
+    // The post's next change number, under its lock until this import's transaction ends.
+    const { version } = await posts.commentsChanged(tx, postId, post.communityId, fresh.length);
 
     // Depth of parents imported before (possibly from another file).
     const parents = await allIn([...known.values()], (slice) => tx.all<q.CommentRow>(q.byIds(slice.length), slice));
@@ -188,7 +189,6 @@ export function createImporter(deps: {
       if (added > 0) await tx.run(q.ADD_CHILDREN, [added, local]);
     }
     for (const [author, score] of karma) await accounts.addKarma(tx, author, { comment: score });
-    await posts.commentsChanged(tx, postId, post.communityId, version, fresh.length);
     report.commentsCreated += fresh.length;
     return report;
   }

@@ -1,4 +1,4 @@
-import { rows } from '../../platform/store/index.js';
+import { rows, type Dialect } from '../../platform/store/index.js';
 
 /** The comments module's SQL: portable across SQLite and PostgreSQL. */
 
@@ -28,15 +28,30 @@ export const byIds = (n: number) => `SELECT ${COLUMNS} FROM comments WHERE id IN
 /** What changed in a thread since the change number a tree holds (an index range; since 0: the whole thread). */
 export const OF_POST_SINCE = `SELECT ${COLUMNS} FROM comments WHERE post_id = ? AND version > ?`;
 
+/**
+ * A comment row's change number is its post's latest (`posts.commentsChanged`, run just
+ * before in the same transaction, holds the post row): read here rather than passed in,
+ * so that the statements of a change go out together in one round trip.
+ */
+const POST_VERSION = '(SELECT comment_version FROM posts WHERE id = ?)';
 export const INSERT = `INSERT INTO comments (id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, version)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`;
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ${POST_VERSION})`;
+export const SET_VERSION = `UPDATE comments SET version = ${POST_VERSION} WHERE id = ?`;
+/**
+ * A comment row for a change: on PostgreSQL locked, so that the changes of one comment
+ * run in turn. `NO KEY UPDATE` (what an UPDATE takes), not `UPDATE`: a reply's foreign-key
+ * check takes `KEY SHARE` on its parent, which `FOR UPDATE` would block — a vote on the
+ * parent then waits for the reply's writer while holding what that writer needs next
+ * (seen as deadlocks in bench/comments.mjs).
+ */
+export const FOR_CHANGE: Record<Dialect, string> = { sqlite: BY_ID, postgres: `${BY_ID} FOR NO KEY UPDATE` };
 export const ADD_CHILDREN = 'UPDATE comments SET child_count = child_count + ? WHERE id = ?';
-export const SET_VOTES = 'UPDATE comments SET upvotes = ?, downvotes = ?, version = ? WHERE id = ?';
-export const EDIT = 'UPDATE comments SET body = ?, edited_at = ?, version = ? WHERE id = ?';
+export const SET_VOTES = 'UPDATE comments SET upvotes = ?, downvotes = ? WHERE id = ?';
+export const EDIT = 'UPDATE comments SET body = ?, edited_at = ? WHERE id = ?';
 /** Soft delete: the node stays in the tree; its text is erased. */
-export const DELETE = 'UPDATE comments SET body = NULL, deleted_at = ?, version = ? WHERE id = ? AND deleted_at IS NULL';
-export const REMOVE = 'UPDATE comments SET removed_at = ?, removal_reason = ?, version = ? WHERE id = ? AND removed_at IS NULL';
-export const RESTORE = 'UPDATE comments SET removed_at = NULL, removal_reason = NULL, version = ? WHERE id = ? AND removed_at IS NOT NULL';
+export const DELETE = 'UPDATE comments SET body = NULL, deleted_at = ? WHERE id = ? AND deleted_at IS NULL';
+export const REMOVE = 'UPDATE comments SET removed_at = ?, removal_reason = ? WHERE id = ? AND removed_at IS NULL';
+export const RESTORE = 'UPDATE comments SET removed_at = NULL, removal_reason = NULL WHERE id = ? AND removed_at IS NOT NULL';
 
 const SHOWN = 'deleted_at IS NULL AND removed_at IS NULL';
 export const BY_AUTHOR = `SELECT ${COLUMNS} FROM comments WHERE author_id = ? AND ${SHOWN} ORDER BY id DESC LIMIT ?`;

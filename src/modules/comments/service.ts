@@ -63,9 +63,9 @@ function readCursor(cursor: string): { sort: Sort; after: Key | null } {
 
 /**
  * Comments: create, edit, soft delete, vote, moderator removal, and the
- * tree reads. Every change to a post's comments takes the post's row lock
- * and a new change number for the post (`posts.lockForComments`), stored on
- * the rows it touched; the in-memory trees catch up by reading the rows
+ * tree reads. Every change to a post's comments takes a new change number
+ * for the post under the post row's lock (`posts.commentsChanged`, its last
+ * step), stored on the rows it touched; the in-memory trees catch up by reading the rows
  * above the number they hold — on every read on a shared store, only after
  * this process's own commits on a single writer.
  */
@@ -108,15 +108,21 @@ export function createCommentsService(deps: CommentsDeps) {
     return thread;
   }
 
-  /** Brings a kept tree up to the latest commit (a full load if it has none). */
+  /**
+   * Brings a kept tree up to the latest commit (a full load if it has none)
+   * in one statement: the rows changed since the tree's version, read in one
+   * snapshot. Every change number is written on a row and numbers commit in
+   * order, so the highest number among them is the post's number in that
+   * snapshot (none: nothing changed).
+   */
   const refresh = createFreshReads(async (postId: string): Promise<Thread> => {
     const thread = threads.get(postId);
     if (!thread) return load(postId);
     thread.stale = false;
-    const version = await posts.commentVersion(store.q, postId);
-    if (version === undefined) throw new AppError('not_found', 'no such post');
-    if (version === thread.version) return thread;
-    return (await catchUp(thread)) ? thread : load(postId);
+    const rows = await store.q.all<q.CommentRow>(q.OF_POST_SINCE, [postId, thread.version]);
+    if (rows.length === 0) return thread;
+    const version = rows.reduce((v, r) => Math.max(v, r.version), thread.version);
+    return thread.apply(rows, version, await usernamesOf(rows)) ? thread : load(postId);
   });
 
   /** The post's tree, exact: on a single writer straight from memory unless this process changed it since. */
@@ -151,23 +157,24 @@ export function createCommentsService(deps: CommentsDeps) {
   }
 
   /**
-   * One change to a comment of a post: locks the post, takes its next
-   * change number, runs `change` with the fresh row, records the number
-   * and the shown-comment count's delta it returns.
+   * One change to a comment: locks the comment row, runs `change` with it,
+   * then takes the post's next change number (`posts.commentsChanged`, the
+   * post row's lock, held from there to the commit) and records it on the
+   * row together with the shown-comment count's delta `change` returns.
+   * Lock order everywhere: comment rows, then the post.
    */
   async function change<T>(
     id: string,
-    fn: (tx: Tx, comment: q.CommentRow, post: { communityId: string; version: number }) => Promise<{ countDelta: number; result: T } | null>,
+    fn: (tx: Tx, comment: q.CommentRow, post: { communityId: string }) => Promise<{ countDelta: number; result: T } | null>,
   ): Promise<T | null> {
     const { post_id: postId } = await row(id);
+    const communityId = await posts.communityIdOf(postId);
     return store.write(async (tx) => {
-      const post = await posts.lockForComments(tx, postId);
-      const comment = await tx.get<q.CommentRow>(q.BY_ID, [id]);
-      if (!post || !comment) throw new AppError('not_found', 'no such comment');
-      const version = post.version + 1;
-      const done = await fn(tx, comment, { communityId: post.communityId, version });
+      const comment = await tx.get<q.CommentRow>(q.FOR_CHANGE[store.dialect], [id]);
+      if (!comment) throw new AppError('not_found', 'no such comment');
+      const done = await fn(tx, comment, { communityId });
       if (!done) return null;
-      await posts.commentsChanged(tx, postId, post.communityId, version, done.countDelta);
+      await Promise.all([posts.commentsChanged(tx, postId, communityId, done.countDelta), tx.run(q.SET_VERSION, [postId, id])]);
       // On a single writer the changed row is read here (no round trip) and goes straight into the kept tree.
       changed(tx, postId, store.singleWriter ? await tx.get<q.CommentRow>(q.BY_ID, [id]) : undefined);
       return done.result;
@@ -220,31 +227,45 @@ export function createCommentsService(deps: CommentsDeps) {
       const id = ids.next();
       const now = clock.now();
       const author = principal.accountId;
+      const communityId = await posts.communityIdOf(postId);
       const created = await store.write(async (tx) => {
-        const post = await posts.lockForComments(tx, postId);
+        // The checks go out together (one round trip on PostgreSQL) and are judged in this order.
+        const [post, parent, banned] = await Promise.all([
+          posts.commentTarget(tx, postId),
+          input.parentId === undefined ? undefined : tx.get<q.CommentRow>(q.BY_ID, [input.parentId]),
+          moderation.assertNotBanned(communityId, author, tx).then(
+            () => null,
+            (error: unknown) => error,
+          ),
+        ]);
         if (!post) throw new AppError('not_found', 'no such post');
         if (!post.visible) throw new AppError('not_found', 'this post was deleted or removed');
         if (post.locked) throw new AppError('post_locked', 'this post is locked: no new comments');
-        await moderation.assertNotBanned(post.communityId, author, tx);
-        let depth = 0;
-        let parentAuthor: string | null = null;
+        if (banned) throw banned;
         if (input.parentId !== undefined) {
-          const parent = await tx.get<q.CommentRow>(q.BY_ID, [input.parentId]);
           if (!parent || parent.post_id !== postId) throw new AppError('not_found', 'no such comment in this post', { field: 'parentId' });
           if (parent.deleted_at !== null || parent.removed_at !== null) throw new AppError('not_found', 'the parent comment was deleted or removed', { field: 'parentId' });
-          depth = parent.depth + 1;
-          parentAuthor = parent.author_id;
-          await tx.run(q.ADD_CHILDREN, [1, parent.id]);
         }
-        const version = post.version + 1;
-        await posts.commentsChanged(tx, postId, post.communityId, version, 1);
+        // The writes go out together too; the post row's lock comes last (after the parent's), held to the commit.
+        const [, , , , changedPost] = await Promise.all([
+          parent ? tx.run(q.ADD_CHILDREN, [1, parent.id]) : null,
+          // The author's own upvote is recorded at creation (it earns no karma).
+          votes.first(tx, 'comment', id, author, 1),
+          search.index(tx, 'comments', id, '', input.body),
+          outbox.record(tx, 'comment.created', { commentId: id, postId, authorId: author, parentAuthorId: parent?.author_id ?? null, mentions: mentionsIn(input.body) }),
+          posts.commentsChanged(tx, postId, communityId, 1),
+          tx.run(q.INSERT, [id, postId, input.parentId ?? null, author, input.body, parent ? parent.depth + 1 : 0, 1, 0, now, postId]),
+        ]);
+        // Locked or taken down between the checks and the lock: refused as if checked under it.
+        if (!changedPost.visible) throw new AppError('not_found', 'this post was deleted or removed');
+        if (changedPost.locked) throw new AppError('post_locked', 'this post is locked: no new comments');
         const row: q.CommentRow = {
           id,
           post_id: postId,
           parent_id: input.parentId ?? null,
           author_id: author,
           body: input.body,
-          depth,
+          depth: parent ? parent.depth + 1 : 0,
           upvotes: 1,
           downvotes: 0,
           child_count: 0,
@@ -253,13 +274,8 @@ export function createCommentsService(deps: CommentsDeps) {
           deleted_at: null,
           removed_at: null,
           removal_reason: null,
-          version,
+          version: changedPost.version,
         };
-        await tx.run(q.INSERT, [id, postId, row.parent_id, author, input.body, depth, 1, 0, now, version]);
-        // The author's own upvote is recorded at creation (it earns no karma).
-        await votes.cast(tx, 'comment', id, author, 1);
-        await search.index(tx, 'comments', id, '', input.body);
-        await outbox.record(tx, 'comment.created', { commentId: id, postId, authorId: author, parentAuthorId: parentAuthor, mentions: mentionsIn(input.body) });
         changed(tx, postId, row, new Map([[author, principal.username]]));
         return row;
       });
@@ -288,10 +304,9 @@ export function createCommentsService(deps: CommentsDeps) {
 
     async edit(id: string, input: { body: string }, principal: Principal): Promise<Comment> {
       await authored(id, principal);
-      await change(id, async (tx, comment, { version }) => {
+      await change(id, async (tx, comment) => {
         if (comment.deleted_at !== null) throw new AppError('not_found', 'this comment was deleted');
-        await tx.run(q.EDIT, [input.body, clock.now(), version, id]);
-        if (comment.removed_at === null) await search.index(tx, 'comments', id, '', input.body);
+        await Promise.all([tx.run(q.EDIT, [input.body, clock.now(), id]), comment.removed_at === null ? search.index(tx, 'comments', id, '', input.body) : null]);
         return { countDelta: 0, result: true };
       });
       return (await present([await row(id)], principal))[0] as Comment;
@@ -301,8 +316,8 @@ export function createCommentsService(deps: CommentsDeps) {
     async remove(id: string, principal: Principal): Promise<void> {
       const comment = await row(id);
       if (comment.author_id !== principal.accountId) throw new AppError('forbidden', 'only the author may delete a comment');
-      await change(id, async (tx, c, { version }) => {
-        if ((await tx.run(q.DELETE, [clock.now(), version, id])) === 0) return null;
+      await change(id, async (tx, c) => {
+        if ((await tx.run(q.DELETE, [clock.now(), id])) === 0) return null;
         await search.remove(tx, 'comments', id);
         return { countDelta: c.removed_at === null ? -1 : 0, result: true };
       });
@@ -310,17 +325,17 @@ export function createCommentsService(deps: CommentsDeps) {
 
     /** Up, down or clear (0), as for posts: idempotent; the author's comment karma moves by votes from others. */
     async vote(id: string, value: VoteValue, principal: Principal) {
-      const counts = await change(id, async (tx, comment, { communityId, version }) => {
+      const counts = await change(id, async (tx, comment, { communityId }) => {
         if (comment.deleted_at !== null || comment.removed_at !== null) return null;
-        await moderation.assertNotBanned(communityId, principal.accountId, tx);
-        const cast = await votes.cast(tx, 'comment', id, principal.accountId, value);
+        const [, cast] = await Promise.all([
+          moderation.assertNotBanned(communityId, principal.accountId, tx),
+          votes.cast(tx, 'comment', id, principal.accountId, value),
+        ]);
         if (cast.up === 0 && cast.down === 0) return { countDelta: 0, result: { upvotes: comment.upvotes, downvotes: comment.downvotes } };
         const upvotes = comment.upvotes + cast.up;
         const downvotes = comment.downvotes + cast.down;
-        await tx.run(q.SET_VOTES, [upvotes, downvotes, version, id]);
-        if (comment.author_id !== null && comment.author_id !== principal.accountId) {
-          await accounts.addKarma(tx, comment.author_id, { comment: cast.up - cast.down });
-        }
+        const others = comment.author_id !== null && comment.author_id !== principal.accountId ? comment.author_id : null;
+        await Promise.all([tx.run(q.SET_VOTES, [upvotes, downvotes, id]), others ? accounts.addKarma(tx, others, { comment: cast.up - cast.down }) : null]);
         return { countDelta: 0, result: { upvotes, downvotes } };
       });
       if (!counts) throw new AppError('not_found', 'no such comment, or it was deleted or removed');
@@ -329,9 +344,9 @@ export function createCommentsService(deps: CommentsDeps) {
 
     /** Moderator removal with a reason: the node stays, its body is hidden, it leaves search. */
     async removeAsModerator(id: string, reason: string, principal: Principal): Promise<Comment> {
-      await change(id, async (tx, comment, { communityId, version }) => {
+      await change(id, async (tx, comment, { communityId }) => {
         await moderation.assertModerator(communityId, principal);
-        if ((await tx.run(q.REMOVE, [clock.now(), reason, version, id])) === 0) return null;
+        if ((await tx.run(q.REMOVE, [clock.now(), reason, id])) === 0) return null;
         await search.remove(tx, 'comments', id);
         await moderation.resolveReportsOn(tx, 'comment', id, principal.accountId);
         await moderation.log(tx, { communityId, moderatorId: principal.accountId, action: 'remove_comment', targetType: 'comment', targetId: id, reason });
@@ -341,9 +356,9 @@ export function createCommentsService(deps: CommentsDeps) {
     },
 
     async restoreAsModerator(id: string, principal: Principal): Promise<Comment> {
-      await change(id, async (tx, comment, { communityId, version }) => {
+      await change(id, async (tx, comment, { communityId }) => {
         await moderation.assertModerator(communityId, principal);
-        if ((await tx.run(q.RESTORE, [version, id])) === 0) return null;
+        if ((await tx.run(q.RESTORE, [id])) === 0) return null;
         if (comment.deleted_at === null && comment.body !== null) await search.index(tx, 'comments', id, '', comment.body);
         await moderation.log(tx, { communityId, moderatorId: principal.accountId, action: 'restore_comment', targetType: 'comment', targetId: id });
         return { countDelta: comment.deleted_at === null ? 1 : 0, result: true };

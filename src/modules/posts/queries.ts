@@ -98,18 +98,17 @@ export interface CommentTargetRow {
   community_id: string;
   locked: number;
   visible: number;
-  comment_version: number;
 }
+/** Whether a post takes comments (read without a lock: `COMMENTS_CHANGED` checks again). */
+export const COMMENT_TARGET = 'SELECT community_id, locked, visible FROM posts WHERE id = ?';
 /**
- * What a change to a post's comments needs, holding the post row until the
- * transaction ends: every comment change of a post takes this lock first,
- * so the post's change numbers commit in the order they were given.
+ * A change to the post's comments: the post's next change number, taken
+ * under the post row's lock until the transaction ends — so a post's change
+ * numbers commit in the order they are given. Comment changes take it as
+ * their last step (after the comment rows they lock), holding it briefly.
  */
-export const LOCK_FOR_COMMENTS: Record<Dialect, string> = {
-  sqlite: 'SELECT community_id, locked, visible, comment_version FROM posts WHERE id = ?',
-  postgres: 'SELECT community_id, locked, visible, comment_version FROM posts WHERE id = ? FOR UPDATE',
-};
-export const COMMENTS_CHANGED = 'UPDATE posts SET comment_version = ?, comment_count = comment_count + ? WHERE id = ?';
+export const COMMENTS_CHANGED = `UPDATE posts SET comment_version = comment_version + 1, comment_count = comment_count + ?
+WHERE id = ? RETURNING comment_version, locked, visible`;
 export const COMMENT_VERSION = 'SELECT comment_version FROM posts WHERE id = ?';
 export const INSERT_IMPORTED = `INSERT INTO posts (id, community_id, author_id, title, body, url, upvotes, downvotes, score, hot, controversy,
 comment_count, locked, visible, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 1, ?)`;

@@ -36,6 +36,7 @@ export function createPostsService(deps: PostsDeps) {
   const present = createPresenter(deps);
   const pages = createPageCache({ exact: store.singleWriter, ttlMs: deps.cacheTtlMs, maxEntries: 5_000, now: () => clock.now() });
   const listings = createListings({ ...deps, present, pages });
+  const communityOfPost = new Map<string, string>();
 
   async function row(id: string): Promise<q.PostRow> {
     const found = await store.q.get<q.PostRow>(q.BY_ID, [id]);
@@ -75,7 +76,7 @@ export function createPostsService(deps: PostsDeps) {
         await tx.run(q.INSERT, [id, community.id, principal.accountId, input.title, body, url, hot(1, 0, now), now]);
         pages.changed(tx, community.id);
         // The author's own upvote is recorded at creation (it earns no karma).
-        await votes.cast(tx, 'post', id, principal.accountId, 1);
+        await votes.first(tx, 'post', id, principal.accountId, 1);
         await search.index(tx, 'posts', id, input.title, searchText({ body, url }));
         await outbox.record(tx, 'post.created', { postId: id, communityId: community.id, authorId: principal.accountId });
       });
@@ -177,20 +178,32 @@ export function createPostsService(deps: PostsDeps) {
      * community, lock state and comment change number, its row held until
      * commit (null: no such post).
      */
-    async lockForComments(tx: Tx, id: string): Promise<{ communityId: string; locked: boolean; visible: boolean; version: number } | null> {
-      const post = await tx.get<q.CommentTargetRow>(q.LOCK_FOR_COMMENTS[store.dialect], [id]);
-      return post ? { communityId: post.community_id, locked: post.locked === 1, visible: post.visible === 1, version: post.comment_version } : null;
+    /** Whether a post takes comments: its community, locked and visible flags (null: no such post). Read without a lock. */
+    async commentTarget(within: Queryable, id: string): Promise<{ communityId: string; locked: boolean; visible: boolean } | null> {
+      const post = await within.get<q.CommentTargetRow>(q.COMMENT_TARGET, [id]);
+      return post ? { communityId: post.community_id, locked: post.locked === 1, visible: post.visible === 1 } : null;
     },
 
-    /** Records a change to the post's comments (after `lockForComments`): its new change number and the shown-comment count's delta. */
-    async commentsChanged(tx: Tx, id: string, communityId: string, version: number, countDelta: number): Promise<void> {
-      await tx.run(q.COMMENTS_CHANGED, [version, countDelta, id]);
+    /**
+     * Records a change to the post's comments and the shown-comment count's
+     * delta; returns the post's new change number and its flags as they are
+     * under the lock this takes (the post row, until the transaction ends).
+     */
+    async commentsChanged(tx: Tx, id: string, communityId: string, countDelta: number): Promise<{ version: number; locked: boolean; visible: boolean }> {
+      const post = await tx.get<{ comment_version: number; locked: number; visible: number }>(q.COMMENTS_CHANGED, [countDelta, id]);
+      if (!post) throw new AppError('not_found', 'no such post');
       if (countDelta !== 0) pages.changed(tx, communityId);
+      return { version: post.comment_version, locked: post.locked === 1, visible: post.visible === 1 };
     },
 
-    /** The community a post is in (not_found: no such post). */
+    /** The community a post is in (not_found: no such post); a post never moves, so the answer is kept. */
     async communityIdOf(id: string): Promise<string> {
-      return (await row(id)).community_id;
+      const known = communityOfPost.get(id);
+      if (known !== undefined) return known;
+      const communityId = (await row(id)).community_id;
+      if (communityOfPost.size >= 10_000) communityOfPost.clear();
+      communityOfPost.set(id, communityId);
+      return communityId;
     },
 
     /** The post's comment change number (undefined: no such post). */

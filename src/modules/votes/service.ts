@@ -26,6 +26,12 @@ const mineSql = (n: number) =>
 export function createVotesService(deps: { store: Store; clock: Clock }) {
   const { store, clock } = deps;
   return {
+    /** The first vote on a target created in this transaction (its author's own): nothing to look up first. */
+    async first(tx: Tx, target: VoteTarget, targetId: string, accountId: string, value: -1 | 1): Promise<void> {
+      const now = clock.now();
+      await tx.run(UPSERT, [target, targetId, accountId, value, now, now]);
+    },
+
     async cast(tx: Tx, target: VoteTarget, targetId: string, accountId: string, value: VoteValue): Promise<VoteChange> {
       const row = await tx.get<{ value: number }>(GET, [target, targetId, accountId]);
       const previous = (row?.value ?? 0) as VoteValue;

@@ -65,6 +65,29 @@ describeStores('store contract', (kind) => {
     assert.ok(await store.q.get('SELECT id FROM t_items WHERE id = ?', ['d3']));
   });
 
+  test('statements sent together: the first failure is the error, and nothing of the transaction stays', async () => {
+    await store.write((tx) => tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['p0', 'taken', 1]));
+    const failed = store.write(async (tx) => {
+      // The second statement makes the writer refuse; its error reaches Promise.all only
+      // after the third statement has settled — on PostgreSQL that one is refused "in a
+      // failed transaction" and so reaches Promise.all first.
+      let third: Promise<unknown> = Promise.resolve();
+      const second = (async () => {
+        try {
+          return await tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['p3', 'taken', 1]);
+        } catch (error) {
+          await third.catch(() => undefined);
+          throw error;
+        }
+      })();
+      third = tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['p4', 'p4', 1]);
+      await Promise.all([tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['p2', 'p2', 1]), second, third]);
+    });
+    await assert.rejects(failed, (error: unknown) => error instanceof StoreError && error.kind === 'unique');
+    const left = await store.q.all<{ id: string }>("SELECT id FROM t_items WHERE id IN ('p2', 'p3', 'p4') ORDER BY id");
+    assert.deepEqual(left, []);
+  });
+
   test('concurrent conditional increments never pass the limit', async () => {
     await store.write((tx) => tx.run('INSERT INTO t_stock (id, sold, stock) VALUES (?, ?, ?)', ['s', 0, 100]));
     const attempts = Array.from({ length: 300 }, () =>

@@ -13,6 +13,9 @@ export interface PostgresStoreOptions {
   onIdleError?: (error: Error) => void;
 }
 
+/** PostgreSQL's answer to a statement sent after another one of its transaction failed. */
+const inFailedTransaction = (error: unknown) => (error as { cause?: { code?: unknown } })?.cause?.code === '25P02';
+
 const INT8 = 20;
 const NUMERIC = 1700;
 const RETRIES = 3;
@@ -20,8 +23,9 @@ const RETRIES = 3;
 /**
  * PostgreSQL through a connection pool. Statements are prepared once per
  * connection (named by their text); bigint and numeric come back as numbers
- * so rows look the same as SQLite's. Transactions that fail on a
- * serialization failure or deadlock are retried whole.
+ * so rows look the same as SQLite's. Connections pipeline: statements a
+ * transaction issues together share one round trip. Transactions that fail
+ * on a serialization failure or deadlock are retried whole.
  */
 export function createPostgresStore(options: PostgresStoreOptions): Store {
   const pool = new pg.Pool({
@@ -30,6 +34,9 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     application_name: 'agora',
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     idle_in_transaction_session_timeout: 60_000,
+    // Statements issued together (Promise.all) go out without waiting for
+    // each other's answers: one round trip instead of one each.
+    pipeline: true,
     types: {
       getTypeParser: ((oid: number, format?: string) =>
         oid === INT8 || oid === NUMERIC
@@ -51,13 +58,16 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   };
 
   type Runner = Pick<pg.Pool, 'query'>;
-  const queryable = (runner: Runner): Queryable => {
+  /** `failed`: told of each failed statement, in the order the server answered (a transaction keeps the first). */
+  const queryable = (runner: Runner, failed?: (error: unknown) => void): Queryable => {
     const query = async (sql: string, params: readonly Param[]) => {
       try {
         const s = statement(sql);
         return await runner.query({ name: s.name, text: s.text, values: params as unknown[] });
       } catch (error) {
-        throw translatePgError(error);
+        const translated = translatePgError(error);
+        failed?.(translated);
+        throw translated;
       }
     };
     return {
@@ -78,10 +88,17 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         throw translatePgError(error);
       }
       let broken = false;
+      // Statements sent together (pipelined) after one that fails are refused as "in a
+      // failed transaction"; the error that counts is the first one the server gave.
+      let firstError: unknown = null;
+      const failed = (error: unknown) => void (firstError ??= error);
+      // BEGIN goes out with the transaction's first statements (pipelined),
+      // not a round trip ahead of them; it is awaited before COMMIT.
+      const began = client.query(begin);
+      began.catch(() => undefined);
       try {
-        await client.query(begin);
         const tx: Tx = {
-          ...queryable(client),
+          ...queryable(client, failed),
           exec: async (script) => {
             try {
               await client.query(script);
@@ -92,12 +109,13 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
           afterCommit: (hook) => void hooks.push(hook),
         };
         const value = await fn(tx);
+        await began;
         await client.query('COMMIT');
         for (const hook of hooks) hook();
         return value;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => (broken = true));
-        const translated = translatePgError(error);
+        const translated = translatePgError(firstError && inFailedTransaction(error) ? firstError : error);
         if (translated instanceof StoreError && translated.kind === 'serialization' && attempt < RETRIES) continue;
         throw translated;
       } finally {
