@@ -34,8 +34,9 @@ export const OF_POST_SINCE = `SELECT ${COLUMNS} FROM comments WHERE post_id = ? 
  * so that the statements of a change go out together in one round trip.
  */
 const POST_VERSION = '(SELECT comment_version FROM posts WHERE id = ?)';
+/** A new comment: its version is NULL — refused, NOT NULL — if the post is locked or hidden by now (checked under the post lock). */
 export const INSERT = `INSERT INTO comments (id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, version)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ${POST_VERSION})`;
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, (SELECT comment_version FROM posts WHERE id = ? AND locked = 0 AND visible = 1))`;
 export const SET_VERSION = `UPDATE comments SET version = ${POST_VERSION} WHERE id = ?`;
 /**
  * A comment row for a change: on PostgreSQL locked, so that the changes of one comment

@@ -174,7 +174,9 @@ export function createCommentsService(deps: CommentsDeps) {
       if (!comment) throw new AppError('not_found', 'no such comment');
       const done = await fn(tx, comment, { communityId });
       if (!done) return null;
-      await Promise.all([posts.commentsChanged(tx, postId, communityId, done.countDelta), tx.run(q.SET_VERSION, [postId, id])]);
+      const bumped = Promise.all([posts.commentsChanged(tx, postId, communityId, done.countDelta), tx.run(q.SET_VERSION, [postId, id])]);
+      tx.commitEarly(); // the post lock is held only while the server runs these two
+      await bumped;
       // On a single writer the changed row is read here (no round trip) and goes straight into the kept tree.
       changed(tx, postId, store.singleWriter ? await tx.get<q.CommentRow>(q.BY_ID, [id]) : undefined);
       return done.result;
@@ -246,19 +248,29 @@ export function createCommentsService(deps: CommentsDeps) {
           if (!parent || parent.post_id !== postId) throw new AppError('not_found', 'no such comment in this post', { field: 'parentId' });
           if (parent.deleted_at !== null || parent.removed_at !== null) throw new AppError('not_found', 'the parent comment was deleted or removed', { field: 'parentId' });
         }
-        // The writes go out together too; the post row's lock comes last (after the parent's), held to the commit.
-        const [, , , , changedPost] = await Promise.all([
+        // The writes go out together too, with the COMMIT right behind them: the post row's
+        // lock comes last (after the parent's) and is held only while the server runs them.
+        const bump = posts.commentsChanged(tx, postId, communityId, 1);
+        const writes = Promise.all([
           parent ? tx.run(q.ADD_CHILDREN, [1, parent.id]) : null,
           // The author's own upvote is recorded at creation (it earns no karma).
           votes.first(tx, 'comment', id, author, 1),
           search.index(tx, 'comments', id, '', input.body),
           outbox.record(tx, 'comment.created', { commentId: id, postId, authorId: author, parentAuthorId: parent?.author_id ?? null, mentions: mentionsIn(input.body) }),
-          posts.commentsChanged(tx, postId, communityId, 1),
+          bump,
           tx.run(q.INSERT, [id, postId, input.parentId ?? null, author, input.body, parent ? parent.depth + 1 : 0, 1, 0, now, postId]),
         ]);
-        // Locked or taken down between the checks and the lock: refused as if checked under it.
-        if (!changedPost.visible) throw new AppError('not_found', 'this post was deleted or removed');
-        if (changedPost.locked) throw new AppError('post_locked', 'this post is locked: no new comments');
+        tx.commitEarly();
+        try {
+          await writes;
+        } catch (error) {
+          // Locked or taken down between the checks and the lock: the insert was refused under it.
+          const under = await bump.catch(() => null);
+          if (under && !under.visible) throw new AppError('not_found', 'this post was deleted or removed');
+          if (under?.locked) throw new AppError('post_locked', 'this post is locked: no new comments');
+          throw error;
+        }
+        const changedPost = await bump;
         const row: q.CommentRow = {
           id,
           post_id: postId,

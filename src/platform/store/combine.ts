@@ -39,7 +39,9 @@ export function createWriteCombiner(store: Store, maxBatch = 64): CombinedWrite 
           for (const at of left) {
             const hooks: (() => void)[] = [];
             try {
-              done.push({ value: await batch[at]!({ ...tx, afterCommit: (hook) => void hooks.push(hook) }), hooks });
+              // A job ends its statements, not the batch's transaction: no early commit.
+              const jobTx = { ...tx, afterCommit: (hook: () => void) => void hooks.push(hook), commitEarly: () => undefined };
+              done.push({ value: await batch[at]!(jobTx), hooks });
             } catch (error) {
               // A lost race (deadlock, serialization failure) is the store's to retry.
               if (!(error instanceof StoreError && error.kind === 'serialization')) failed = { at, error };

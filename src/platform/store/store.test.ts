@@ -88,6 +88,36 @@ describeStores('store contract', (kind) => {
     assert.deepEqual(left, []);
   });
 
+  test('commitEarly: the statements commit with it, or none does when one fails', async () => {
+    let hooked = false;
+    const value = await store.write(async (tx) => {
+      const writes = Promise.all([
+        tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['e1', 'e1', 1]),
+        tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['e2', 'e2', 2]),
+      ]);
+      tx.commitEarly();
+      tx.afterCommit(() => (hooked = true));
+      return (await writes).length;
+    });
+    assert.equal(value, 2);
+    assert.equal(hooked, true);
+    assert.equal((await store.q.all("SELECT id FROM t_items WHERE id IN ('e1', 'e2')")).length, 2);
+
+    hooked = false;
+    const failed = store.write(async (tx) => {
+      const writes = Promise.all([
+        tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['e3', 'e3', 1]),
+        tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['e4', 'e1', 1]), // name taken
+      ]);
+      tx.commitEarly();
+      tx.afterCommit(() => (hooked = true));
+      await writes;
+    });
+    await assert.rejects(failed, (error: unknown) => error instanceof StoreError && error.kind === 'unique');
+    assert.equal(hooked, false);
+    assert.deepEqual(await store.q.all("SELECT id FROM t_items WHERE id IN ('e3', 'e4')"), []);
+  });
+
   test('concurrent conditional increments never pass the limit', async () => {
     await store.write((tx) => tx.run('INSERT INTO t_stock (id, sold, stock) VALUES (?, ?, ?)', ['s', 0, 100]));
     const attempts = Array.from({ length: 300 }, () =>

@@ -96,6 +96,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       // not a round trip ahead of them; it is awaited before COMMIT.
       const began = client.query(begin);
       began.catch(() => undefined);
+      let committing: Promise<pg.QueryResult> | null = null;
       try {
         const tx: Tx = {
           ...queryable(client, failed),
@@ -107,14 +108,22 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
             }
           },
           afterCommit: (hook) => void hooks.push(hook),
+          commitEarly: () => {
+            committing ??= client.query('COMMIT');
+            committing.catch(() => undefined);
+          },
         };
         const value = await fn(tx);
         await began;
-        await client.query('COMMIT');
+        // COMMIT of a transaction a statement failed in answers ROLLBACK (not an error).
+        const ended = await (committing ?? client.query('COMMIT'));
+        if (ended.command !== 'COMMIT') throw firstError ?? new StoreError('other', `the transaction ended with ${ended.command}`);
         for (const hook of hooks) hook();
         return value;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => (broken = true));
+        // After an early COMMIT the transaction is over either way; a ROLLBACK would only warn.
+        if (committing) await (committing as Promise<pg.QueryResult>).catch(() => (broken = true));
+        else await client.query('ROLLBACK').catch(() => (broken = true));
         const translated = translatePgError(firstError && inFailedTransaction(error) ? firstError : error);
         if (translated instanceof StoreError && translated.kind === 'serialization' && attempt < RETRIES) continue;
         throw translated;

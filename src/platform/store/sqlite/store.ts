@@ -252,6 +252,7 @@ function openConnection(options: SqliteStoreOptions, readOnly: boolean): Connect
         ...queryable,
         exec: (script: string) => guard(() => void db.exec(script)),
         afterCommit: (fn: () => void) => void hooks.push(fn),
+        commitEarly: () => undefined,
       };
     },
   };
