@@ -165,7 +165,7 @@ export function createCommentsService(deps: CommentsDeps) {
    */
   async function change<T>(
     id: string,
-    fn: (tx: Tx, comment: q.CommentRow, post: { communityId: string }) => Promise<{ countDelta: number; result: T } | null>,
+    fn: (tx: Tx, comment: q.CommentRow, post: { communityId: string }) => Promise<{ countDelta: number; result: T; unchanged?: true } | null>,
   ): Promise<T | null> {
     const { post_id: postId } = await row(id);
     const communityId = await posts.communityIdOf(postId);
@@ -174,6 +174,7 @@ export function createCommentsService(deps: CommentsDeps) {
       if (!comment) throw new AppError('not_found', 'no such comment');
       const done = await fn(tx, comment, { communityId });
       if (!done) return null;
+      if (done.unchanged) return done.result; // nothing written: no new change number
       const bumped = Promise.all([posts.commentsChanged(tx, postId, communityId, done.countDelta), tx.run(q.SET_VERSION, [postId, id])]);
       tx.commitEarly(); // the post lock is held only while the server runs these two
       await bumped;
@@ -343,7 +344,7 @@ export function createCommentsService(deps: CommentsDeps) {
           moderation.assertNotBanned(communityId, principal.accountId, tx),
           votes.cast(tx, 'comment', id, principal.accountId, value),
         ]);
-        if (cast.up === 0 && cast.down === 0) return { countDelta: 0, result: { upvotes: comment.upvotes, downvotes: comment.downvotes } };
+        if (cast.up === 0 && cast.down === 0) return { countDelta: 0, result: { upvotes: comment.upvotes, downvotes: comment.downvotes }, unchanged: true };
         const upvotes = comment.upvotes + cast.up;
         const downvotes = comment.downvotes + cast.down;
         const others = comment.author_id !== null && comment.author_id !== principal.accountId ? comment.author_id : null;
