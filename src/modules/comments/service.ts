@@ -167,11 +167,11 @@ export function createCommentsService(deps: CommentsDeps) {
     id: string,
     fn: (tx: Tx, comment: q.CommentRow, post: { communityId: string }) => Promise<{ countDelta: number; result: T; unchanged?: true } | null>,
   ): Promise<T | null> {
-    const { post_id: postId } = await row(id);
-    const communityId = await posts.communityIdOf(postId);
     return store.write(async (tx) => {
       const comment = await tx.get<q.CommentRow>(q.FOR_CHANGE[store.dialect], [id]);
       if (!comment) throw new AppError('not_found', 'no such comment');
+      const postId = comment.post_id;
+      const communityId = await posts.communityIdOf(postId); // kept after the first ask: a post never moves
       const done = await fn(tx, comment, { communityId });
       if (!done) return null;
       if (done.unchanged) return done.result; // nothing written: no new change number
@@ -249,6 +249,7 @@ export function createCommentsService(deps: CommentsDeps) {
           if (!parent || parent.post_id !== postId) throw new AppError('not_found', 'no such comment in this post', { field: 'parentId' });
           if (parent.deleted_at !== null || parent.removed_at !== null) throw new AppError('not_found', 'the parent comment was deleted or removed', { field: 'parentId' });
         }
+        const depth = parent ? parent.depth + 1 : 0;
         // The writes go out together too, with the COMMIT right behind them: the post row's
         // lock comes last (after the parent's) and is held only while the server runs them.
         const bump = posts.commentsChanged(tx, postId, communityId, 1);
@@ -259,7 +260,7 @@ export function createCommentsService(deps: CommentsDeps) {
           search.index(tx, 'comments', id, '', input.body),
           outbox.record(tx, 'comment.created', { commentId: id, postId, authorId: author, parentAuthorId: parent?.author_id ?? null, mentions: mentionsIn(input.body) }),
           bump,
-          tx.run(q.INSERT, [id, postId, input.parentId ?? null, author, input.body, parent ? parent.depth + 1 : 0, 1, 0, now, postId]),
+          tx.run(q.INSERT, [id, postId, input.parentId ?? null, author, input.body, depth, 1, 0, now, postId]),
         ]);
         tx.commitEarly();
         try {
@@ -278,7 +279,7 @@ export function createCommentsService(deps: CommentsDeps) {
           parent_id: input.parentId ?? null,
           author_id: author,
           body: input.body,
-          depth: parent ? parent.depth + 1 : 0,
+          depth,
           upvotes: 1,
           downvotes: 0,
           child_count: 0,

@@ -173,12 +173,7 @@ export function createPostsService(deps: PostsDeps) {
         return true;
       }),
 
-    /**
-     * For the comments module, in its write transaction: the post's
-     * community, lock state and comment change number, its row held until
-     * commit (null: no such post).
-     */
-    /** Whether a post takes comments: its community, locked and visible flags (null: no such post). Read without a lock. */
+    /** For the comments module: whether a post takes comments — its community, locked and visible flags (null: no such post). Read without a lock. */
     async commentTarget(within: Queryable, id: string): Promise<{ communityId: string; locked: boolean; visible: boolean } | null> {
       const post = await within.get<q.CommentTargetRow>(q.COMMENT_TARGET, [id]);
       return post ? { communityId: post.community_id, locked: post.locked === 1, visible: post.visible === 1 } : null;
