@@ -94,12 +94,13 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       const failed = (error: unknown) => void (firstError ??= error);
       // BEGIN goes out with the transaction's first statements (pipelined),
       // not a round trip ahead of them; it is awaited before COMMIT.
-      const began = client.query(begin);
+      const send = sendTogether(client);
+      const began = send.query(begin);
       began.catch(() => undefined);
       let committing: Promise<pg.QueryResult> | null = null;
       try {
         const tx: Tx = {
-          ...queryable(client, failed),
+          ...queryable(send, failed),
           exec: async (script) => {
             try {
               await client.query(script);
@@ -109,14 +110,14 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
           },
           afterCommit: (hook) => void hooks.push(hook),
           commitEarly: () => {
-            committing ??= client.query('COMMIT');
+            committing ??= send.query('COMMIT');
             committing.catch(() => undefined);
           },
         };
         const value = await fn(tx);
         await began;
         // COMMIT of a transaction a statement failed in answers ROLLBACK (not an error).
-        const ended = await (committing ?? client.query('COMMIT'));
+        const ended = await (committing ?? send.query('COMMIT'));
         if (ended.command !== 'COMMIT') throw firstError ?? new StoreError('other', `the transaction ended with ${ended.command}`);
         for (const hook of hooks) hook();
         return value;
@@ -161,6 +162,35 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       await pool.end();
     },
   };
+}
+
+/**
+ * A transaction's connection whose statements issued in one go of the event
+ * loop leave in one write. pg writes each statement with a system call of
+ * its own, and on loopback the sender also pays for the receiver's wake-up:
+ * eleven for a comment's create. The socket is corked at the first
+ * statement and uncorked by `process.nextTick`, which runs once the callback
+ * and the promise jobs running now are done. Measured: the PostgreSQL
+ * comment-vote benchmark from 700–820 to 800–900 req/s.
+ */
+function sendTogether(client: pg.PoolClient): Pick<pg.PoolClient, 'query'> {
+  // pg's socket: not in its typings, there since its first versions.
+  const stream = (client as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
+  if (!stream?.cork || !stream.uncork) return client;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    stream.uncork?.();
+  };
+  const query = (...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      stream.cork?.();
+      process.nextTick(uncork);
+    }
+    return (client.query as (...a: unknown[]) => unknown)(...args);
+  };
+  return { query: query as pg.PoolClient['query'] };
 }
 
 /** The URL without its password, for logs. */
