@@ -326,6 +326,27 @@ describeStores('comments: threads, sorts, stubs, votes, inbox', (kind) => {
     assert.equal((await app.request('PUT', `/api/v1/comments/${c.id}/vote`, { token: alice.token, body: { value: 2 } })).status, 400);
   });
 
+  test('replies to a comment and votes on it at the same time all succeed, counted exactly', async () => {
+    const postId = await newPost('replies and votes together');
+    const parent = await comment(alice.token, postId, 'busy parent');
+    const others = users.slice(1);
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all(
+        others.flatMap((u, i) => [
+          app.request('POST', `/api/v1/posts/${postId}/comments`, { token: u.token, body: { body: `reply ${round}`, parentId: parent.id } }),
+          vote(u.token, parent.id, (i + round) % 2 === 0 ? 1 : -1),
+        ]),
+      );
+      for (const res of answers) assert.ok(res.status === 200 || res.status === 201, `${res.status} ${JSON.stringify(res.body)}`);
+    }
+    const [read] = (await tree(postId)).items;
+    const last = others.map((_, i) => ((i + 2) % 2 === 0 ? 1 : -1));
+    assert.deepEqual(
+      [read?.childCount, read?.replies.length, read?.upvotes, read?.downvotes],
+      [3 * others.length, 3 * others.length, 1 + last.filter((v) => v === 1).length, last.filter((v) => v === -1).length],
+    );
+  });
+
   test('a user\'s comments, newest first; comment bodies in search', async () => {
     const postId = await newPost('profile');
     const carol = users[3] as { token: string; name: string };

@@ -145,8 +145,6 @@ export function createImporter(deps: {
     if (fresh.length === 0) return report;
     const post = await posts.commentTarget(tx, postId);
     if (!post) throw new Error(`the imported post ${postId} is gone`);
-    // The post's next change number, under its lock until this import's transaction ends.
-    const { version } = await posts.commentsChanged(tx, postId, post.communityId, fresh.length);
 
     // Depth of parents imported before (possibly from another file).
     const parents = await allIn([...known.values()], (slice) => tx.all<q.CommentRow>(q.byIds(slice.length), slice));
@@ -169,6 +167,14 @@ export function createImporter(deps: {
     const rows = fresh.map((c) => ({ c, depth: depth(c) })).sort((a, b) => a.depth - b.depth);
     const children = new Map<string, number>();
     for (const { c } of rows) if (c.parent_id !== null) children.set(c.parent_id, (children.get(c.parent_id) ?? 0) + 1);
+    // Replies to comments imported before raise their reply counts.
+    for (const [external, local] of known) {
+      const added = children.get(external) ?? 0;
+      if (added > 0) await tx.run(q.ADD_CHILDREN, [added, local]);
+    }
+    // The post's next change number, under its lock until this import's transaction ends:
+    // taken after the comment rows' locks, the lock order of every comment change.
+    const { version } = await posts.commentsChanged(tx, postId, post.communityId, fresh.length);
     const karma = new Map<string, number>();
     for (let i = 0; i < rows.length; i += 400) {
       const chunk = rows.slice(i, i + 400);
@@ -182,11 +188,6 @@ export function createImporter(deps: {
       await tx.run(q.insertMany(chunk.length), params);
       await tx.run(q.mapMany(chunk.length), chunk.flatMap(({ c }) => [SOURCE_COMMENT, c.id, localId.get(c.id) as string]));
       for (const { c } of chunk) await search.index(tx, 'comments', localId.get(c.id) as string, '', c.body);
-    }
-    // Replies to comments imported before raise their reply counts.
-    for (const [external, local] of known) {
-      const added = children.get(external) ?? 0;
-      if (added > 0) await tx.run(q.ADD_CHILDREN, [added, local]);
     }
     for (const [author, score] of karma) await accounts.addKarma(tx, author, { comment: score });
     report.commentsCreated += fresh.length;

@@ -250,18 +250,19 @@ export function createCommentsService(deps: CommentsDeps) {
           if (parent.deleted_at !== null || parent.removed_at !== null) throw new AppError('not_found', 'the parent comment was deleted or removed', { field: 'parentId' });
         }
         const depth = parent ? parent.depth + 1 : 0;
-        // The writes go out together too, with the COMMIT right behind them: the post row's
-        // lock comes last (after the parent's) and is held only while the server runs them.
-        const bump = posts.commentsChanged(tx, postId, communityId, 1);
-        const writes = Promise.all([
+        // The writes go out together too, in this order, with the COMMIT right behind them.
+        // The post row's lock comes after the parent's (the lock order of every comment
+        // change: a vote on the parent locks it, then the post) and is held only while
+        // the server runs the insert.
+        const before = [
           parent ? tx.run(q.ADD_CHILDREN, [1, parent.id]) : null,
           // The author's own upvote is recorded at creation (it earns no karma).
           votes.first(tx, 'comment', id, author, 1),
           search.index(tx, 'comments', id, '', input.body),
           outbox.record(tx, 'comment.created', { commentId: id, postId, authorId: author, parentAuthorId: parent?.author_id ?? null, mentions: mentionsIn(input.body) }),
-          bump,
-          tx.run(q.INSERT, [id, postId, input.parentId ?? null, author, input.body, depth, 1, 0, now, postId]),
-        ]);
+        ];
+        const bump = posts.commentsChanged(tx, postId, communityId, 1);
+        const writes = Promise.all([...before, bump, tx.run(q.INSERT, [id, postId, input.parentId ?? null, author, input.body, depth, 1, 0, now, postId])]);
         tx.commitEarly();
         try {
           await writes;
