@@ -177,15 +177,16 @@ function sendTogether(client: pg.PoolClient): Pick<pg.PoolClient, 'query'> {
   // pg's socket: not in its typings, there since its first versions.
   const stream = (client as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
   if (!stream?.cork || !stream.uncork) return client;
+  const socket = stream as { cork(): void; uncork(): void };
   let corked = false;
   const uncork = () => {
     corked = false;
-    stream.uncork?.();
+    socket.uncork();
   };
   const query = (...args: unknown[]) => {
     if (!corked) {
       corked = true;
-      stream.cork?.();
+      socket.cork();
       process.nextTick(uncork);
     }
     return (client.query as (...a: unknown[]) => unknown)(...args);
