@@ -1,4 +1,4 @@
-import type { Queryable, Store, StoreStats, Tx } from './types.js';
+import type { Notices, Queryable, Store, StoreStats, Tx } from './types.js';
 import { StoreError } from './types.js';
 
 /**
@@ -26,6 +26,20 @@ export function createStoreHandle(initial: Store, observeWrite?: (seconds: numbe
   let paused: { promise: Promise<void>; release: () => void } | null = null;
   let drained: (() => void) | null = null;
 
+  // Subscriptions follow the store: the next one gets them, and the copies
+  // kept under the old one are dropped (a gap).
+  const subscriptions: Parameters<Notices['subscribe']>[] = [];
+  const notices: Notices = {
+    publish: (tx, topic, message) => current.notices.publish(tx, topic, message),
+    subscribe(...args) {
+      subscriptions.push(args);
+      current.notices.subscribe(...args);
+    },
+    get hearing() {
+      return current.notices.hearing;
+    },
+  };
+
   const q: Queryable = {
     all: (sql, params) => current.q.all(sql, params),
     get: (sql, params) => current.q.get(sql, params),
@@ -49,6 +63,7 @@ export function createStoreHandle(initial: Store, observeWrite?: (seconds: numbe
       return readOnly;
     },
     q,
+    notices,
     read: (fn) => current.read(fn),
     async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
       while (paused) await paused.promise;
@@ -84,6 +99,8 @@ export function createStoreHandle(initial: Store, observeWrite?: (seconds: numbe
       if (!paused) throw new Error('pause writes before swapping the store');
       const old = current;
       current = next;
+      for (const args of subscriptions) next.notices.subscribe(...args);
+      for (const [, , onGap] of subscriptions) onGap();
       return old;
     },
     ping: () => current.ping(),

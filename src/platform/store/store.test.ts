@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { describeStores, openTestStore } from '../../../test/support/stores.js';
-import { StoreError, type StoreHandle } from './index.js';
+import { openStore, StoreError, type StoreHandle } from './index.js';
 
 describeStores('store contract', (kind) => {
   let store: StoreHandle;
@@ -163,6 +163,27 @@ describeStores('store contract', (kind) => {
     store.setReadOnly(false);
   });
 
+  test('a notice reaches the subscribers when its write commits, never when it rolls back', async () => {
+    const heard: string[] = [];
+    store.notices.subscribe('t_topic', (message) => heard.push(message), () => heard.push('gap'));
+    store.notices.subscribe('t_other', (message) => heard.push(`other ${message}`), () => undefined);
+    await store.write(async (tx) => {
+      await tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['n1', 'n1', 1]);
+      await store.notices.publish(tx, 't_topic', 'changed n1 ✓');
+      assert.deepEqual(heard, [], 'not before the commit');
+    });
+    assert.deepEqual(heard, ['changed n1 ✓'], 'at the commit, once, to its topic only');
+    await assert.rejects(
+      store.write(async (tx) => {
+        await store.notices.publish(tx, 't_topic', 'rolled back');
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(heard, ['changed n1 ✓'], 'nothing from a rolled-back write, and no echo of its own');
+  });
+
   test('pauseWrites waits for a running write to finish', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -180,5 +201,36 @@ describeStores('store contract', (kind) => {
     await pausing;
     assert.equal(paused, true);
     store.resumeWrites();
+  });
+});
+
+describe('notices across processes [postgres]', () => {
+  const until = async (what: string, ok: () => boolean) => {
+    for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(ok(), what);
+  };
+
+  test('a notice one process publishes reaches the others at its commit; a lost listening connection is a gap', async () => {
+    const { store: a, url, close } = await openTestStore('postgres');
+    const b = openStore({ url, sqliteSync: 'normal', pgPoolSize: 2 });
+    try {
+      const heard: string[] = [];
+      b.notices.subscribe('t_topic', (message) => heard.push(message), () => heard.push('gap'));
+      await until('b listens', () => b.notices.hearing);
+      await a.write((tx) => a.notices.publish(tx, 't_topic', 'from a: tab\there'));
+      await until('b hears a', () => heard.length === 1);
+      assert.deepEqual(heard, ['from a: tab\there']);
+
+      // The listening connection is cut (a restart, a network fault): b is told, stops
+      // counting on notices, and listens again.
+      await a.q.get("SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'agora-notices' AND datname = current_database()");
+      await until('b is told of the gap', () => heard.includes('gap'));
+      await until('b listens again', () => b.notices.hearing);
+      await a.write((tx) => a.notices.publish(tx, 't_topic', 'after the gap'));
+      await until('b hears a again', () => heard.at(-1) === 'after the gap');
+    } finally {
+      await b.close();
+      await close();
+    }
   });
 });

@@ -41,6 +41,25 @@ export interface StoreStats {
   writesInFlight: number;
 }
 
+/**
+ * Short messages to every process on one store, sent when a write commits:
+ * how an in-memory copy learns that another process changed its rows.
+ */
+export interface Notices {
+  /**
+   * Sends `message` on `topic` if `tx` commits: to this process's
+   * subscribers at the commit, to other processes' a moment later.
+   */
+  publish(tx: Tx, topic: string, message: string): Promise<void>;
+  /**
+   * `onMessage` for every message on `topic`; `onGap` when messages may have
+   * been missed (the connection that hears them was lost): drop the copy.
+   */
+  subscribe(topic: string, onMessage: (message: string) => void, onGap: () => void): void;
+  /** True while every message sent from now on is heard (always with one process). */
+  readonly hearing: boolean;
+}
+
 export interface Store {
   readonly dialect: Dialect;
   /** A redacted description for logs: `sqlite:./data/agora.db`, `postgres://host/db`. */
@@ -52,6 +71,7 @@ export interface Store {
   readonly singleWriter: boolean;
   /** Reads outside a transaction; each statement sees the latest commit. */
   readonly q: Queryable;
+  readonly notices: Notices;
   /** Reads that see one consistent snapshot. */
   read<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** One write transaction; commits when fn resolves, rolls back when it throws. */

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Param, Queryable, Row, Store, StoreStats, Tx } from '../types.js';
 import { StoreError } from '../types.js';
 import { translatePgError } from './errors.js';
+import { createPostgresNotices } from './notices.js';
 import { toPositional } from './placeholders.js';
 
 export interface PostgresStoreOptions {
@@ -45,6 +46,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     },
   });
   pool.on('error', (error) => options.onIdleError?.(error));
+  const notices = createPostgresNotices({ url: options.url, onError: options.onIdleError });
   const names = new Map<string, { name: string; text: string }>();
   let inFlight = 0;
 
@@ -139,6 +141,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     description: redact(options.url),
     singleWriter: false,
     q: queryable(pool),
+    notices,
     read: (fn) => transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', fn),
     async write(fn) {
       inFlight++;
@@ -159,6 +162,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       return { writerQueueDepth: pool.waitingCount, writesInFlight: inFlight };
     },
     async close() {
+      await notices.close();
       await pool.end();
     },
   };

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Param, Queryable, Row, Store, StoreStats, Tx } from '../types.js';
 import { commitThisTurn } from '../../turn.js';
+import { singleProcessNotices } from '../notices.js';
 import { translateSqliteError } from './errors.js';
 
 export type SqliteSync = 'normal' | 'full';
@@ -115,6 +116,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     description: `sqlite:${options.path}`,
     singleWriter: true,
     q: reader.queryable,
+    notices: singleProcessNotices(),
     async read(fn) {
       const conn = idleReaders.pop() ?? openConnection(options, true);
       conn.exec('BEGIN');
