@@ -75,3 +75,21 @@ test('fresh reads: a read asked during a load shares the next load, never the ru
   loads[4]!.resolve('v3');
   assert.equal(await again, 'v3');
 });
+
+test('a ttl given as a function is asked at each load: a copy made while it was long stays, later ones get the new one', async () => {
+  let now = 0;
+  let ttl = 10_000;
+  let loads = 0;
+  const cache = createReadCache<string, number>(opts({ exact: false, ttlMs: () => ttl, now: () => now }));
+  const load = async () => ++loads;
+  assert.equal(await cache.get('a', load), 1);
+  ttl = 100;
+  assert.equal(await cache.get('b', load), 2);
+  now = 500;
+  assert.equal(cache.get('a', load), 1, 'a was loaded under the long ttl');
+  assert.equal(await cache.get('b', load), 3, 'b expired after the short one');
+  ttl = 0;
+  now = 20_000;
+  assert.equal(await cache.get('a', load), 4);
+  assert.equal(await cache.get('a', load), 5, 'a ttl of 0 keeps nothing');
+});

@@ -7,6 +7,8 @@
  * - `bounded` (PostgreSQL, where other processes may write): changes made by
  *   this process invalidate at once; changes made elsewhere are seen within
  *   `ttlMs`. A ttl of 0 turns the cache off (every read goes to the store).
+ *   `ttlMs` may be a function, asked at each load: a copy whose changes
+ *   reach it as notices may be kept longer while they are being heard.
  *
  * A load that raced an invalidation is not kept: each invalidation bumps an
  * epoch, and a value read before the bump is returned but not cached.
@@ -29,25 +31,26 @@ export interface ReadCache<K, V> {
 export interface ReadCacheOptions {
   /** True when this process is the only writer: the copy is exact and never expires. */
   exact: boolean;
-  /** Without `exact`: how long a copy may be served (0 = no cache). */
-  ttlMs: number;
+  /** Without `exact`: how long a copy may be served (0 = no cache), fixed or asked at each load. */
+  ttlMs: number | (() => number);
   maxEntries: number;
   now: () => number;
 }
 
 export function createReadCache<K, V>(options: ReadCacheOptions): ReadCache<K, V> {
   const entries = new Map<K, { value: V; until: number }>();
-  const enabled = options.exact || options.ttlMs > 0;
-  const ttl = options.exact ? Infinity : options.ttlMs;
+  const ttlOf = options.ttlMs;
+  const ttlNow = options.exact ? () => Infinity : typeof ttlOf === 'number' ? () => ttlOf : ttlOf;
   let epoch = 0;
   return {
     get(key, load) {
-      if (!enabled) return load();
       const hit = entries.get(key);
       if (hit !== undefined) {
-        if (ttl === Infinity || hit.until > options.now()) return hit.value;
+        if (hit.until === Infinity || hit.until > options.now()) return hit.value;
         entries.delete(key);
       }
+      const ttl = ttlNow();
+      if (ttl <= 0) return load();
       const seen = epoch;
       const loadedAt = options.now();
       return load().then((value) => {

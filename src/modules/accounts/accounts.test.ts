@@ -205,6 +205,27 @@ describe('sessions across processes sharing PostgreSQL [postgres]', () => {
       assert.equal((await b.request('GET', '/api/v1/me', { token })).status, 401, 'within the ttl elsewhere');
     }));
 
+  test('a sign-out is sent to the other processes as a notice: seen there at once, however long AGORA_CACHE_TTL_MS is', () =>
+    twoProcesses({ AGORA_CACHE_TTL_MS: '600000' }, async (a, b) => {
+      const first = await signUp(a, 'noticed');
+      const second = await a.request('POST', '/api/v1/sessions', { body: { username: 'noticed', password: 'correct horse' } });
+      const other = await signUp(a, 'bystander');
+      const me = async (token: string) => (await b.request('GET', '/api/v1/me', { token })).status;
+      for (const token of [first.token, second.body.token, other.token]) assert.equal(await me(token), 200, 'b now holds a copy');
+      const soon = async (token: string) => {
+        for (let i = 0; i < 40 && (await me(token)) !== 401; i++) await new Promise((r) => setTimeout(r, 50));
+        return me(token);
+      };
+
+      assert.equal((await a.request('DELETE', '/api/v1/sessions/current', { token: first.token })).status, 204);
+      assert.equal(await soon(first.token), 401, 'the signed-out token, well within the ttl');
+      assert.equal(await me(second.body.token), 200, "the same account's other session goes on");
+
+      assert.equal((await a.request('DELETE', '/api/v1/me/sessions', { token: second.body.token })).status, 204);
+      assert.equal(await soon(second.body.token), 401, 'signed out everywhere');
+      assert.equal(await me(other.token), 200, 'another account is untouched');
+    }));
+
   test('with AGORA_CACHE_TTL_MS=0 a revocation is seen by every process at once', () =>
     twoProcesses({ AGORA_CACHE_TTL_MS: '0' }, async (a, b) => {
       const { token } = await signUp(a, 'no_cache');

@@ -40,6 +40,9 @@ export interface AccountsDeps {
   admins: readonly string[];
 }
 
+/** How long a session copy is kept while sign-outs elsewhere are heard as notices. */
+const SESSION_KEEP_MS = 10 * 60_000;
+
 export type AccountsService = ReturnType<typeof createAccountsService>;
 
 export function createAccountsService(deps: AccountsDeps) {
@@ -50,7 +53,25 @@ export function createAccountsService(deps: AccountsDeps) {
   // are seen within cacheTtlMs. Every change to these tables goes through
   // this service, which invalidates after commit.
   const cacheOptions = { exact: store.singleWriter, ttlMs: deps.cacheTtlMs, now: () => clock.now() };
-  const sessions = createReadCache<string, q.SessionRow>({ ...cacheOptions, maxEntries: 200_000 });
+  // A session row only ever goes away (sign-out), and a sign-out is sent to
+  // every process as a notice: while notices are heard, a copy is kept for
+  // SESSION_KEEP_MS (signing out elsewhere still ends it at once); while they
+  // are not, for cacheTtlMs as above. 0 keeps no copies either way.
+  const sessions = createReadCache<string, q.SessionRow>({
+    ...cacheOptions,
+    ttlMs: () => (deps.cacheTtlMs > 0 && store.notices.hearing ? Math.max(SESSION_KEEP_MS, deps.cacheTtlMs) : deps.cacheTtlMs),
+    maxEntries: 200_000,
+  });
+  store.notices.subscribe(
+    'sessions',
+    (message) => {
+      // `t:<token hash>`: one session ended; `a:<account id>`: all of an account's.
+      const value = message.slice(2);
+      if (message.startsWith('t:')) sessions.invalidate(value);
+      else sessions.invalidateWhere((_hash, session) => session.account_id === value);
+    },
+    () => sessions.clear(),
+  );
   const accountsById = createReadCache<string, q.AccountRow>({ ...cacheOptions, maxEntries: 100_000 });
   const names = new Map<string, string>();
 
@@ -110,7 +131,7 @@ export function createAccountsService(deps: AccountsDeps) {
     async logout(tokenHash: string): Promise<void> {
       await store.write(async (tx) => {
         await tx.run(q.DELETE_SESSION, [tokenHash]);
-        tx.afterCommit(() => sessions.invalidate(tokenHash));
+        await store.notices.publish(tx, 'sessions', `t:${tokenHash}`);
       });
     },
 
@@ -118,7 +139,7 @@ export function createAccountsService(deps: AccountsDeps) {
     async logoutEverywhere(accountId: string): Promise<void> {
       await store.write(async (tx) => {
         await tx.run(q.DELETE_ACCOUNT_SESSIONS, [accountId]);
-        tx.afterCommit(() => sessions.invalidateWhere((_hash, session) => session.account_id === accountId));
+        await store.notices.publish(tx, 'sessions', `a:${accountId}`);
       });
     },
 
