@@ -78,6 +78,26 @@ describeStores('outbox', (kind) => {
     assert.equal(row?.attempts, 3);
   });
 
+  test('one pass marks its delivered events together; a failing one beside them is retried alone', async () => {
+    const outbox = make();
+    const seen: number[] = [];
+    let failing = true;
+    outbox.subscribe('t.mixed', 'h', async (e) => {
+      const n = (e.payload as { n: number }).n;
+      seen.push(n);
+      if (n === 3 && failing) throw new Error('not yet');
+    });
+    await store.write((tx) => outbox.recordMany(tx, 't.mixed', [1, 2, 3, 4, 5].map((n) => ({ n }))));
+    assert.equal(await outbox.dispatchOnce(), 5);
+    assert.deepEqual([...seen].sort(), [1, 2, 3, 4, 5]);
+    assert.equal((await outbox.backlog()).pending, 1, 'four marked delivered, one waiting for its retry');
+    failing = false;
+    clock.advance(2000);
+    while ((await outbox.dispatchOnce()) > 0);
+    assert.deepEqual(seen.slice(5), [3], 'only the failed event again');
+    assert.equal((await outbox.backlog()).pending, 0);
+  });
+
   test('an event that keeps failing is set aside after maxAttempts and counted as failed', async () => {
     const outbox = make();
     outbox.subscribe('t.doomed', 'h', async () => {

@@ -76,15 +76,17 @@ export function createOutbox(options: OutboxOptions): Outbox {
     wake?.();
   };
 
-  // Settlements (delivered, retry, give up) of events finished together
-  // share one transaction (on SQLite the store already commits them together).
+  // Settlements of failures (retry, give up) finished together share one
+  // transaction (on SQLite the store already commits them together). Events
+  // delivered whole are marked together at the end of their pass.
   const settleWrite = createWriteCombiner(store);
   const settle = (statements: [string, Param[]][]) =>
     settleWrite('outbox', async (tx) => {
       for (const [statement, params] of statements) await tx.run(statement, params);
     });
 
-  async function deliver(row: { id: string; topic: string; payload: string; created_at: number; attempts: number }) {
+  /** Runs the event's handlers; true when all succeeded (marked delivered by the pass), else settles the failure. */
+  async function deliver(row: { id: string; topic: string; payload: string; created_at: number; attempts: number }): Promise<boolean> {
     const event: OutboxEvent = {
       id: row.id,
       topic: row.topic,
@@ -109,23 +111,20 @@ export function createOutbox(options: OutboxOptions): Outbox {
         log.warn({ err: error, eventId: row.id, topic: row.topic, handler: name, attempt: row.attempts }, 'outbox handler failed');
       }
     }
+    if (errors.length === 0) return true;
     const now = clock.now();
-    if (errors.length === 0) {
-      await settle([[sql.DELIVERED, [now, row.id]]]);
-      options.onDelivered?.(row.topic);
-      return;
-    }
     options.onFailure?.(row.topic);
     const marks = succeeded.map((name): [string, Param[]] => [sql.MARK_HANDLED, [row.id, name, now]]);
     const message = errors.join('; ').slice(0, 2000);
     if (row.attempts >= options.maxAttempts) {
       log.error({ eventId: row.id, topic: row.topic, attempts: row.attempts }, 'outbox event failed for good');
       await settle([...marks, [sql.GIVE_UP, [now, message, row.id]]]);
-      return;
+      return false;
     }
     const backoff = Math.min(options.baseBackoffMs * 2 ** (row.attempts - 1), options.maxBackoffMs);
     const jitter = Math.floor(Math.random() * backoff * 0.1);
     await settle([...marks, [sql.RETRY, [now + backoff + jitter, message, row.id]]]);
+    return false;
   }
 
   async function dispatchOnce(): Promise<number> {
@@ -136,7 +135,13 @@ export function createOutbox(options: OutboxOptions): Outbox {
         [now + leaseMs, now, now, batchSize],
       ),
     );
-    await Promise.all(claimed.map(deliver));
+    const outcomes = await Promise.all(claimed.map(deliver));
+    const delivered = claimed.filter((_, i) => outcomes[i]);
+    if (delivered.length > 0) {
+      // One statement for the pass (a claim is at most batchSize events), not one per event.
+      await store.write((tx) => tx.run(sql.DELIVERED(delivered.length), [clock.now(), ...delivered.map((row) => row.id)]));
+      for (const row of delivered) options.onDelivered?.(row.topic);
+    }
     if (now - lastPrune > 3600_000) {
       lastPrune = now;
       await store.write(async (tx) => {
