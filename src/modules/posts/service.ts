@@ -4,6 +4,7 @@ import type { ModerationModule } from '../moderation/index.js';
 import type { SearchModule } from '../search/index.js';
 import type { VoteValue, VotesModule } from '../votes/index.js';
 import type { Clock } from '../../platform/clock.js';
+import { createReadCache } from '../../platform/cache.js';
 import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
 import type { IdGenerator } from '../../platform/ids.js';
@@ -36,7 +37,8 @@ export function createPostsService(deps: PostsDeps) {
   const present = createPresenter(deps);
   const pages = createPageCache({ exact: store.singleWriter, ttlMs: deps.cacheTtlMs, maxEntries: 5_000, now: () => clock.now() });
   const listings = createListings({ ...deps, present, pages });
-  const communityOfPost = new Map<string, string>();
+  // A post never moves to another community: the copy is exact on any store.
+  const communityOfPost = createReadCache<string, string>({ exact: true, ttlMs: 0, maxEntries: 10_000, now: () => clock.now() });
 
   async function row(id: string): Promise<q.PostRow> {
     const found = await store.q.get<q.PostRow>(q.BY_ID, [id]);
@@ -193,12 +195,9 @@ export function createPostsService(deps: PostsDeps) {
 
     /** The community a post is in (not_found: no such post); a post never moves, so the answer is kept. */
     async communityIdOf(id: string): Promise<string> {
-      const known = communityOfPost.get(id);
-      if (known !== undefined) return known;
-      const communityId = (await row(id)).community_id;
-      if (communityOfPost.size >= 10_000) communityOfPost.clear();
-      communityOfPost.set(id, communityId);
-      return communityId;
+      const found = await communityOfPost.get(id, async () => (await store.q.get<q.PostRow>(q.BY_ID, [id]))?.community_id);
+      if (found === undefined) throw new AppError('not_found', 'no such post');
+      return found;
     },
 
     /** The post's comment change number (undefined: no such post). */
