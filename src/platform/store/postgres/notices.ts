@@ -43,29 +43,32 @@ export function createPostgresNotices(options: PostgresNoticesOptions): Postgres
   let retry: NodeJS.Timeout | null = null;
   let delay = 100;
 
-  const lost = (c: pg.Client, error?: Error) => {
-    if (client !== c) return;
+  /** Drops the connection `c` (if still the current one) and tells of the gap; resolves when it has ended. */
+  const lost = (c: pg.Client, error?: Error): Promise<void> => {
+    if (client !== c) return Promise.resolve();
     client = null;
     hearing = false;
     if (beat) clearInterval(beat);
     beat = null;
-    c.end().catch(() => undefined);
+    const ended = c.end().catch(() => undefined);
     board.gap();
-    if (closed) return;
-    if (error) options.onError?.(error);
-    retry = setTimeout(connect, delay);
-    retry.unref();
-    delay = Math.min(delay * 2, 5000);
+    if (!closed) {
+      if (error) options.onError?.(error);
+      retry = setTimeout(connect, delay);
+      retry.unref();
+      delay = Math.min(delay * 2, 5000);
+    }
+    return ended;
   };
 
   const heartbeat = (c: pg.Client) => {
-    const timeout = setTimeout(() => lost(c, new Error(`the notices connection did not answer within ${heartbeatMs} ms`)), heartbeatMs);
+    const timeout = setTimeout(() => void lost(c, new Error(`the notices connection did not answer within ${heartbeatMs} ms`)), heartbeatMs);
     timeout.unref();
     c.query('SELECT 1').then(
       () => clearTimeout(timeout),
       (error: Error) => {
         clearTimeout(timeout);
-        lost(c, error);
+        void lost(c, error);
       },
     );
   };
@@ -75,8 +78,8 @@ export function createPostgresNotices(options: PostgresNoticesOptions): Postgres
     if (closed) return;
     const c = new pg.Client({ connectionString: options.url, application_name: 'agora-notices', keepAlive: true });
     client = c;
-    c.on('error', (error) => lost(c, error));
-    c.on('end', () => lost(c));
+    c.on('error', (error) => void lost(c, error));
+    c.on('end', () => void lost(c));
     c.on('notification', (n) => {
       const payload = n.payload ?? '';
       // origin \t topic \t message
@@ -89,7 +92,7 @@ export function createPostgresNotices(options: PostgresNoticesOptions): Postgres
       await c.connect();
       await c.query(`LISTEN ${CHANNEL}`);
     } catch (error) {
-      lost(c, error as Error);
+      void lost(c, error as Error);
       return;
     }
     if (client !== c) return;
@@ -117,11 +120,7 @@ export function createPostgresNotices(options: PostgresNoticesOptions): Postgres
     async close() {
       closed = true;
       if (retry) clearTimeout(retry);
-      const c = client;
-      if (c) {
-        lost(c);
-        await c.end().catch(() => undefined);
-      }
+      if (client) await lost(client);
     },
   };
 }
