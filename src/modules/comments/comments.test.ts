@@ -140,6 +140,8 @@ describeStores('comments: threads, sorts, stubs, votes, inbox', (kind) => {
     const cross = await app.request('POST', `/api/v1/posts/${other}/comments`, { token: bob.token, body: { body: 'x', parentId: top.id } });
     assert.equal(cross.status, 404, 'a parent from another post is refused');
     assert.equal(cross.body.error.code, 'not_found');
+    const unknown = await app.request('POST', `/api/v1/posts/${postId}/comments`, { token: bob.token, body: { body: 'x', parentId: 'no_such_comment' } });
+    assert.deepEqual([unknown.status, unknown.body.error.code], [404, 'not_found'], 'a parent that does not exist is refused');
     for (const [body, status] of [[{ body: '' }, 400], [{ body: 'x'.repeat(10_001) }, 400], [{}, 400], [{ body: 'a\u0000b' }, 400]] as const) {
       assert.equal((await app.request('POST', `/api/v1/posts/${postId}/comments`, { token: bob.token, body })).status, status);
     }
@@ -157,6 +159,9 @@ describeStores('comments: threads, sorts, stubs, votes, inbox', (kind) => {
     assert.equal((await app.request('POST', `/api/v1/posts/${postId}/lock`, { token: alice.token })).status, 200);
     const locked = await app.request('POST', `/api/v1/posts/${postId}/comments`, { token: bob.token, body: { body: 'after' } });
     assert.deepEqual([locked.status, locked.body.error.code], [403, 'post_locked']);
+    const kept = await app.request('GET', `/api/v1/posts/${postId}/comments`);
+    assert.deepEqual(kept.body.items.map((c: TreeComment) => c.body), ['before the lock'], 'a refused comment leaves nothing behind');
+    assert.equal((await app.request('GET', `/api/v1/posts/${postId}`)).body.commentCount, 1);
     await app.request('DELETE', `/api/v1/posts/${postId}/lock`, { token: alice.token });
 
     const carol = users[2] as { token: string; name: string };
@@ -168,6 +173,14 @@ describeStores('comments: threads, sorts, stubs, votes, inbox', (kind) => {
     assert.deepEqual([bannedVote.status, bannedVote.body.error.code], [403, 'banned']);
     await app.request('DELETE', `/api/v1/communities/c_main/bans/${carol.name}`, { token: alice.token });
     assert.equal((await app.request('POST', `/api/v1/posts/${postId}/comments`, { token: carol.token, body: { body: 'hi again' } })).status, 201);
+    // A ban counts until it expires.
+    const ban = { username: carol.name, reason: 'cool off', expiresAt: clock.now() + 60_000 };
+    assert.equal((await app.request('POST', '/api/v1/communities/c_main/bans', { token: alice.token, body: ban })).status, 201);
+    const inForce = await app.request('POST', `/api/v1/posts/${postId}/comments`, { token: carol.token, body: { body: 'in force' } });
+    assert.deepEqual([inForce.status, inForce.body.error.code], [403, 'banned']);
+    clock.advance(60_000);
+    assert.equal((await app.request('POST', `/api/v1/posts/${postId}/comments`, { token: carol.token, body: { body: 'expired' } })).status, 201);
+    await app.request('DELETE', `/api/v1/communities/c_main/bans/${carol.name}`, { token: alice.token });
   });
 
   test('sorts: best is Wilson\'s lower bound, controversial (up+down)^(min/max), top, new and old', async () => {

@@ -12,7 +12,10 @@ export interface CommentCreated {
   commentId: string;
   postId: string;
   authorId: string;
-  parentAuthorId: string | null;
+  /** The parent comment (null: top level); its author is read at delivery. */
+  parentId?: string | null;
+  /** Events recorded before `parentId` carried the parent's author. */
+  parentAuthorId?: string | null;
   mentions: string[];
 }
 
@@ -43,7 +46,9 @@ export function createInbox(deps: {
 
   async function deliver(event: CommentCreated): Promise<void> {
     const recipients: [string, 'reply' | 'mention'][] = [];
-    if (event.parentAuthorId && event.parentAuthorId !== event.authorId) recipients.push([event.parentAuthorId, 'reply']);
+    const parentAuthorId =
+      event.parentAuthorId !== undefined ? event.parentAuthorId : event.parentId ? ((await store.q.get<{ author_id: string | null }>(q.AUTHOR_OF, [event.parentId]))?.author_id ?? null) : null;
+    if (parentAuthorId && parentAuthorId !== event.authorId) recipients.push([parentAuthorId, 'reply']);
     if (event.mentions.length > 0) {
       for (const id of (await accounts.idsOf(event.mentions)).values()) {
         if (id !== event.authorId && !recipients.some(([r]) => r === id)) recipients.push([id, 'mention']);

@@ -24,6 +24,7 @@ const COLUMNS = `id, post_id, parent_id, author_id, body, depth, upvotes, downvo
 removed_at, removal_reason, version`;
 
 export const BY_ID = `SELECT ${COLUMNS} FROM comments WHERE id = ?`;
+export const AUTHOR_OF = 'SELECT author_id FROM comments WHERE id = ?';
 export const byIds = (n: number) => `SELECT ${COLUMNS} FROM comments WHERE id IN (${rows(n, '?')})`;
 /** What changed in a thread since the change number a tree holds (an index range; since 0: the whole thread). */
 export const OF_POST_SINCE = `SELECT ${COLUMNS} FROM comments WHERE post_id = ? AND version > ?`;
@@ -34,9 +35,21 @@ export const OF_POST_SINCE = `SELECT ${COLUMNS} FROM comments WHERE post_id = ? 
  * so that the statements of a change go out together in one round trip.
  */
 const POST_VERSION = '(SELECT comment_version FROM posts WHERE id = ?)';
-/** A new comment: its version is NULL — refused, NOT NULL — if the post is locked or hidden by now (checked under the post lock). */
-export const INSERT = `INSERT INTO comments (id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, version)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, (SELECT comment_version FROM posts WHERE id = ? AND locked = 0 AND visible = 1))`;
+/**
+ * A new comment, with the create's checks as guards, so that a create is one batch of
+ * statements (one round trip on PostgreSQL) with nothing to ask first: its version is
+ * NULL — refused, NOT NULL — unless the post takes comments (neither locked nor hidden,
+ * read under the post lock the create took just before), the author is not banned
+ * (`notBanned`: moderation's guard on `posts.community_id`) and, for a reply, the
+ * parent is a shown comment of the same post; a reply's depth is its parent's + 1.
+ * A refused create is explained by reading the same facts (`service.ts`).
+ * Parameters: id, post, parent, author, body, [parent], now, post, author, now, [parent].
+ */
+export const insert = (notBanned: string, reply: boolean) =>
+  `INSERT INTO comments (id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, version)
+VALUES (?, ?, ?, ?, ?, ${reply ? '(SELECT depth + 1 FROM comments WHERE id = ?)' : '0'}, 1, 0, 0, ?, (SELECT comment_version FROM posts
+  WHERE id = ? AND locked = 0 AND visible = 1 AND ${notBanned}${reply ? ' AND EXISTS (SELECT 1 FROM comments WHERE id = ? AND post_id = posts.id AND deleted_at IS NULL AND removed_at IS NULL)' : ''}))
+RETURNING depth, version`;
 export const SET_VERSION = `UPDATE comments SET version = ${POST_VERSION} WHERE id = ?`;
 /**
  * A comment row for a change: on PostgreSQL locked, so that the changes of one comment

@@ -1,5 +1,5 @@
 import type { AccountsModule } from '../accounts/index.js';
-import type { ModerationModule } from '../moderation/index.js';
+import { notBannedSql, type ModerationModule } from '../moderation/index.js';
 import type { PostsModule } from '../posts/index.js';
 import type { SearchModule } from '../search/index.js';
 import type { VoteValue, VotesModule } from '../votes/index.js';
@@ -10,7 +10,7 @@ import type { Principal } from '../../platform/http/index.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
-import { allIn, type Store, type Tx } from '../../platform/store/index.js';
+import { allIn, StoreError, type Store, type Tx } from '../../platform/store/index.js';
 import { fromRow, writeSelection, type Comment } from './presenter.js';
 import * as q from './queries.js';
 import { select, SORTS, Thread, type Key, type Node, type Sort } from './tree.js';
@@ -72,6 +72,8 @@ function readCursor(cursor: string): { sort: Sort; after: Key | null } {
 export function createCommentsService(deps: CommentsDeps) {
   const { store, clock, ids, outbox, accounts, posts, moderation, votes, search } = deps;
   const threads = new Map<string, Thread>();
+  const insertTop = q.insert(notBannedSql('posts.community_id'), false);
+  const insertReply = q.insert(notBannedSql('posts.community_id'), true);
 
   /** Keeps a loaded tree as the most recently read; drops the least recently read ones beyond `maxTreeNodes` comments. */
   function keep(thread: Thread): void {
@@ -203,6 +205,30 @@ export function createCommentsService(deps: CommentsDeps) {
     });
   }
 
+  /** Why a create's guards refused it, read from the same facts (null: nothing refuses it now). */
+  async function whyNotCreated(postId: string, communityId: string, parentId: string | null, author: string): Promise<AppError | null> {
+    const [post, parent, banned] = await Promise.all([
+      posts.commentTarget(store.q, postId),
+      parentId === null ? undefined : store.q.get<q.CommentRow>(q.BY_ID, [parentId]),
+      moderation.assertNotBanned(communityId, author).then(
+        () => null,
+        (error: unknown) => error,
+      ),
+    ]);
+    if (!post) return new AppError('not_found', 'no such post');
+    if (!post.visible) return new AppError('not_found', 'this post was deleted or removed');
+    if (post.locked) return new AppError('post_locked', 'this post is locked: no new comments');
+    if (banned) {
+      if (banned instanceof AppError) return banned;
+      throw banned;
+    }
+    if (parentId !== null) {
+      if (!parent || parent.post_id !== postId) return new AppError('not_found', 'no such comment in this post', { field: 'parentId' });
+      if (parent.deleted_at !== null || parent.removed_at !== null) return new AppError('not_found', 'the parent comment was deleted or removed', { field: 'parentId' });
+    }
+    return null;
+  }
+
   /** The tree under `start` (the thread's root: the post's tree; a comment: that comment with its subtree). */
   async function answer(thread: Thread, start: Node, query: TreeQuery, principal: Principal | null): Promise<string | Buffer> {
     const fromCursor = query.cursor ? readCursor(query.cursor) : null;
@@ -228,73 +254,65 @@ export function createCommentsService(deps: CommentsDeps) {
   return {
     async create(postId: string, input: { body: string; parentId?: string | undefined }, principal: Principal): Promise<Comment> {
       const id = ids.next();
-      const now = clock.now();
       const author = principal.accountId;
+      const parentId = input.parentId ?? null;
       const communityId = await posts.communityIdOf(postId);
-      const created = await store.write(async (tx) => {
-        // The checks go out together (one round trip on PostgreSQL) and are judged in this order.
-        const [post, parent, banned] = await Promise.all([
-          posts.commentTarget(tx, postId),
-          input.parentId === undefined ? undefined : tx.get<q.CommentRow>(q.BY_ID, [input.parentId]),
-          moderation.assertNotBanned(communityId, author, tx).then(
-            () => null,
-            (error: unknown) => error,
-          ),
-        ]);
-        if (!post) throw new AppError('not_found', 'no such post');
-        if (!post.visible) throw new AppError('not_found', 'this post was deleted or removed');
-        if (post.locked) throw new AppError('post_locked', 'this post is locked: no new comments');
-        if (banned) throw banned;
-        if (input.parentId !== undefined) {
-          if (!parent || parent.post_id !== postId) throw new AppError('not_found', 'no such comment in this post', { field: 'parentId' });
-          if (parent.deleted_at !== null || parent.removed_at !== null) throw new AppError('not_found', 'the parent comment was deleted or removed', { field: 'parentId' });
-        }
-        const depth = parent ? parent.depth + 1 : 0;
-        // The writes go out together too, in this order, with the COMMIT right behind them.
-        // The post row's lock comes after the parent's (the lock order of every comment
-        // change: a vote on the parent locks it, then the post) and is held only while
-        // the server runs the insert.
-        const before = [
-          parent ? tx.run(q.ADD_CHILDREN, [1, parent.id]) : null,
-          // The author's own upvote is recorded at creation (it earns no karma).
-          votes.first(tx, 'comment', id, author, 1),
-          search.index(tx, 'comments', id, '', input.body),
-          outbox.record(tx, 'comment.created', { commentId: id, postId, authorId: author, parentAuthorId: parent?.author_id ?? null, mentions: mentionsIn(input.body) }),
-        ];
-        const bump = posts.commentsChanged(tx, postId, communityId, 1);
-        const writes = Promise.all([...before, bump, tx.run(q.INSERT, [id, postId, input.parentId ?? null, author, input.body, depth, 1, 0, now, postId])]);
-        tx.commitEarly();
+      // A guard refuses only what a check explains, unless the post, the parent or the
+      // ban changed in between: then the create runs again (a post locked and unlocked
+      // twice within a round trip is all it would take to exhaust the attempts).
+      for (let attempt = 1; ; attempt++) {
+        const now = clock.now();
         try {
-          await writes;
+          const created = await store.write(async (tx) => {
+            // One batch, in this order, with the COMMIT right behind it (one round trip on
+            // PostgreSQL): the parent row's lock comes before the post row's (the lock order
+            // of every comment change: a vote on the parent locks it, then the post), which is
+            // held only while the server runs the insert. The checks are the insert's guards.
+            const writes = Promise.all([
+              parentId === null ? null : tx.run(q.ADD_CHILDREN, [1, parentId]),
+              // The author's own upvote is recorded at creation (it earns no karma).
+              votes.first(tx, 'comment', id, author, 1),
+              search.index(tx, 'comments', id, '', input.body),
+              outbox.record(tx, 'comment.created', { commentId: id, postId, authorId: author, parentId, mentions: mentionsIn(input.body) }),
+              posts.commentsChanged(tx, postId, communityId, 1),
+              tx.get<{ depth: number; version: number }>(
+                parentId === null ? insertTop : insertReply,
+                parentId === null
+                  ? [id, postId, null, author, input.body, now, postId, author, now]
+                  : [id, postId, parentId, author, input.body, parentId, now, postId, author, now, parentId],
+              ),
+            ]);
+            tx.commitEarly();
+            const inserted = (await writes)[5] as { depth: number; version: number };
+            const row: q.CommentRow = {
+              id,
+              post_id: postId,
+              parent_id: parentId,
+              author_id: author,
+              body: input.body,
+              depth: inserted.depth,
+              upvotes: 1,
+              downvotes: 0,
+              child_count: 0,
+              created_at: now,
+              edited_at: null,
+              deleted_at: null,
+              removed_at: null,
+              removal_reason: null,
+              version: inserted.version,
+            };
+            changed(tx, postId, row, new Map([[author, principal.username]]));
+            return row;
+          });
+          return { ...fromRow(created, principal.username), myVote: 1 };
         } catch (error) {
-          // Locked or taken down between the checks and the lock: the insert was refused under it.
-          const under = await bump.catch(() => null);
-          if (under && !under.visible) throw new AppError('not_found', 'this post was deleted or removed');
-          if (under?.locked) throw new AppError('post_locked', 'this post is locked: no new comments');
-          throw error;
+          // NOT NULL: a guard refused; a foreign key: no such parent (or post) by now.
+          if (!(error instanceof StoreError && (error.kind === 'not_null' || error.kind === 'foreign_key'))) throw error;
+          const refusal = await whyNotCreated(postId, communityId, parentId, author);
+          if (refusal) throw refusal;
+          if (attempt === 3) throw error;
         }
-        const changedPost = await bump;
-        const row: q.CommentRow = {
-          id,
-          post_id: postId,
-          parent_id: input.parentId ?? null,
-          author_id: author,
-          body: input.body,
-          depth,
-          upvotes: 1,
-          downvotes: 0,
-          child_count: 0,
-          created_at: now,
-          edited_at: null,
-          deleted_at: null,
-          removed_at: null,
-          removal_reason: null,
-          version: changedPost.version,
-        };
-        changed(tx, postId, row, new Map([[author, principal.username]]));
-        return row;
-      });
-      return { ...fromRow(created, principal.username), myVote: 1 };
+      }
     },
 
     /** A post's comment tree as JSON text (see `select`). */

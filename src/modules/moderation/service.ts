@@ -57,6 +57,16 @@ export interface ModerationDeps {
   communities: CommunitiesModule;
 }
 
+/**
+ * A guard for another module's write: SQL that is true unless the account
+ * (the first `?`) has a ban in force at the time given (the second `?`) in
+ * the community named by `communityColumn`. A write refused by it is then
+ * explained by `assertNotBanned`.
+ */
+export function notBannedSql(communityColumn: string): string {
+  return `NOT EXISTS (SELECT 1 FROM bans WHERE bans.community_id = ${communityColumn} AND bans.account_id = ? AND (bans.expires_at IS NULL OR bans.expires_at > ?))`;
+}
+
 export function createModerationService(deps: ModerationDeps) {
   const { store, clock, ids, accounts, communities } = deps;
 
