@@ -396,7 +396,7 @@ describeStores('comments: threads, sorts, stubs, votes, inbox', (kind) => {
   test('inbox: replies and u/name mentions arrive through the outbox; mark read', async () => {
     const postId = await newPost('inbox');
     const dave = users[5] as { token: string; name: string };
-    const erin = users[6] as { token: string; name: string };
+    const erin = users[6] as { token: string; id: string; name: string };
     const parent = await comment(dave.token, postId, 'dave writes');
     const reply = await comment(erin.token, postId, `erin answers, and tells u/${dave.name} and u/${users[7]?.name}`, parent.id);
     await comment(dave.token, postId, 'dave answers himself', parent.id);
@@ -420,6 +420,15 @@ describeStores('comments: threads, sorts, stubs, votes, inbox', (kind) => {
     assert.equal((await app.request('GET', '/api/v1/me/inbox', { token: erin.token })).body.items.length, 0);
     assert.equal((await app.request('GET', '/api/v1/me/inbox')).status, 401);
     assert.equal((await app.request('POST', '/api/v1/me/inbox/read', { token: erin.token, body: {} })).status, 204);
+
+    // An event recorded before events named the parent (it carried the parent's author) is still delivered.
+    // (a top-level comment: only the old event's parentAuthorId can make this item)
+    const old = await comment(users[8]?.token as string, postId, 'recorded the old way');
+    await app.agora.store.write((tx) =>
+      app.agora.outbox.record(tx, 'comment.created', { commentId: old.id, postId, authorId: users[8]?.id, parentAuthorId: erin.id, mentions: [] }),
+    );
+    const erins = await inboxOf(erin.token);
+    assert.deepEqual(erins.items.map((i: { type: string; comment: { id: string } }) => [i.type, i.comment.id]), [['reply', old.id]]);
   });
 
   if (kind === 'postgres') {

@@ -12,7 +12,7 @@ export interface CommentCreated {
   commentId: string;
   postId: string;
   authorId: string;
-  /** The parent comment (null: top level); its author is read at delivery. */
+  /** The parent comment (null: top level); its author is told, read at delivery. */
   parentId?: string | null;
   /** Events recorded before `parentId` carried the parent's author. */
   parentAuthorId?: string | null;
@@ -45,19 +45,22 @@ export function createInbox(deps: {
   const { store, clock, ids, outbox, accounts } = deps;
 
   async function deliver(event: CommentCreated): Promise<void> {
-    const recipients: [string, 'reply' | 'mention'][] = [];
-    const parentAuthorId =
-      event.parentAuthorId !== undefined ? event.parentAuthorId : event.parentId ? ((await store.q.get<{ author_id: string | null }>(q.AUTHOR_OF, [event.parentId]))?.author_id ?? null) : null;
-    if (parentAuthorId && parentAuthorId !== event.authorId) recipients.push([parentAuthorId, 'reply']);
-    if (event.mentions.length > 0) {
-      for (const id of (await accounts.idsOf(event.mentions)).values()) {
-        if (id !== event.authorId && !recipients.some(([r]) => r === id)) recipients.push([id, 'mention']);
-      }
-    }
-    if (recipients.length === 0) return;
+    const mentioned = event.mentions.length === 0 ? [] : [...(await accounts.idsOf(event.mentions)).values()].filter((id) => id !== event.authorId);
+    const toParent = event.parentAuthorId !== undefined ? event.parentAuthorId !== null && event.parentAuthorId !== event.authorId : Boolean(event.parentId);
+    if (!toParent && mentioned.length === 0) return;
     const now = clock.now();
     await store.write(async (tx) => {
-      for (const [accountId, kind] of recipients) await tx.run(q.INBOX_INSERT, [ids.next(), accountId, kind, event.commentId, now]);
+      // In this order, in one go: the reply first, so that a mention of the parent's
+      // author is refused by the one-item-per-account-and-comment rule.
+      const writes = [
+        !toParent
+          ? null
+          : event.parentAuthorId !== undefined
+            ? tx.run(q.INBOX_INSERT, [ids.next(), event.parentAuthorId, 'reply', event.commentId, now])
+            : tx.run(q.INBOX_REPLY, [ids.next(), event.commentId, now, event.parentId ?? null, event.authorId]),
+        ...mentioned.map((id) => tx.run(q.INBOX_INSERT, [ids.next(), id, 'mention', event.commentId, now])),
+      ];
+      await Promise.all(writes);
     });
   }
 

@@ -24,7 +24,6 @@ const COLUMNS = `id, post_id, parent_id, author_id, body, depth, upvotes, downvo
 removed_at, removal_reason, version`;
 
 export const BY_ID = `SELECT ${COLUMNS} FROM comments WHERE id = ?`;
-export const AUTHOR_OF = 'SELECT author_id FROM comments WHERE id = ?';
 export const byIds = (n: number) => `SELECT ${COLUMNS} FROM comments WHERE id IN (${rows(n, '?')})`;
 /** What changed in a thread since the change number a tree holds (an index range; since 0: the whole thread). */
 export const OF_POST_SINCE = `SELECT ${COLUMNS} FROM comments WHERE post_id = ? AND version > ?`;
@@ -72,6 +71,10 @@ export const BY_AUTHOR = `SELECT ${COLUMNS} FROM comments WHERE author_id = ? AN
 export const BY_AUTHOR_AFTER = `SELECT ${COLUMNS} FROM comments WHERE author_id = ? AND ${SHOWN} AND id < ? ORDER BY id DESC LIMIT ?`;
 
 export const INBOX_INSERT = `INSERT INTO inbox (id, account_id, kind, comment_id, created_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (account_id, comment_id) DO NOTHING`;
+/** A reply's item for its parent's author (none when the parent has no author or is the reply's own author's). */
+export const INBOX_REPLY = `INSERT INTO inbox (id, account_id, kind, comment_id, created_at)
+SELECT CAST(? AS TEXT), author_id, 'reply', CAST(? AS TEXT), CAST(? AS BIGINT) FROM comments WHERE id = ? AND author_id IS NOT NULL AND author_id <> ?
 ON CONFLICT (account_id, comment_id) DO NOTHING`;
 export interface InboxRow {
   id: string;
