@@ -41,13 +41,14 @@ const POST_VERSION = '(SELECT comment_version FROM posts WHERE id = ?)';
  * read under the post lock the create took just before), the author is not banned
  * (`notBanned`: moderation's guard on `posts.community_id`) and, for a reply, the
  * parent is a shown comment of the same post; a reply's depth is its parent's + 1.
- * A refused create is explained by reading the same facts (`service.ts`).
+ * A refused create is explained by reading the same facts (`service.ts`). (The parent's
+ * guard is a scalar subquery: as `EXISTS (…)` SQLite ran this insert 4–5 times slower.)
  * Parameters: id, post, parent, author, body, [parent], now, post, author, now, [parent].
  */
 export const insert = (notBanned: string, reply: boolean) =>
   `INSERT INTO comments (id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, version)
 VALUES (?, ?, ?, ?, ?, ${reply ? '(SELECT depth + 1 FROM comments WHERE id = ?)' : '0'}, 1, 0, 0, ?, (SELECT comment_version FROM posts
-  WHERE id = ? AND locked = 0 AND visible = 1 AND ${notBanned}${reply ? ' AND EXISTS (SELECT 1 FROM comments WHERE id = ? AND post_id = posts.id AND deleted_at IS NULL AND removed_at IS NULL)' : ''}))
+  WHERE id = ? AND locked = 0 AND visible = 1 AND ${notBanned}${reply ? ' AND posts.id = (SELECT post_id FROM comments WHERE id = ? AND deleted_at IS NULL AND removed_at IS NULL)' : ''}))
 RETURNING depth, version`;
 export const SET_VERSION = `UPDATE comments SET version = ${POST_VERSION} WHERE id = ?`;
 /**
