@@ -72,8 +72,9 @@ function readCursor(cursor: string): { sort: Sort; after: Key | null } {
 export function createCommentsService(deps: CommentsDeps) {
   const { store, clock, ids, outbox, accounts, posts, moderation, votes, search } = deps;
   const threads = new Map<string, Thread>();
-  const insertTop = q.insert(notBannedSql('posts.community_id'), false);
-  const insertReply = q.insert(notBannedSql('posts.community_id'), true);
+  const notBanned = notBannedSql('posts.community_id');
+  const insertTop = q.insert(notBanned, false);
+  const insertReply = q.insert(notBanned, true);
 
   /** Keeps a loaded tree as the most recently read; drops the least recently read ones beyond `maxTreeNodes` comments. */
   function keep(thread: Thread): void {

@@ -99,7 +99,7 @@ export interface CommentTargetRow {
   locked: number;
   visible: number;
 }
-/** Whether a post takes comments (read without a lock: `COMMENTS_CHANGED` checks again). */
+/** Whether a post takes comments (read without a lock: a comment's insert checks again under the post lock). */
 export const COMMENT_TARGET = 'SELECT community_id, locked, visible FROM posts WHERE id = ?';
 /**
  * A change to the post's comments: the post's next change number, taken
@@ -108,7 +108,7 @@ export const COMMENT_TARGET = 'SELECT community_id, locked, visible FROM posts W
  * their last step (after the comment rows they lock), holding it briefly.
  */
 export const COMMENTS_CHANGED = `UPDATE posts SET comment_version = comment_version + 1, comment_count = comment_count + ?
-WHERE id = ? RETURNING comment_version, locked, visible`;
+WHERE id = ? RETURNING comment_version`;
 export const COMMENT_VERSION = 'SELECT comment_version FROM posts WHERE id = ?';
 export const INSERT_IMPORTED = `INSERT INTO posts (id, community_id, author_id, title, body, url, upvotes, downvotes, score, hot, controversy,
 comment_count, locked, visible, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 1, ?)`;

@@ -183,14 +183,14 @@ export function createPostsService(deps: PostsDeps) {
 
     /**
      * Records a change to the post's comments and the shown-comment count's
-     * delta; returns the post's new change number and its flags as they are
-     * under the lock this takes (the post row, until the transaction ends).
+     * delta; returns the post's new change number, taken under the lock this
+     * takes (the post row, until the transaction ends).
      */
-    async commentsChanged(tx: Tx, id: string, communityId: string, countDelta: number): Promise<{ version: number; locked: boolean; visible: boolean }> {
-      const post = await tx.get<{ comment_version: number; locked: number; visible: number }>(q.COMMENTS_CHANGED, [countDelta, id]);
+    async commentsChanged(tx: Tx, id: string, communityId: string, countDelta: number): Promise<{ version: number }> {
+      const post = await tx.get<{ comment_version: number }>(q.COMMENTS_CHANGED, [countDelta, id]);
       if (!post) throw new AppError('not_found', 'no such post');
       if (countDelta !== 0) pages.changed(tx, communityId);
-      return { version: post.comment_version, locked: post.locked === 1, visible: post.visible === 1 };
+      return { version: post.comment_version };
     },
 
     /** The community a post is in (not_found: no such post); a post never moves, so the answer is kept. */
