@@ -172,7 +172,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
  * A transaction's connection whose statements issued in one go of the event
  * loop leave in one write. pg writes each statement with a system call of
  * its own, and on loopback the sender also pays for the receiver's wake-up:
- * eleven for a comment's create. The socket is corked at the first
+ * eight for a comment's create (BEGIN, six statements, COMMIT). The socket is corked at the first
  * statement and uncorked by `process.nextTick`, which runs once the callback
  * and the promise jobs running now are done. Measured: the PostgreSQL
  * comment-vote benchmark from 700–820 to 800–900 req/s.
