@@ -1,7 +1,7 @@
 // Shared pieces of the benchmarks: a throwaway store, the real server as a
 // child process, and wrk (installed with apt-get when missing, as root).
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,8 @@ export async function startServer(env) {
   });
   const base = await new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
+      // BENCH_SERVER_OUT=<file>: the server's standard output is appended there (what `--trace-gc` prints, say).
+      if (process.env.BENCH_SERVER_OUT) appendFileSync(process.env.BENCH_SERVER_OUT, `${line}\n`);
       const url = /"url":"(http:[^"]+)"/.exec(line)?.[1];
       if (url) resolve(url);
       // The server's warnings and errors are shown: a 5xx under load is a bug to see.
@@ -121,6 +123,7 @@ export function luaScript(name, requests) {
   const dir = join(ROOT, '.bench');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}-${process.pid}.lua`);
+  process.on('exit', () => rmSync(file, { force: true })); // ~3 MB each: not left behind
   const str = (s) => JSON.stringify(s); // JSON string escapes are valid Lua for ASCII
   const rows = requests.map((r) => `{${str(r.method)}, ${str(r.path)}, ${str(r.token ?? '')}, ${str(r.body ?? '')}}`);
   writeFileSync(
