@@ -20,6 +20,8 @@ export interface CommentRow {
   version: number;
 }
 
+/** A comment neither deleted nor removed. */
+const SHOWN = 'deleted_at IS NULL AND removed_at IS NULL';
 const COLUMNS = `id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, edited_at, deleted_at,
 removed_at, removal_reason, version`;
 
@@ -48,7 +50,7 @@ const POST_VERSION = '(SELECT comment_version FROM posts WHERE id = ?)';
 export const insert = (notBanned: string, reply: boolean) =>
   `INSERT INTO comments (id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, version)
 VALUES (?, ?, ?, ?, ?, ${reply ? '(SELECT depth + 1 FROM comments WHERE id = ?)' : '0'}, 1, 0, 0, ?, (SELECT comment_version FROM posts
-  WHERE id = ? AND locked = 0 AND visible = 1 AND ${notBanned}${reply ? ' AND posts.id = (SELECT post_id FROM comments WHERE id = ? AND deleted_at IS NULL AND removed_at IS NULL)' : ''}))
+  WHERE id = ? AND locked = 0 AND visible = 1 AND ${notBanned}${reply ? ` AND posts.id = (SELECT post_id FROM comments WHERE id = ? AND ${SHOWN})` : ''}))
 RETURNING depth, version`;
 export const SET_VERSION = `UPDATE comments SET version = ${POST_VERSION} WHERE id = ?`;
 /**
@@ -67,7 +69,6 @@ export const DELETE = 'UPDATE comments SET body = NULL, deleted_at = ? WHERE id 
 export const REMOVE = 'UPDATE comments SET removed_at = ?, removal_reason = ? WHERE id = ? AND removed_at IS NULL';
 export const RESTORE = 'UPDATE comments SET removed_at = NULL, removal_reason = NULL WHERE id = ? AND removed_at IS NOT NULL';
 
-const SHOWN = 'deleted_at IS NULL AND removed_at IS NULL';
 export const BY_AUTHOR = `SELECT ${COLUMNS} FROM comments WHERE author_id = ? AND ${SHOWN} ORDER BY id DESC LIMIT ?`;
 export const BY_AUTHOR_AFTER = `SELECT ${COLUMNS} FROM comments WHERE author_id = ? AND ${SHOWN} AND id < ? ORDER BY id DESC LIMIT ?`;
 
