@@ -1,7 +1,7 @@
 // Token checks must be cheap: authenticated GET /api/v1/me against
 // GET /healthz in the same run (issue: foundation, acceptance 7).
 //   node bench/auth.mjs [--store sqlite|postgres] [--duration 10] [--connections 50]
-import { api, benchStore, ensureWrk, parseArgs, startServer, wrk } from './lib.mjs';
+import { alternate, api, benchStore, ensureWrk, parseArgs, startServer, wrk } from './lib.mjs';
 
 const opts = parseArgs(process.argv.slice(2), { store: 'sqlite', duration: 10, connections: 50, rounds: 3 });
 ensureWrk();
@@ -14,18 +14,10 @@ try {
   const auth = { ...common, headers: { authorization: `Bearer ${token}` } };
   wrk(`${server.base}/healthz`, { ...common, duration: 2 }); // warm-up
   wrk(`${server.base}/api/v1/me`, { ...auth, duration: 2 });
-  // The load generator shares the two cores: alternate the routes and keep
-  // the median round of each, so that one noisy round does not decide.
-  const healths = [];
-  const mes = [];
-  for (let round = 0; round < opts.rounds; round++) {
-    healths.push(wrk(`${server.base}/healthz`, common));
-    mes.push(wrk(`${server.base}/api/v1/me`, auth));
-  }
-  const median = (runs) => [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)];
-  const health = median(healths);
-  const me = median(mes);
-  console.log(`rounds (req/s): healthz ${healths.map((r) => r.rps.toFixed(0)).join(', ')}; me ${mes.map((r) => r.rps.toFixed(0)).join(', ')}`);
+  const [healths, mes] = alternate(opts.rounds, [() => wrk(`${server.base}/healthz`, common), () => wrk(`${server.base}/api/v1/me`, auth)]);
+  const health = healths.median;
+  const me = mes.median;
+  console.log(`rounds (req/s): healthz ${healths.rounds.map((r) => r.rps.toFixed(0)).join(', ')}; me ${mes.rounds.map((r) => r.rps.toFixed(0)).join(', ')}`);
   console.log(`--- GET /healthz (${opts.store}), median round\n${health.out}`);
   console.log(`--- GET /api/v1/me with a bearer token (${opts.store}), median round\n${me.out}`);
   const ratio = me.rps / health.rps;

@@ -118,6 +118,18 @@ export function wrkAsync(url, options) {
   });
 }
 
+/**
+ * The load generator shares the two cores, so two loads compared in
+ * sequence can differ by the machine's mood: run them in turn, `rounds`
+ * times, and keep each one's median round (by throughput). Returns, per
+ * load, `{ median, rounds }`.
+ */
+export function alternate(rounds, loads) {
+  const runs = loads.map(() => []);
+  for (let round = 0; round < rounds; round++) loads.forEach((load, i) => runs[i].push(load()));
+  return runs.map((list) => ({ median: [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)], rounds: list }));
+}
+
 /** A wrk Lua script that sends `requests` (method, path, headers, body), picked at random per request. */
 export function luaScript(name, requests) {
   const dir = join(ROOT, '.bench');
