@@ -20,8 +20,9 @@ export interface CommentRow {
   version: number;
 }
 
-/** A comment neither deleted nor removed. */
+/** A comment neither deleted nor removed: in SQL, and of a row read. */
 const SHOWN = 'deleted_at IS NULL AND removed_at IS NULL';
+export const shown = (row: Pick<CommentRow, 'deleted_at' | 'removed_at'>) => row.deleted_at === null && row.removed_at === null;
 const COLUMNS = `id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, edited_at, deleted_at,
 removed_at, removal_reason, version`;
 

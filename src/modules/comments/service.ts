@@ -225,7 +225,7 @@ export function createCommentsService(deps: CommentsDeps) {
     }
     if (parentId !== null) {
       if (!parent || parent.post_id !== postId) return new AppError('not_found', 'no such comment in this post', { field: 'parentId' });
-      if (parent.deleted_at !== null || parent.removed_at !== null) return new AppError('not_found', 'the parent comment was deleted or removed', { field: 'parentId' });
+      if (!q.shown(parent)) return new AppError('not_found', 'the parent comment was deleted or removed', { field: 'parentId' });
     }
     return null;
   }
@@ -360,7 +360,7 @@ export function createCommentsService(deps: CommentsDeps) {
     /** Up, down or clear (0), as for posts: idempotent; the author's comment karma moves by votes from others. */
     async vote(id: string, value: VoteValue, principal: Principal) {
       const counts = await change(id, async (tx, comment, { communityId }) => {
-        if (comment.deleted_at !== null || comment.removed_at !== null) return null;
+        if (!q.shown(comment)) return null;
         const [, cast] = await Promise.all([
           moderation.assertNotBanned(communityId, principal.accountId, tx),
           votes.cast(tx, 'comment', id, principal.accountId, value),
@@ -402,7 +402,7 @@ export function createCommentsService(deps: CommentsDeps) {
 
     async report(id: string, reason: string, principal: Principal) {
       const comment = await row(id);
-      if (comment.deleted_at !== null || comment.removed_at !== null) throw new AppError('not_found', 'this comment was deleted or removed');
+      if (!q.shown(comment)) throw new AppError('not_found', 'this comment was deleted or removed');
       const communityId = await posts.communityIdOf(comment.post_id);
       return moderation.report({ communityId, targetType: 'comment', targetId: id, reason }, principal);
     },
