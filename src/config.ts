@@ -61,7 +61,7 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
   admins: {
     env: 'AGORA_ADMINS',
     default: '',
-    doc: 'Comma-separated usernames who are site admins',
+    doc: 'Comma-separated usernames reserved for site admins: sign-up refuses them; make them with `agora admin create <name>` (admin rights belong to accounts, never to a name)',
     parse: (raw) => raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean),
   },
   rateLimit: { env: 'AGORA_RATE_LIMIT', default: 'on', doc: '`on` or `off` (off for load tests)', parse: onOff },
@@ -177,8 +177,8 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
   },
   scryptCost: {
     env: 'AGORA_SCRYPT_COST',
-    default: '32768',
-    doc: 'scrypt N for new password hashes (a power of two; r=8, p=1)',
+    default: '131072',
+    doc: 'scrypt N for new password hashes (a power of two; r=8, p=1; OWASP\'s minimum is 131072). A hash made with a lower N is re-hashed at its next sign-in',
     parse: (raw) => {
       const n = int(1024, 1 << 20)(raw);
       if ((n & (n - 1)) !== 0) throw new Error('must be a power of two');

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './platform/clock.js';
+import { createCursors } from './platform/cursor.js';
 import { createAuthHooks, createHttpApp, opsRoutes, type App } from './platform/http/index.js';
 import { createIdGenerator } from './platform/ids.js';
 import { createLogger, type Logger } from './platform/log.js';
@@ -13,10 +14,11 @@ import {
   loadMigrations,
   migrate,
   openStore,
+  siteSecret,
   schemaStatus,
   type StoreHandle,
 } from './platform/store/index.js';
-import { createAccountsModule } from './modules/accounts/index.js';
+import { createAccountsModule, type AccountsModule } from './modules/accounts/index.js';
 import { createCommentsModule, type CommentsModule } from './modules/comments/index.js';
 import { communitiesRoutes, createCommunitiesModule } from './modules/communities/index.js';
 import { createBuiltInProvider, createDropsModule } from './modules/drops/index.js';
@@ -32,6 +34,8 @@ export interface Agora {
   store: StoreHandle;
   outbox: Outbox;
   log: Logger;
+  /** The accounts module (`agora admin` makes admins with it). */
+  accounts: AccountsModule;
   /** The comments module (the `agora import reddit` command uses its importer). */
   comments: CommentsModule;
   /** Starts background workers (outbox dispatcher). */
@@ -78,6 +82,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     throw error;
   }
 
+  const cursors = createCursors(await siteSecret(store, 'cursors'));
   const outbox = createOutbox({
     store,
     clock,
@@ -104,11 +109,11 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     limits: { signupsPerHourPerIp: config.rateLimitSignupsPerHour, loginsPerMinutePerIp: config.rateLimitLoginsPerMinute },
   });
   const auth = createAuthHooks(accounts.authenticate);
-  const search = createSearchModule({ store, clock, cacheTtlMs: config.cacheTtlMs });
+  const search = createSearchModule({ store, clock, cursors, cacheTtlMs: config.cacheTtlMs });
   const votes = createVotesModule({ store, clock });
-  const communities = createCommunitiesModule({ store, clock, ids, outbox, accounts, search, cacheTtlMs: config.cacheTtlMs });
-  const moderation = createModerationModule({ store, clock, ids, accounts, communities });
-  const posts = createPostsModule({ store, clock, ids, outbox, accounts, communities, moderation, votes, search, cacheTtlMs: config.cacheTtlMs, feedMergeLimit: config.feedMergeLimit });
+  const communities = createCommunitiesModule({ store, clock, ids, outbox, accounts, search, cursors, cacheTtlMs: config.cacheTtlMs });
+  const moderation = createModerationModule({ store, clock, ids, accounts, communities, cursors });
+  const posts = createPostsModule({ store, clock, ids, cursors, outbox, accounts, communities, moderation, votes, search, cacheTtlMs: config.cacheTtlMs, feedMergeLimit: config.feedMergeLimit });
   const comments = createCommentsModule({
     store,
     clock,
@@ -120,6 +125,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     moderation,
     votes,
     search,
+    cursors,
     maxTreeNodes: config.commentTreeNodes,
   });
   comments.start();
@@ -129,6 +135,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     ids,
     outbox,
     log,
+    cursors,
     communities,
     payments: createBuiltInProvider(config.publicUrl),
     orderTtlMs: config.orderTtlSeconds * 1000,
@@ -204,6 +211,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     store,
     outbox,
     log,
+    accounts,
     comments,
     startWorkers: () => {
       outbox.start();

@@ -21,6 +21,12 @@ const USAGE = `usage: agora <command>
                 Importing the same file again changes nothing. On SQLite, run
                 it while the server is stopped (the server is the file's only
                 writer).
+  admin create <username>
+                make a site admin account; the password is read from standard
+                input (one line, 8–128 characters)
+  admin grant <username> | admin revoke <username>
+                give an existing account site admin rights, or take them away
+                (on SQLite, with the server stopped, as for imports)
   help          this text
 
 Configuration is by environment variables; see README.md.`;
@@ -31,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'db' && sub === 'migrate') return dbMigrate();
   if (command === 'db' && sub === 'status') return dbStatus();
   if (command === 'import' && sub === 'reddit') return importReddit(argv.slice(2));
+  if (command === 'admin' && (sub === 'create' || sub === 'grant' || sub === 'revoke')) return admin(sub, argv[2]);
   if (command === undefined || command === 'help' || command === '--help') {
     console.log(USAGE);
     return 0;
@@ -156,6 +163,42 @@ async function importReddit(args: string[]): Promise<number> {
     }
     throw error;
   }
+}
+
+async function admin(action: 'create' | 'grant' | 'revoke', username: string | undefined): Promise<number> {
+  if (!username || !/^[A-Za-z0-9_]{3,20}$/.test(username)) {
+    console.error(`usage: agora admin ${action} <username: 3–20 of A–Z a–z 0–9 _>`);
+    return 2;
+  }
+  let password = '';
+  if (action === 'create') {
+    password = (await readStdin()).replace(/\r?\n$/, '');
+    if (password.length < 8 || password.length > 128 || password.includes('\n')) {
+      console.error('agora admin create: give the password on standard input, one line of 8–128 characters');
+      return 2;
+    }
+  }
+  const agora = await createAgora({ ...loadConfig(), logLevel: 'warn' });
+  try {
+    if (action === 'create') await agora.accounts.createAdmin({ username, password });
+    else await agora.accounts.setAdmin(username, action === 'grant');
+    console.log(`${username}: ${action === 'revoke' ? 'no longer a site admin' : 'site admin'} (${agora.store.description})`);
+    return 0;
+  } catch (error) {
+    if (error instanceof AppError) {
+      console.error(`agora admin ${action} ${username}: ${error.message}${error.code === 'username_taken' ? ' (use `agora admin grant`)' : ''}`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await agora.close();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 main(process.argv.slice(2)).then(

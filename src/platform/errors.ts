@@ -6,6 +6,7 @@ export const ERROR_STATUS = {
   invalid_request: 400,
   invalid_json: 400,
   malformed_request: 400,
+  invalid_cursor: 400,
   unauthenticated: 401,
   invalid_credentials: 401,
   forbidden: 403,

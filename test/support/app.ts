@@ -70,6 +70,14 @@ export async function signUp(app: TestApp, username: string, password = 'correct
   return { token: session.body.token, id: created.body.id };
 }
 
+/** A site admin made as `agora admin create` makes one, signed in; returns its token and id. */
+export async function signUpAdmin(app: TestApp, username: string, password = 'correct horse'): Promise<{ token: string; id: string }> {
+  const account = await app.agora.accounts.createAdmin({ username, password });
+  const session = await app.request('POST', '/api/v1/sessions', { body: { username, password } });
+  if (session.status !== 201) throw new Error(`sign-in failed: ${session.status} ${JSON.stringify(session.body)}`);
+  return { token: session.body.token, id: account.id };
+}
+
 /** Two app processes on one new PostgreSQL database (what several Agora processes sharing a primary look like). */
 export async function twoProcesses(env: Record<string, string>, fn: (a: TestApp, b: TestApp) => Promise<void>): Promise<void> {
   const db = await freshDatabase('postgres');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createManualClock } from '../../platform/clock.js';
-import { signUp, startTestApp, twoProcesses, type TestApp } from '../../../test/support/app.js';
+import { signUp, signUpAdmin, startTestApp, twoProcesses, type TestApp } from '../../../test/support/app.js';
 import { describeStores } from '../../../test/support/stores.js';
 
 describeStores('accounts and sessions', (kind) => {
@@ -133,10 +133,19 @@ describeStores('accounts and sessions', (kind) => {
     assert.equal((await app.request('GET', '/api/v1/me', { token })).status, 401);
   });
 
-  test('site admins come from AGORA_ADMINS, in any letter case', async () => {
-    const { token } = await signUp(app, 'root_admin');
-    const me = await app.request('GET', '/api/v1/me', { token });
-    assert.equal(me.body.isAdmin, true);
+  test('names in AGORA_ADMINS are reserved (any letter case); admin rights belong to accounts made by `agora admin create`', async () => {
+    const claimed = await app.request('POST', '/api/v1/accounts', { body: { username: 'root_admin', password: 'correct horse' } });
+    assert.equal(claimed.status, 409);
+    assert.equal(claimed.body.error.code, 'username_taken');
+    assert.equal((await app.request('POST', '/api/v1/sessions', { body: { username: 'Root_Admin', password: 'correct horse' } })).status, 401);
+    const { token } = await signUpAdmin(app, 'Root_Admin');
+    assert.equal((await app.request('GET', '/api/v1/me', { token })).body.isAdmin, true);
+    const plain = await signUp(app, 'not_root');
+    assert.equal((await app.request('GET', '/api/v1/me', { token: plain.token })).body.isAdmin, false);
+    await app.agora.accounts.setAdmin('not_root', true);
+    assert.equal((await app.request('GET', '/api/v1/me', { token: plain.token })).body.isAdmin, true, 'granted: the session sees it at once');
+    await app.agora.accounts.setAdmin('NOT_ROOT', false);
+    assert.equal((await app.request('GET', '/api/v1/me', { token: plain.token })).body.isAdmin, false, 'revoked: at once');
   });
 
   test('an account creation records an outbox event in the same transaction', async () => {

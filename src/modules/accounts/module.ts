@@ -13,7 +13,8 @@ export interface AccountsModule {
   authenticate: AccountsService['authenticate'];
   usernames: AccountsService['usernames'];
   profile: AccountsService['profile'];
-  isAdmin: AccountsService['isAdmin'];
+  createAdmin: AccountsService['createAdmin'];
+  setAdmin: AccountsService['setAdmin'];
   addKarma: AccountsService['addKarma'];
   idOf: AccountsService['idOf'];
   idsOf: AccountsService['idsOf'];
@@ -28,7 +29,8 @@ export function createAccountsModule(deps: AccountsModuleDeps): AccountsModule {
     authenticate: service.authenticate,
     usernames: service.usernames,
     profile: service.profile,
-    isAdmin: service.isAdmin,
+    createAdmin: service.createAdmin,
+    setAdmin: service.setAdmin,
     addKarma: service.addKarma,
     idOf: service.idOf,
     idsOf: service.idsOf,

@@ -4,6 +4,8 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 export interface Passwords {
   hash(password: string): Promise<string>;
   verify(password: string, stored: string): Promise<boolean>;
+  /** True when a stored hash was made with a lower cost than new hashes get (it is re-hashed at the next sign-in). */
+  needsRehash(stored: string): boolean;
   /** Burns the same time as a verify, for unknown usernames. */
   dummyVerify(password: string): Promise<void>;
 }
@@ -33,6 +35,10 @@ export function createPasswords(cost: number): Passwords {
       const expected = Buffer.from(key, 'base64url');
       const actual = await derive(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p));
       return actual.length === expected.length && timingSafeEqual(actual, expected);
+    },
+    needsRehash(stored) {
+      const [scheme, n, r, p] = stored.split('$');
+      return scheme === 'scrypt' && (Number(n) < cost || Number(r) < R || Number(p) < P);
     },
     async dummyVerify(password) {
       await derive(password, dummySalt, cost, R, P);

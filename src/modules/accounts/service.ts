@@ -36,7 +36,7 @@ export interface AccountsDeps {
   sessionTtlMs: number;
   /** On a store shared by several processes: how stale a cached session or account may be (0: no cache). */
   cacheTtlMs: number;
-  /** Lower-cased usernames of site admins. */
+  /** Lower-cased usernames reserved for site admins: sign-up refuses them. */
   admins: readonly string[];
 }
 
@@ -47,7 +47,7 @@ export type AccountsService = ReturnType<typeof createAccountsService>;
 
 export function createAccountsService(deps: AccountsDeps) {
   const { store, clock, ids, outbox, passwords } = deps;
-  const admins = new Set(deps.admins);
+  const reserved = new Set(deps.admins);
   // In-memory copies of sessions and accounts: exact when this process is
   // the only writer (SQLite); on PostgreSQL changes made by other processes
   // are seen within cacheTtlMs. Every change to these tables goes through
@@ -85,6 +85,7 @@ export function createAccountsService(deps: AccountsDeps) {
     /** Creates an account; `username_taken` if the name is used in any letter case. */
     async register(input: { username: string; password: string; email?: string | undefined }): Promise<Account> {
       const key = input.username.toLowerCase();
+      if (reserved.has(key)) throw new AppError('username_taken', `the username ${input.username} is reserved`, { field: 'username' });
       // Cheap early answer; the unique index below is what guarantees it.
       if (await store.q.get(q.ACCOUNT_ID_BY_KEY, [key])) throw taken(input.username);
       const hash = await passwords.hash(input.password);
@@ -100,19 +101,67 @@ export function createAccountsService(deps: AccountsDeps) {
       return { id, username: input.username, createdAt, karma: { post: 0, comment: 0 } };
     },
 
-    /** Signs in; the same `invalid_credentials` for an unknown user and a wrong password. */
+    /**
+     * Signs in; the same `invalid_credentials` for an unknown user and a wrong
+     * password. Failures in a row back the account off: from the
+     * `FREE_FAILURES`+1st on, the next attempt is refused (`rate_limited`,
+     * without checking the password) for a time doubling from a second up to
+     * `MAX_BACKOFF_MS`; a success resets it. A hash made with a lower cost
+     * than new ones get is re-hashed with the password just checked.
+     */
     async login(input: { username: string; password: string }): Promise<Session> {
       const row = await store.q.get<q.AccountRow>(q.ACCOUNT_BY_KEY, [input.username.toLowerCase()]);
-      const ok = row ? await passwords.verify(input.password, row.password_hash) : await passwords.dummyVerify(input.password);
-      if (!row || !ok) throw new AppError('invalid_credentials', 'unknown username or wrong password');
-      const { token, hash } = newToken();
       const now = clock.now();
+      if (row && row.login_after > now) {
+        const seconds = Math.ceil((row.login_after - now) / 1000);
+        throw new AppError('rate_limited', `too many failed sign-ins for this account: try again in ${seconds} s`, { retryAfterSeconds: seconds });
+      }
+      const ok = row ? await passwords.verify(input.password, row.password_hash) : await passwords.dummyVerify(input.password);
+      if (!row || !ok) {
+        if (row) await store.write((tx) => tx.run(q.LOGIN_FAILED, [loginAfter(row.failed_logins + 1, clock.now()), row.id]));
+        throw new AppError('invalid_credentials', 'unknown username or wrong password');
+      }
+      const rehashed = passwords.needsRehash(row.password_hash) ? await passwords.hash(input.password) : null;
+      const { token, hash } = newToken();
       const expiresAt = now + deps.sessionTtlMs;
       await store.write(async (tx) => {
         await tx.run(q.DELETE_EXPIRED_SESSIONS, [row.id, now]);
         await tx.run(q.INSERT_SESSION, [hash, row.id, now, expiresAt]);
+        if (row.failed_logins > 0) await tx.run(q.LOGIN_SUCCEEDED, [row.id]);
+        if (rehashed) await tx.run(q.SET_PASSWORD_HASH, [rehashed, row.id, row.password_hash]);
       });
       return { token, expiresAt, account: toAccount(row) };
+    },
+
+    /**
+     * Makes a site admin account (`agora admin create`); `username_taken` when
+     * the name is used (grant an existing account instead).
+     */
+    async createAdmin(input: { username: string; password: string }): Promise<Account> {
+      const hash = await passwords.hash(input.password);
+      const id = ids.next();
+      const createdAt = clock.now();
+      const inserted = await store.write(async (tx) => {
+        const row = await tx.get(q.INSERT_ACCOUNT, [id, input.username, input.username.toLowerCase(), null, hash, createdAt]);
+        if (!row) return false;
+        await tx.run(q.SET_ADMIN, [1, input.username.toLowerCase()]);
+        await outbox.record(tx, 'account.created', { accountId: id, username: input.username });
+        return true;
+      });
+      if (!inserted) throw taken(input.username);
+      return { id, username: input.username, createdAt, karma: { post: 0, comment: 0 } };
+    },
+
+    /** Grants or revokes site admin rights (`agora admin grant|revoke`); every session of the account sees it at once. */
+    async setAdmin(username: string, admin: boolean): Promise<void> {
+      const found = await store.write(async (tx) => {
+        const row = await tx.get<{ id: string }>(q.SET_ADMIN, [admin ? 1 : 0, username.toLowerCase()]);
+        if (row) await store.notices.publish(tx, 'sessions', `a:${row.id}`);
+        return row;
+      });
+      if (!found) throw new AppError('not_found', `no account named ${username}`);
+      sessions.invalidateWhere((_hash, session) => session.account_id === found.id);
+      accountsById.invalidate(found.id);
     },
 
     /** Resolves a bearer token; null when unknown, expired or revoked. Synchronous on a cache hit. */
@@ -122,7 +171,7 @@ export function createAccountsService(deps: AccountsDeps) {
       const toPrincipal = (row: q.SessionRow | undefined): Principal | null =>
         !row || row.expires_at <= clock.now()
           ? null
-          : { accountId: row.account_id, username: row.username, isAdmin: admins.has(row.username_key), tokenHash };
+          : { accountId: row.account_id, username: row.username, isAdmin: row.is_admin === 1, tokenHash };
       const found = sessions.get(tokenHash, () => store.q.get<q.SessionRow>(q.SESSION_BY_HASH, [tokenHash]));
       return found instanceof Promise ? found.then(toPrincipal) : toPrincipal(found);
     },
@@ -153,7 +202,7 @@ export function createAccountsService(deps: AccountsDeps) {
           createdAt: row.created_at,
           karma: { post: row.post_karma, comment: row.comment_karma },
           email: row.email,
-          isAdmin: admins.has(row.username_key),
+          isAdmin: row.is_admin === 1,
         };
       };
       const found = accountsById.get(accountId, () => store.q.get<q.AccountRow>(q.ACCOUNT_BY_ID, [accountId]));
@@ -230,11 +279,15 @@ export function createAccountsService(deps: AccountsDeps) {
       }
       return { ids: found, created };
     },
-
-    isAdmin(username: string): boolean {
-      return admins.has(username.toLowerCase());
-    },
   };
+}
+
+/** Sign-in failures in a row that cost nothing; then each one doubles the wait, from a second. */
+const FREE_FAILURES = 5;
+const MAX_BACKOFF_MS = 15 * 60_000;
+function loginAfter(failures: number, now: number): number {
+  if (failures <= FREE_FAILURES) return 0;
+  return now + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(failures - FREE_FAILURES - 1, 20));
 }
 
 function toAccount(row: q.AccountRow): Account {

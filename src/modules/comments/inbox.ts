@@ -1,7 +1,7 @@
 import type { AccountsModule } from '../accounts/index.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Principal } from '../../platform/http/index.js';
-import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
+import type { Cursors } from '../../platform/cursor.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
 import type { Store } from '../../platform/store/index.js';
@@ -40,6 +40,7 @@ export function createInbox(deps: {
   ids: IdGenerator;
   outbox: Outbox;
   accounts: AccountsModule;
+  cursors: Cursors;
   comments: (ids: string[], principal: Principal, shownOnly: boolean) => Promise<Comment[]>;
 }) {
   const { store, clock, ids, outbox, accounts } = deps;
@@ -72,7 +73,7 @@ export function createInbox(deps: {
     },
 
     async list(input: { limit: number; unread: boolean; cursor?: string | undefined }, principal: Principal) {
-      const after = input.cursor ? (decodeCursor(input.cursor, ['string'])[0] as string) : null;
+      const after = input.cursor ? deps.cursors.decode('inbox', input.cursor, ['id'])[0] : null;
       const params = after ? [principal.accountId, after, input.limit + 1] : [principal.accountId, input.limit + 1];
       const [rows, unread] = await Promise.all([
         store.q.all<q.InboxRow>(q.inbox(input.unread, after !== null), params),
@@ -85,7 +86,7 @@ export function createInbox(deps: {
         return comment ? [{ id: r.id, type: r.kind, read: r.read_at !== null, createdAt: r.created_at, comment }] : [];
       });
       const last = page[page.length - 1];
-      return { items, unreadCount: Number(unread?.n ?? 0), nextCursor: rows.length > input.limit && last ? encodeCursor([last.id]) : null };
+      return { items, unreadCount: Number(unread?.n ?? 0), nextCursor: rows.length > input.limit && last ? deps.cursors.encode('inbox', [last.id]) : null };
     },
 
     /** Marks the given items read (all unread ones when no ids are given). Idempotent. */

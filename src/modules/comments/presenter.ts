@@ -1,5 +1,5 @@
 import type { VoteValue } from '../votes/index.js';
-import { encodeCursor } from '../../platform/http/index.js';
+import type { Cursors } from '../../platform/cursor.js';
 import type { CommentRow } from './queries.js';
 import type { Node, Selection, Sort, Stub } from './tree.js';
 
@@ -74,9 +74,12 @@ function fragment(node: Node, postId: string): string {
 const str = (s: string | null) => (s === null ? 'null' : JSON.stringify(s));
 
 /** A stub's cursor: the sort and the last sibling shown before the cut. */
-export function stubCursor(sort: Sort, stub: Stub): string {
-  return encodeCursor(stub.after ? [sort, ...stub.after] : [sort]);
+export function stubCursor(cursors: Cursors, sort: Sort, stub: Stub): string {
+  return stub.after ? cursors.encode(STUB_AFTER, [sort, ...stub.after]) : cursors.encode(STUB_FROM_FIRST, [sort]);
 }
+/** The lists of the tree's stub cursors: from a parent's first child, or after a sibling. */
+export const STUB_FROM_FIRST = 'comments:from-first';
+export const STUB_AFTER = 'comments:after';
 
 /**
  * A selection as JSON text: `{"items":[...],"more":[...]}`, or — for a
@@ -84,7 +87,7 @@ export function stubCursor(sort: Sort, stub: Stub): string {
  * directly from the nodes' kept fragments: the largest answers of the API,
  * made without building and serializing an object per comment.
  */
-export function writeSelection(selection: Selection, postId: string, sort: Sort, votes: ReadonlyMap<string, VoteValue> | null, subtree: Node | null): string {
+export function writeSelection(cursors: Cursors, selection: Selection, postId: string, sort: Sort, votes: ReadonlyMap<string, VoteValue> | null, subtree: Node | null): string {
   const parts: string[] = [];
   const write = (node: Node) => {
     parts.push(fragment(node, postId));
@@ -98,7 +101,7 @@ export function writeSelection(selection: Selection, postId: string, sort: Sort,
     parts.push(']}');
   };
   const more = selection.more
-    .map((stub) => `{"parentId":${stub.parent.parent ? str(stub.parent.id) : 'null'},"count":${stub.count},"cursor":${str(stubCursor(sort, stub))}}`)
+    .map((stub) => `{"parentId":${stub.parent.parent ? str(stub.parent.id) : 'null'},"count":${stub.count},"cursor":${str(stubCursor(cursors, sort, stub))}}`)
     .join(',');
   if (subtree) {
     parts.push(fragment(subtree, postId));

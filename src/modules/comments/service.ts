@@ -7,11 +7,11 @@ import { createFreshReads } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
-import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
+import type { Cursors } from '../../platform/cursor.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
 import { allIn, StoreError, type Store, type Tx } from '../../platform/store/index.js';
-import { fromRow, writeSelection, type Comment } from './presenter.js';
+import { fromRow, STUB_AFTER, STUB_FROM_FIRST, writeSelection, type Comment } from './presenter.js';
 import * as q from './queries.js';
 import { select, SORTS, Thread, type Key, type Node, type Sort } from './tree.js';
 
@@ -25,6 +25,7 @@ export interface CommentsDeps {
   moderation: ModerationModule;
   votes: VotesModule;
   search: SearchModule;
+  cursors: Cursors;
   /** Comments kept in memory over all trees; the least recently read trees go first. */
   maxTreeNodes: number;
 }
@@ -46,19 +47,18 @@ export function mentionsIn(body: string): string[] {
   return [...names];
 }
 
-/** A stub cursor: `[sort]` (from the first child) or `[sort, rank, createdAt, id]` (after that sibling). */
-function readCursor(cursor: string): { sort: Sort; after: Key | null } {
-  const short = (() => {
-    try {
-      return decodeCursor(cursor, ['string']);
-    } catch {
-      return null;
-    }
-  })();
-  const parts = short ?? decodeCursor(cursor, ['string', 'number', 'number', 'string']);
-  const sort = parts[0] as Sort;
-  if (!SORTS.includes(sort)) throw new AppError('invalid_request', 'the cursor is not one this list made', { field: 'cursor' });
-  return { sort, after: parts.length === 4 ? [parts[1] as number, parts[2] as number, parts[3] as string] : null };
+/** A stub cursor (`presenter.stubCursor`): the sort, and the last sibling shown before the cut (`comments:<sort>:after`). */
+function readCursor(cursors: Cursors, cursor: string): { sort: Sort; after: Key | null } {
+  let found: { sort: string; after: Key | null };
+  try {
+    found = { sort: cursors.decode(STUB_FROM_FIRST, cursor, ['string'])[0], after: null };
+  } catch {
+    const [sort, rank, createdAt, id] = cursors.decode(STUB_AFTER, cursor, ['string', 'number', 'int', 'id']);
+    found = { sort, after: [rank, createdAt, id] };
+  }
+  const sort = SORTS.find((s) => s === found.sort);
+  if (!sort) throw new AppError('invalid_cursor', 'the cursor is not one this list issued', { field: 'cursor' });
+  return { sort, after: found.after };
 }
 
 /**
@@ -70,7 +70,7 @@ function readCursor(cursor: string): { sort: Sort; after: Key | null } {
  * this process's own commits on a single writer.
  */
 export function createCommentsService(deps: CommentsDeps) {
-  const { store, clock, ids, outbox, accounts, posts, moderation, votes, search } = deps;
+  const { store, clock, ids, outbox, accounts, posts, moderation, votes, search, cursors } = deps;
   const threads = new Map<string, Thread>();
   const notBanned = notBannedSql('posts.community_id');
   const insertTop = q.insert(notBanned, false);
@@ -232,7 +232,7 @@ export function createCommentsService(deps: CommentsDeps) {
 
   /** The tree under `start` (the thread's root: the post's tree; a comment: that comment with its subtree). */
   async function answer(thread: Thread, start: Node, query: TreeQuery, principal: Principal | null): Promise<string | Buffer> {
-    const fromCursor = query.cursor ? readCursor(query.cursor) : null;
+    const fromCursor = query.cursor ? readCursor(cursors, query.cursor) : null;
     const sort = fromCursor?.sort ?? query.sort ?? 'best';
     const key = `${start.id}|${sort}|${query.limit}|${query.depth}|${query.cursor ?? ''}`;
     // The selection (and, for anonymous readers, the whole text) is kept until the tree changes.
@@ -245,11 +245,11 @@ export function createCommentsService(deps: CommentsDeps) {
     }
     const root = start === thread.root ? null : start;
     // Kept as bytes: a hot answer is neither re-encoded nor re-allocated per request.
-    if (!principal) return (kept.text ??= Buffer.from(writeSelection(kept.selection, thread.postId, sort, null, root)));
+    if (!principal) return (kept.text ??= Buffer.from(writeSelection(cursors, kept.selection, thread.postId, sort, null, root)));
     const shownIds = [...kept.selection.shown.keys()].map((n) => n.id);
     if (root) shownIds.push(root.id);
     const mine = await votes.mine(principal.accountId, 'comment', shownIds);
-    return writeSelection(kept.selection, thread.postId, sort, mine, root);
+    return writeSelection(cursors, kept.selection, thread.postId, sort, mine, root);
   }
 
   return {
@@ -410,13 +410,13 @@ export function createCommentsService(deps: CommentsDeps) {
     /** A user's comments, newest first (deleted and removed ones left out). */
     async byAuthor(username: string, input: { limit: number; cursor?: string | undefined }, principal: Principal | null) {
       const authorId = await accounts.idOf(username);
-      const after = input.cursor ? (decodeCursor(input.cursor, ['string'])[0] as string) : null;
+      const after = input.cursor ? cursors.decode('comments:by-author', input.cursor, ['id'])[0] : null;
       const rows = after
         ? await store.q.all<q.CommentRow>(q.BY_AUTHOR_AFTER, [authorId, after, input.limit + 1])
         : await store.q.all<q.CommentRow>(q.BY_AUTHOR, [authorId, input.limit + 1]);
       const page = rows.slice(0, input.limit);
       const last = page[page.length - 1];
-      return { items: await present(page, principal), nextCursor: rows.length > input.limit && last ? encodeCursor([last.id]) : null };
+      return { items: await present(page, principal), nextCursor: rows.length > input.limit && last ? cursors.encode('comments:by-author', [last.id]) : null };
     },
 
     /** Comments by id for search results and the inbox, in the given order; `shownOnly` drops deleted and removed ones. */

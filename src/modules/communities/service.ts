@@ -3,7 +3,7 @@ import { createReadCache } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
-import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
+import type { Cursors } from '../../platform/cursor.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
 import type { Store, Tx } from '../../platform/store/index.js';
@@ -36,10 +36,11 @@ export interface CommunitiesDeps {
   search: SearchModule;
   /** On a store shared by several processes: how stale a cached subscription list may be (0: no cache). */
   cacheTtlMs: number;
+  cursors: Cursors;
 }
 
 export function createCommunitiesService(deps: CommunitiesDeps) {
-  const { store, clock, ids, outbox, accounts, search } = deps;
+  const { store, clock, ids, outbox, accounts, search, cursors } = deps;
   // A community's id and name never change: the copy is exact on any store.
   const refs = createReadCache<string, CommunityRef>({ exact: true, ttlMs: 0, maxEntries: 50_000, now: () => clock.now() });
   const refsById = createReadCache<string, CommunityRef>({ exact: true, ttlMs: 0, maxEntries: 50_000, now: () => clock.now() });
@@ -131,17 +132,19 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
       const n = input.limit + 1;
       let rows: q.CommunityRow[];
       if (input.sort === 'popular') {
-        const after = input.cursor ? decodeCursor(input.cursor, ['number', 'string']) : null;
-        rows = after ? await store.q.all(q.LIST_POPULAR_AFTER, [after[0]!, after[0]!, after[1]!, n]) : await store.q.all(q.LIST_POPULAR, [n]);
+        const after = input.cursor ? cursors.decode('communities:popular', input.cursor, ['int', 'id']) : null;
+        rows = after ? await store.q.all(q.LIST_POPULAR_AFTER, [after[0], after[0], after[1], n]) : await store.q.all(q.LIST_POPULAR, [n]);
       } else {
-        const after = input.cursor ? decodeCursor(input.cursor, ['string']) : null;
-        rows = after ? await store.q.all(q.LIST_NEW_AFTER, [after[0]!, n]) : await store.q.all(q.LIST_NEW, [n]);
+        const after = input.cursor ? cursors.decode('communities:new', input.cursor, ['id']) : null;
+        rows = after ? await store.q.all(q.LIST_NEW_AFTER, [after[0], n]) : await store.q.all(q.LIST_NEW, [n]);
       }
       const page = rows.slice(0, input.limit);
       const last = page[page.length - 1];
       const nextCursor =
         rows.length > input.limit && last
-          ? encodeCursor(input.sort === 'popular' ? [last.subscriber_count, last.id] : [last.id])
+          ? input.sort === 'popular'
+            ? cursors.encode('communities:popular', [last.subscriber_count, last.id])
+            : cursors.encode('communities:new', [last.id])
           : null;
       return { items: await present(page, principal), nextCursor };
     },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createManualClock } from '../../platform/clock.js';
-import { signUp, startTestApp, type TestApp } from '../../../test/support/app.js';
+import { signUp, signUpAdmin, startTestApp, type TestApp } from '../../../test/support/app.js';
 import { describeStores } from '../../../test/support/stores.js';
 import { TRANSITIONS, transition, type OrderEvent, type OrderStatus } from './lifecycle.js';
 import { signPayload } from './payments.js';
@@ -45,7 +45,8 @@ describeStores('drops and orders', (kind) => {
 
   before(async () => {
     app = await startTestApp(kind, { AGORA_ADMINS: 'd_admin', AGORA_ORDER_TTL_SECONDS: '60', AGORA_PUBLIC_URL: 'https://shop.example', AGORA_PAYMENT_WEBHOOK_SECRET: SECRET }, clock);
-    [mod, outsider, admin] = (await Promise.all(['d_mod', 'd_outsider', 'd_admin'].map((u) => signUp(app, u)))).map((s) => s.token) as [string, string, string];
+    [mod, outsider] = (await Promise.all(['d_mod', 'd_outsider'].map((u) => signUp(app, u)))).map((s) => s.token) as [string, string];
+    admin = (await signUpAdmin(app, 'd_admin')).token;
     buyers = (await Promise.all(Array.from({ length: 8 }, (_, i) => signUp(app, `d_buyer_${i}`)))).map((s) => s.token);
     await app.request('POST', '/api/v1/communities', { token: mod, body: { name: 'd_shop', title: 'Shop' } });
   });

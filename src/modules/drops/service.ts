@@ -5,7 +5,7 @@ import { createFreshReads } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
-import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
+import type { Cursors } from '../../platform/cursor.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
 import type { Store, Tx } from '../../platform/store/index.js';
@@ -23,6 +23,7 @@ export interface DropsDeps {
   communities: CommunitiesModule;
   payments: PaymentProvider;
   metrics: DropMetrics;
+  cursors: Cursors;
   /** How long a pending order holds its units before it expires. */
   orderTtlMs: number;
   /** Idempotency keys are kept at least this long. */
@@ -68,7 +69,7 @@ interface OrderRequest {
 type Outcome = { ok: true; order: Order } | { ok: false; code: ErrorCode; message: string };
 
 export function createDropsService(deps: DropsDeps) {
-  const { store, clock, ids, outbox, communities, payments, metrics } = deps;
+  const { store, clock, ids, outbox, communities, payments, metrics, cursors } = deps;
 
   // Drop rows in memory, served by GET /drops/:id when this process is the
   // only writer (SQLite): every change to `sold` goes through this service
@@ -320,18 +321,18 @@ export function createDropsService(deps: DropsDeps) {
       const n = input.limit + 1;
       let rows: q.DropRow[];
       if (input.status === 'live') {
-        const [at, id] = input.cursor ? decodeCursor(input.cursor, ['number', 'string']) : [Number.MAX_SAFE_INTEGER, '~'];
-        rows = await store.q.all<q.DropRow>(q.LIST_LIVE, [now, now, at!, id!, n]);
+        const [at, id] = input.cursor ? cursors.decode('drops:live', input.cursor, ['int', 'id']) : [Number.MAX_SAFE_INTEGER, '~'];
+        rows = await store.q.all<q.DropRow>(q.LIST_LIVE, [now, now, at, id, n]);
       } else {
-        const [at, id] = input.cursor ? decodeCursor(input.cursor, ['number', 'string']) : [now, ''];
-        rows = await store.q.all<q.DropRow>(q.LIST_SCHEDULED, [now, at!, id!, n]);
+        const [at, id] = input.cursor ? cursors.decode('drops:scheduled', input.cursor, ['int', 'id']) : [now, ''];
+        rows = await store.q.all<q.DropRow>(q.LIST_SCHEDULED, [now, at, id, n]);
       }
       const page = rows.slice(0, input.limit).map((r) => (exact ? (copies.get(r.id) ?? r) : r));
       const last = page[page.length - 1];
       const refs = await communities.refsByIds(page.map((r) => r.community_id));
       return {
         items: page.map((r) => presentDrop(r, refs.get(r.community_id)?.name ?? '', now)),
-        nextCursor: rows.length > input.limit && last ? encodeCursor([last.starts_at, last.id]) : null,
+        nextCursor: rows.length > input.limit && last ? cursors.encode(`drops:${input.status}`, [last.starts_at, last.id]) : null,
       };
     },
 
@@ -354,11 +355,11 @@ export function createDropsService(deps: DropsDeps) {
     },
 
     async myOrders(principal: Principal, input: { limit: number; cursor?: string | undefined }) {
-      const before = input.cursor ? String(decodeCursor(input.cursor, ['string'])[0]) : '~';
+      const before = input.cursor ? cursors.decode('orders', input.cursor, ['id'])[0] : '~';
       const rows = await store.q.all<q.OrderRow>(q.ORDERS_OF, [principal.accountId, before, input.limit + 1]);
       const page = rows.slice(0, input.limit);
       const last = page[page.length - 1];
-      return { items: page.map(toOrder), nextCursor: rows.length > input.limit && last ? encodeCursor([last.id]) : null };
+      return { items: page.map(toOrder), nextCursor: rows.length > input.limit && last ? cursors.encode('orders', [last.id]) : null };
     },
 
     /** The buyer cancels a pending order; its units go back at once. */

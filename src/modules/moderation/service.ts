@@ -3,7 +3,7 @@ import type { CommunitiesModule } from '../communities/index.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
-import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
+import type { Cursors } from '../../platform/cursor.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Queryable, Store, Tx } from '../../platform/store/index.js';
 import { StoreError } from '../../platform/store/index.js';
@@ -55,7 +55,11 @@ export interface ModerationDeps {
   ids: IdGenerator;
   accounts: AccountsModule;
   communities: CommunitiesModule;
+  cursors: Cursors;
 }
+
+const LIST_REPORTS = 'reports';
+const LIST_MODLOG = 'modlog';
 
 /**
  * A guard for another module's write: SQL that is true unless the account
@@ -68,7 +72,7 @@ export function notBannedSql(communityColumn: string): string {
 }
 
 export function createModerationService(deps: ModerationDeps) {
-  const { store, clock, ids, accounts, communities } = deps;
+  const { store, clock, ids, accounts, communities, cursors } = deps;
 
   async function moderated(name: string, principal: Principal) {
     const community = await communities.ref(name);
@@ -192,7 +196,7 @@ export function createModerationService(deps: ModerationDeps) {
     /** Open reports of a community, newest first (moderators only). */
     async reports(name: string, input: { limit: number; cursor?: string | undefined }, principal: Principal) {
       const community = await moderated(name, principal);
-      const after = input.cursor ? String(decodeCursor(input.cursor, ['string'])[0]) : null;
+      const after = input.cursor ? cursors.decode(LIST_REPORTS, input.cursor, ['id'])[0] : null;
       const rows = await store.q.all<{ id: string; target_type: 'post' | 'comment'; target_id: string; reporter_id: string; reason: string; created_at: number }>(
         `SELECT id, target_type, target_id, reporter_id, reason, created_at FROM reports
          WHERE community_id = ? AND resolved_at IS NULL${after ? ' AND id < ?' : ''} ORDER BY id DESC LIMIT ?`,
@@ -209,7 +213,7 @@ export function createModerationService(deps: ModerationDeps) {
           reporter: who.get(r.reporter_id) ?? '[deleted]',
           createdAt: r.created_at,
         })),
-        nextCursor: rows.length > input.limit && page.length > 0 ? encodeCursor([page[page.length - 1]!.id]) : null,
+        nextCursor: rows.length > input.limit && page.length > 0 ? cursors.encode(LIST_REPORTS, [page[page.length - 1]!.id]) : null,
       };
     },
 
@@ -238,7 +242,7 @@ export function createModerationService(deps: ModerationDeps) {
     /** The public moderation log of a community, newest first. */
     async modlog(name: string, input: { limit: number; cursor?: string | undefined }) {
       const community = await communities.ref(name);
-      const after = input.cursor ? String(decodeCursor(input.cursor, ['string'])[0]) : null;
+      const after = input.cursor ? cursors.decode(LIST_MODLOG, input.cursor, ['id'])[0] : null;
       const rows = await store.q.all<{ id: string; moderator_id: string; action: ModAction; target_type: TargetType; target_id: string; reason: string | null; created_at: number }>(
         `SELECT id, moderator_id, action, target_type, target_id, reason, created_at FROM modlog
          WHERE community_id = ?${after ? ' AND id < ?' : ''} ORDER BY id DESC LIMIT ?`,
@@ -255,7 +259,7 @@ export function createModerationService(deps: ModerationDeps) {
         reason: r.reason,
         createdAt: r.created_at,
       }));
-      return { items, nextCursor: rows.length > input.limit && page.length > 0 ? encodeCursor([page[page.length - 1]!.id]) : null };
+      return { items, nextCursor: rows.length > input.limit && page.length > 0 ? cursors.encode(LIST_MODLOG, [page[page.length - 1]!.id]) : null };
     },
   };
 }

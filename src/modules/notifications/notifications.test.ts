@@ -56,7 +56,7 @@ describeStores('order e-mails through the outbox', (kind) => {
 
   before(async () => {
     smtp = await startSmtp();
-    app = await startTestApp(kind, { AGORA_SMTP_URL: smtp.url, AGORA_ADMINS: 'n_admin', AGORA_PAYMENT_WEBHOOK_SECRET: SECRET, AGORA_OUTBOX_POLL_MS: '100' });
+    app = await startTestApp(kind, { AGORA_SMTP_URL: smtp.url, AGORA_PAYMENT_WEBHOOK_SECRET: SECRET, AGORA_OUTBOX_POLL_MS: '100' });
     admin = await account('n_admin');
     await app.request('POST', '/api/v1/communities', { token: admin, body: { name: 'n_shop', title: 'Shop' } });
     const drop = await app.request('POST', '/api/v1/drops', {

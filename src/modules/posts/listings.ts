@@ -2,7 +2,7 @@ import type { AccountsModule } from '../accounts/index.js';
 import type { CommunitiesModule } from '../communities/index.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Principal } from '../../platform/http/index.js';
-import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
+import type { Cursors } from '../../platform/cursor.js';
 import { Heap } from '../../platform/heap.js';
 import { idUpperBound } from '../../platform/ids.js';
 import type { Param, Store } from '../../platform/store/index.js';
@@ -47,10 +47,13 @@ export function createListings(deps: {
    * walks the global rank index with an IN filter.
    */
   feedMergeLimit: number;
+  cursors: Cursors;
 }) {
-  const { store, clock, accounts, communities, present, pages, feedMergeLimit } = deps;
+  const { store, clock, accounts, communities, present, pages, feedMergeLimit, cursors } = deps;
 
   interface Page {
+    /** The list a cursor of this page is issued for: the sort and its time window, or the author's posts. */
+    list: string;
     rank: q.Sort;
     after: (string | number)[] | null;
     bound: string;
@@ -59,13 +62,14 @@ export function createListings(deps: {
 
   function page(input: ListingInput): Page {
     const windowed = (input.sort === 'top' || input.sort === 'controversial') && input.t !== undefined && input.t !== 'all';
+    const list = input.sort === 'new' ? 'posts:new' : `posts:${input.sort}:${windowed ? input.t : 'all'}`;
     if (input.cursor) {
-      if (input.sort === 'new') return { rank: 'new', after: decodeCursor(input.cursor, ['string']), bound: '', windowStart: null };
-      const [rank, id, bound, windowStart] = decodeCursor(input.cursor, ['number', 'string', 'string', 'number']);
-      return { rank: input.sort, after: [rank!, id!], bound: String(bound), windowStart: windowed ? Number(windowStart) : null };
+      if (input.sort === 'new') return { list, rank: 'new', after: [...cursors.decode(list, input.cursor, ['id'])], bound: '', windowStart: null };
+      const [rank, id, bound, windowStart] = cursors.decode(list, input.cursor, ['number', 'id', 'id', 'int']);
+      return { list, rank: input.sort, after: [rank, id], bound, windowStart: windowed ? windowStart : null };
     }
     const now = clock.now();
-    return { rank: input.sort, after: null, bound: idUpperBound(now), windowStart: windowed ? now - WINDOWS[input.t as keyof typeof WINDOWS] : null };
+    return { list, rank: input.sort, after: null, bound: idUpperBound(now), windowStart: windowed ? now - WINDOWS[input.t as keyof typeof WINDOWS] : null };
   }
 
   function params(p: Page, communityIds: readonly string[], limit: number): Param[] {
@@ -80,8 +84,8 @@ export function createListings(deps: {
   function nextCursor(p: Page, rows: q.PostRow[], limit: number): string | null {
     const last = rows[limit - 1];
     if (rows.length <= limit || !last) return null;
-    if (p.rank === 'new') return encodeCursor([last.id]);
-    return encodeCursor([last[q.RANK[p.rank]], last.id, p.bound, p.windowStart ?? 0]);
+    if (p.rank === 'new') return cursors.encode(p.list, [last.id]);
+    return cursors.encode(p.list, [last[q.RANK[p.rank]], last.id, p.bound, p.windowStart ?? 0]);
   }
 
   function query(p: Page, scope: 'one' | 'many' | 'all', communityIds: readonly string[], limit: number): Promise<q.PostRow[]> {
@@ -167,11 +171,11 @@ export function createListings(deps: {
     /** A user's posts, newest first (deleted and removed ones left out). */
     async byAuthor(username: string, input: { limit: number; cursor?: string | undefined }, principal: Principal | null) {
       const authorId = (await accounts.profile(username)).id;
-      const after = input.cursor ? String(decodeCursor(input.cursor, ['string'])[0]) : null;
+      const after = input.cursor ? cursors.decode('posts:by-author', input.cursor, ['id'])[0] : null;
       const rows = after
         ? await store.q.all<q.PostRow>(q.BY_AUTHOR_AFTER, [authorId, after, input.limit + 1])
         : await store.q.all<q.PostRow>(q.BY_AUTHOR, [authorId, input.limit + 1]);
-      return answer({ rank: 'new', after: null, bound: '', windowStart: null }, rows, input.limit, principal);
+      return answer({ list: 'posts:by-author', rank: 'new', after: null, bound: '', windowStart: null }, rows, input.limit, principal);
     },
   };
 }

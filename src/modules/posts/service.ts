@@ -3,6 +3,7 @@ import type { CommunitiesModule } from '../communities/index.js';
 import type { ModerationModule } from '../moderation/index.js';
 import type { SearchModule } from '../search/index.js';
 import type { VoteValue, VotesModule } from '../votes/index.js';
+import type { Cursors } from '../../platform/cursor.js';
 import type { Clock } from '../../platform/clock.js';
 import { createReadCache } from '../../platform/cache.js';
 import { AppError } from '../../platform/errors.js';
@@ -30,6 +31,7 @@ export interface PostsDeps {
   cacheTtlMs: number;
   /** Subscriptions up to which the feed merges per-community pages. */
   feedMergeLimit: number;
+  cursors: Cursors;
 }
 
 export function createPostsService(deps: PostsDeps) {

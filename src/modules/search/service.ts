@@ -1,7 +1,7 @@
 import { createReadCache, type ReadCache } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Principal } from '../../platform/http/index.js';
-import { decodeCursor, encodeCursor } from '../../platform/http/index.js';
+import type { Cursors } from '../../platform/cursor.js';
 import type { Store, Tx } from '../../platform/store/index.js';
 import { SEARCH_QUERIES } from './queries.js';
 
@@ -23,10 +23,11 @@ export interface SearchDeps {
   clock: Clock;
   /** On a store shared by several processes: how stale a kept result list may be (0: none kept). */
   cacheTtlMs: number;
+  cursors: Cursors;
 }
 
 export function createSearchService(deps: SearchDeps) {
-  const { store, clock } = deps;
+  const { store, clock, cursors } = deps;
   const sql = SEARCH_QUERIES[store.dialect];
   const hydrators = new Map<SearchKind, Hydrator>();
   // Ranked id lists of recent queries, per kind. Every committed change to
@@ -54,14 +55,14 @@ export function createSearchService(deps: SearchDeps) {
     },
     async search(input: { q: string; type: SearchKind; limit: number; cursor?: string | undefined }, principal: Principal | null) {
       const terms = searchTerms(input.q);
-      const offset = input.cursor ? Number(decodeCursor(input.cursor, ['number'])[0]) : 0;
+      const offset = input.cursor ? cursors.decode(`search:${input.type}`, input.cursor, ['int'])[0] : 0;
       const hydrate = hydrators.get(input.type);
       if (terms.length === 0 || !hydrate || offset > MAX_OFFSET || offset < 0) return { items: [], nextCursor: null };
       const key = `${input.limit}|${offset}|${terms.join(' ')}`;
       const rows = (await results[input.type].get(key, () => sql.find(store.q, input.type, terms, input.limit + 1, offset))) ?? [];
       const more = rows.length > input.limit;
       const items = await hydrate(rows.slice(0, input.limit).map((r) => r.id), principal);
-      return { items, nextCursor: more && offset + input.limit <= MAX_OFFSET ? encodeCursor([offset + input.limit]) : null };
+      return { items, nextCursor: more && offset + input.limit <= MAX_OFFSET ? cursors.encode(`search:${input.type}`, [offset + input.limit]) : null };
     },
   };
 }

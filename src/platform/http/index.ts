@@ -4,4 +4,3 @@ export type { Authenticate, Principal } from './principal.js';
 export { createSerializeOnce, ErrorBody, Id, IdParams, List, Nullable, responses, sendJsonText } from './schemas.js';
 export { toErrorAnswer } from './errors.js';
 export { opsRoutes, type Readiness } from './ops.js';
-export { decodeCursor, encodeCursor } from './cursor.js';

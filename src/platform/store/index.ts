@@ -5,3 +5,4 @@ export { createStoreHandle, type StoreHandle } from './handle.js';
 export { loadMigrations, migrate, schemaStatus, assertCompatible, SchemaError, type Migration, type SchemaStatus } from './migrations.js';
 export { createWriteCombiner, type CombinedWrite } from './combine.js';
 export { allIn, bySize, IN_LIST_MAX, rows } from './batch-sql.js';
+export { siteSecret } from './secrets.js';
