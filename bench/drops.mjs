@@ -11,14 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
-import { ROOT, api, benchStore, ensureWrk, parseArgs, startServer, wrk } from './lib.mjs';
+import { METRICS_TOKEN, ROOT, api, benchStore, ensureWrk, parseArgs, startServer, wrk } from './lib.mjs';
 
 const opts = parseArgs(process.argv.slice(2), { store: 'sqlite', duration: 10, connections: 50, rate: 20_000, reference: 'yes' });
 const BUYERS = 100;
 ensureWrk();
 const store = await benchStore(opts.store);
 const tokens = await seedBuyers(store.url);
-const server = await startServer({ AGORA_DATABASE_URL: store.url, AGORA_ADMINS: 'bench_admin', AGORA_OUTBOX_POLL_MS: '500' });
+const server = await startServer({ AGORA_DATABASE_URL: store.url, AGORA_OUTBOX_POLL_MS: '500' });
 
 /** The admin and 100 buyers with sessions, inserted through the Store port (sign-ups would only measure scrypt). */
 async function seedBuyers(url) {
@@ -130,7 +130,7 @@ try {
       `latency p50 ${l.p50} ms, p90 ${l.p90} ms, p99 ${l.p99} ms, p99.9 ${l.p99_9 ?? l['p99.9'] ?? '?'} ms, max ${l.max} ms`,
   );
   if (opts.store === 'sqlite') console.log(`open model sqlite: p99 ${l.p99} ms (goal <= 5 ms: ${l.p99 <= 5 ? 'met' : 'NOT met'})`);
-  const metrics = await (await fetch(`${server.base}/metrics`)).text();
+  const metrics = await (await fetch(`${server.base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
   console.log('--- mail queue (outbox) afterwards\n' + metrics.split('\n').filter((line) => /^agora_outbox_(backlog|oldest|failed)/.test(line)).join('\n'));
 } finally {
   await server.stop();

@@ -37,6 +37,9 @@ export async function benchStore(kind) {
 }
 
 /** Starts `agora serve` on a free port with rate limits off; resolves to its base URL. */
+/** The token the bench's servers require for /metrics. */
+export const METRICS_TOKEN = 'bench-metrics-token-0123456789';
+
 export async function startServer(env) {
   // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops.
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
@@ -44,7 +47,7 @@ export async function startServer(env) {
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...profile, ...extra, CLI, 'serve'], {
     cwd: ROOT,
-    env: { ...process.env, AGORA_LOG_LEVEL: 'info', AGORA_RATE_LIMIT: 'off', PORT: '0', HOST: '127.0.0.1', ...env },
+    env: { ...process.env, AGORA_LOG_LEVEL: 'info', AGORA_RATE_LIMIT: 'off', AGORA_METRICS_TOKEN: METRICS_TOKEN, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const base = await new Promise((resolve, reject) => {

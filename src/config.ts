@@ -25,13 +25,17 @@ export interface Config {
   cacheTtlMs: number;
   feedMergeLimit: number;
   orderTtlSeconds: number;
+  orderPendingPerAccount: number;
+  rateLimitOrdersPerMinute: number;
   smtpUrl: string;
   mailFrom: string;
   paymentWebhookSecret: string;
   publicUrl: string;
   scryptCost: number;
   bodyLimitBytes: number;
-  trustProxy: boolean;
+  metricsToken: string;
+  /** Addresses or CIDR ranges of trusted reverse proxies (empty: none). */
+  trustProxy: string[];
   autoMigrate: boolean;
   outboxPollMs: number;
   shutdownTimeoutMs: number;
@@ -139,6 +143,18 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     doc: 'How long a pending (unpaid) order holds its units; then it expires and they return to the drop',
     parse: int(1, 7 * 86_400),
   },
+  orderPendingPerAccount: {
+    env: 'AGORA_ORDER_PENDING_PER_ACCOUNT',
+    default: '5',
+    doc: 'Unpaid orders one account may hold at once, over every drop (more: `409 too_many_pending`)',
+    parse: int(1, 1000),
+  },
+  rateLimitOrdersPerMinute: {
+    env: 'AGORA_RATE_LIMIT_ORDERS_PER_MINUTE',
+    default: '10',
+    doc: 'Orders an account may place a minute; accounts less than a day old count together per IP address (/64 for IPv6), so throwaway accounts cannot multiply it',
+    parse: int(1, 10_000_000),
+  },
   smtpUrl: {
     env: 'AGORA_SMTP_URL',
     default: '',
@@ -191,11 +207,28 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     doc: 'Largest request body; larger gets 413',
     parse: int(1024, 64 * 1024 * 1024),
   },
+  metricsToken: {
+    env: 'AGORA_METRICS_TOKEN',
+    default: '',
+    doc: 'Bearer token that `GET /metrics` requires (`Authorization: Bearer <token>`); empty: /metrics is not served',
+    parse: (raw) => {
+      if (raw && !/^[\x21-\x7e]{16,256}$/.test(raw)) throw new Error('must be 16–256 printable characters without spaces');
+      return raw;
+    },
+  },
   trustProxy: {
     env: 'AGORA_TRUST_PROXY',
     default: 'off',
-    doc: '`on` behind a reverse proxy: client IPs come from X-Forwarded-For',
-    parse: onOff,
+    doc: '`off`, or the addresses (or CIDR ranges) of your reverse proxies, comma-separated (`127.0.0.1,::1`): only a request from one of them has its client IP taken from X-Forwarded-For',
+    parse: (raw) => {
+      if (raw === 'off') return [];
+      const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      const address = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)(?:\/\d{1,3})?$/;
+      if (list.length === 0 || list.some((a) => !address.test(a))) {
+        throw new Error('must be `off` or the proxies\' addresses or CIDR ranges, comma-separated (e.g. 127.0.0.1,::1 or 10.0.0.0/8)');
+      }
+      return list;
+    },
   },
   autoMigrate: {
     env: 'AGORA_AUTO_MIGRATE',

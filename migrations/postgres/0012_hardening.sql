@@ -18,3 +18,6 @@ ALTER TABLE payment_events ALTER COLUMN amount_cents TYPE BIGINT;
 
 -- Unpaid holds per account, counted at each order.
 CREATE INDEX orders_pending_by_account ON orders (account_id) WHERE status = 'pending';
+
+-- The failed-events gauge of /metrics counts over this index, not the whole outbox.
+CREATE INDEX outbox_failed ON outbox (id) WHERE failed_at IS NOT NULL;

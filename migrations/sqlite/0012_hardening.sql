@@ -15,3 +15,6 @@ ALTER TABLE accounts ADD COLUMN login_after INTEGER NOT NULL DEFAULT 0;
 
 -- Unpaid holds per account, counted at each order.
 CREATE INDEX orders_pending_by_account ON orders (account_id) WHERE status = 'pending';
+
+-- The failed-events gauge of /metrics counts over this index, not the whole outbox.
+CREATE INDEX outbox_failed ON outbox (id) WHERE failed_at IS NOT NULL;

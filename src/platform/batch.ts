@@ -8,8 +8,10 @@ interface Waiting<I, O> {
  * Work on one key, batched by contention: the first item of an idle key is
  * processed at once (no added latency when nothing competes), and items of
  * that key arriving while a batch runs wait and go together in the next
- * one, up to `maxBatch`. `process` answers each item of a batch, in order;
- * if it throws, every item of that batch gets the error.
+ * one, up to `maxBatch`. `process` answers each item of a batch, in order.
+ * If it throws for a batch of several (its work undone: a rolled-back
+ * transaction), each item is processed again alone, so one bad item fails
+ * only itself, never the others batched with it.
  */
 export function createBatcher<I, O>(process: (key: string, items: I[]) => Promise<O[]>, maxBatch = 64): (key: string, item: I) => Promise<O> {
   const queues = new Map<string, Waiting<I, O>[]>();
@@ -21,7 +23,8 @@ export function createBatcher<I, O>(process: (key: string, items: I[]) => Promis
         const answers = await process(key, batch.map((w) => w.item));
         batch.forEach((w, i) => w.resolve(answers[i] as O));
       } catch (error) {
-        for (const w of batch) w.reject(error);
+        if (batch.length === 1) batch[0]!.reject(error);
+        else for (const w of batch) await process(key, [w.item]).then(([answer]) => w.resolve(answer as O), w.reject);
       }
     }
     queues.delete(key);

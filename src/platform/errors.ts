@@ -24,6 +24,7 @@ export const ERROR_STATUS = {
   ended: 409,
   limit_exceeded: 409,
   order_not_pending: 409,
+  too_many_pending: 409,
   idempotency_key_reused: 422,
   payload_too_large: 413,
   unsupported_media_type: 415,

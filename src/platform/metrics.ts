@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from './store/index.js';
 
@@ -11,10 +12,49 @@ export interface Metrics {
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/**
+ * Event-loop delay since the previous scrape: how long a timer waited for the
+ * loop beyond its time (a request that blocks the loop shows here as the
+ * wait it imposed on every other one).
+ */
+function registerLoopDelay(registry: Registry): void {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const seconds = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
+  let reset = false;
+  const collected = () => {
+    if (reset) return;
+    reset = true;
+    setImmediate(() => {
+      delay.reset();
+      reset = false;
+    });
+  };
+  new Gauge({
+    name: 'agora_event_loop_delay_max_seconds',
+    help: 'Longest event-loop delay since the previous scrape',
+    registers: [registry],
+    collect() {
+      this.set(seconds(delay.max));
+      collected();
+    },
+  });
+  new Gauge({
+    name: 'agora_event_loop_delay_p99_seconds',
+    help: '99th percentile of the event-loop delay since the previous scrape (10 ms resolution)',
+    registers: [registry],
+    collect() {
+      this.set(seconds(delay.percentile(99)));
+      collected();
+    },
+  });
+}
+
 /** One registry per process, built at the composition root. */
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  registerLoopDelay(registry);
   return {
     registry,
     httpDuration: new Histogram({

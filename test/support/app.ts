@@ -13,12 +13,16 @@ export interface TestApp {
   agora: Agora;
   base: string;
   request(method: string, path: string, options?: { body?: unknown; token?: string; headers?: Record<string, string>; raw?: string }): Promise<Answer>;
+  /** The Prometheus text of /metrics (with the test token). */
+  metrics(): Promise<string>;
   close(): Promise<void>;
 }
 
 /** Test-only defaults: quiet logs, no rate limits, a cheaper (still real) scrypt. */
+export const TEST_METRICS_TOKEN = 'test-metrics-token-0123456789';
 export const TEST_ENV = {
   AGORA_LOG_LEVEL: 'silent',
+  AGORA_METRICS_TOKEN: TEST_METRICS_TOKEN,
   AGORA_RATE_LIMIT: 'off',
   AGORA_SCRYPT_COST: '16384',
 };
@@ -37,22 +41,28 @@ export async function startTestAppOn(db: { url: string; drop(): Promise<void> },
   agora.startWorkers();
   const address = agora.app.server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const request: TestApp['request'] = async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let body: string | undefined = options.raw;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(base + path, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    if ((res.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text);
+    return { status: res.status, headers: res.headers, body: parsed };
+  };
   return {
     agora,
     base,
-    async request(method, path, options = {}) {
-      const headers: Record<string, string> = { ...options.headers };
-      if (options.token) headers.authorization = `Bearer ${options.token}`;
-      let body: string | undefined = options.raw;
-      if (options.body !== undefined) {
-        body = JSON.stringify(options.body);
-        headers['content-type'] ??= 'application/json';
-      }
-      const res = await fetch(base + path, { method, headers, body });
-      const text = await res.text();
-      let parsed: unknown = text;
-      if ((res.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text);
-      return { status: res.status, headers: res.headers, body: parsed };
+    request,
+    async metrics() {
+      const res = await request('GET', '/metrics', { token: TEST_METRICS_TOKEN });
+      if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+      return res.body as string;
     },
     async close() {
       await agora.close();

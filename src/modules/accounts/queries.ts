@@ -21,6 +21,7 @@ export interface SessionRow {
   username: string;
   username_key: string;
   is_admin: number;
+  created_at: number;
   expires_at: number;
 }
 
@@ -36,7 +37,7 @@ VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (username_key) DO NOTHING
 RETURNING id`;
 
-export const SESSION_BY_HASH = `SELECT s.account_id, s.expires_at, a.username, a.username_key, a.is_admin
+export const SESSION_BY_HASH = `SELECT s.account_id, s.expires_at, a.username, a.username_key, a.is_admin, a.created_at
 FROM sessions s JOIN accounts a ON a.id = s.account_id
 WHERE s.token_hash = ?`;
 export const SET_ADMIN = 'UPDATE accounts SET is_admin = ? WHERE username_key = ? RETURNING id';

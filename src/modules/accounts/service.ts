@@ -171,7 +171,7 @@ export function createAccountsService(deps: AccountsDeps) {
       const toPrincipal = (row: q.SessionRow | undefined): Principal | null =>
         !row || row.expires_at <= clock.now()
           ? null
-          : { accountId: row.account_id, username: row.username, isAdmin: row.is_admin === 1, tokenHash };
+          : { accountId: row.account_id, username: row.username, isAdmin: row.is_admin === 1, createdAt: row.created_at, tokenHash };
       const found = sessions.get(tokenHash, () => store.q.get<q.SessionRow>(q.SESSION_BY_HASH, [tokenHash]));
       return found instanceof Promise ? found.then(toPrincipal) : toPrincipal(found);
     },

@@ -105,7 +105,7 @@ export function createImporter(deps: {
     }
     const importer = await store.write((tx) => accounts.ensurePlaceholders(tx, [IMPORTER]));
     const accountId = importer.ids.get(IMPORTER) as string;
-    await communities.create({ name, title: name, description: 'Imported discussions' }, { accountId, username: IMPORTER, isAdmin: false, tokenHash: '' });
+    await communities.create({ name, title: name, description: 'Imported discussions' }, { accountId, username: IMPORTER, isAdmin: false, createdAt: 0, tokenHash: '' });
     return communities.ref(name);
   }
 
@@ -165,6 +165,8 @@ export function createImporter(deps: {
       return d;
     };
     const rows = fresh.map((c) => ({ c, depth: depth(c) })).sort((a, b) => a.depth - b.depth);
+    const deepest = rows[rows.length - 1];
+    if (deepest && deepest.depth >= q.MAX_DEPTH) throw new AppError('invalid_request', `comment ${deepest.c.id}: replies nest at most ${q.MAX_DEPTH} levels deep`);
     const children = new Map<string, number>();
     for (const { c } of rows) if (c.parent_id !== null) children.set(c.parent_id, (children.get(c.parent_id) ?? 0) + 1);
     // Replies to comments imported before raise their reply counts.

@@ -20,6 +20,14 @@ export interface CommentRow {
   version: number;
 }
 
+/**
+ * Levels of nesting a thread may have (depth 0 to MAX_DEPTH - 1): a reply to a
+ * comment at the deepest level is refused. Bounds the work a change does
+ * along a comment's ancestors, and the recursion of anything that walks a
+ * thread.
+ */
+export const MAX_DEPTH = 100;
+
 /** A comment neither deleted nor removed: in SQL, and of a row read. */
 const SHOWN = 'deleted_at IS NULL AND removed_at IS NULL';
 export const shown = (row: Pick<CommentRow, 'deleted_at' | 'removed_at'>) => row.deleted_at === null && row.removed_at === null;
@@ -43,7 +51,7 @@ const POST_VERSION = '(SELECT comment_version FROM posts WHERE id = ?)';
  * NULL — refused, NOT NULL — unless the post takes comments (neither locked nor hidden,
  * read under the post lock the create took just before), the author is not banned
  * (`notBanned`: moderation's guard on `posts.community_id`) and, for a reply, the
- * parent is a shown comment of the same post; a reply's depth is its parent's + 1.
+ * parent is a shown comment of the same post, above the deepest level (MAX_DEPTH); a reply's depth is its parent's + 1.
  * A refused create is explained by reading the same facts (`service.ts`). (The parent's
  * guard is a scalar subquery: as `EXISTS (…)` SQLite ran this insert 4–5 times slower.)
  * Parameters: id, post, parent, author, body, [parent], now, post, author, now, [parent].
@@ -51,7 +59,7 @@ const POST_VERSION = '(SELECT comment_version FROM posts WHERE id = ?)';
 export const insert = (notBanned: string, reply: boolean) =>
   `INSERT INTO comments (id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, version)
 VALUES (?, ?, ?, ?, ?, ${reply ? '(SELECT depth + 1 FROM comments WHERE id = ?)' : '0'}, 1, 0, 0, ?, (SELECT comment_version FROM posts
-  WHERE id = ? AND locked = 0 AND visible = 1 AND ${notBanned}${reply ? ` AND posts.id = (SELECT post_id FROM comments WHERE id = ? AND ${SHOWN})` : ''}))
+  WHERE id = ? AND locked = 0 AND visible = 1 AND ${notBanned}${reply ? ` AND posts.id = (SELECT post_id FROM comments WHERE id = ? AND ${SHOWN} AND depth < ${MAX_DEPTH - 1})` : ''}))
 RETURNING depth, version`;
 export const SET_VERSION = `UPDATE comments SET version = ${POST_VERSION} WHERE id = ?`;
 /**

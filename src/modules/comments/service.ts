@@ -226,6 +226,7 @@ export function createCommentsService(deps: CommentsDeps) {
     if (parentId !== null) {
       if (!parent || parent.post_id !== postId) return new AppError('not_found', 'no such comment in this post', { field: 'parentId' });
       if (!q.shown(parent)) return new AppError('not_found', 'the parent comment was deleted or removed', { field: 'parentId' });
+      if (parent.depth >= q.MAX_DEPTH - 1) return new AppError('invalid_request', `replies nest at most ${q.MAX_DEPTH} levels deep`, { field: 'parentId' });
     }
     return null;
   }
@@ -338,8 +339,9 @@ export function createCommentsService(deps: CommentsDeps) {
 
     async edit(id: string, input: { body: string }, principal: Principal): Promise<Comment> {
       await authored(id, principal);
-      await change(id, async (tx, comment) => {
+      await change(id, async (tx, comment, { communityId }) => {
         if (comment.deleted_at !== null) throw new AppError('not_found', 'this comment was deleted');
+        await moderation.assertNotBanned(communityId, principal.accountId, tx);
         await Promise.all([tx.run(q.EDIT, [input.body, clock.now(), id]), comment.removed_at === null ? search.index(tx, 'comments', id, '', input.body) : null]);
         return { countDelta: 0, result: true };
       });

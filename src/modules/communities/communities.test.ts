@@ -67,6 +67,6 @@ describeStores('communities', (kind) => {
     assert.deepEqual(seen, ['c_four', 'c_three', 'c_two', 'c_one', 'Gardening']);
     const bad = await app.request('GET', '/api/v1/communities?cursor=garbage');
     assert.equal(bad.status, 400);
-    assert.equal(bad.body.error.code, 'invalid_request');
+    assert.equal(bad.body.error.code, 'invalid_cursor');
   });
 });

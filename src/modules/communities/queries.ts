@@ -39,6 +39,9 @@ export const SUBSCRIBED_IDS = 'SELECT community_id FROM subscriptions WHERE acco
 
 export const ADD_MODERATOR = `INSERT INTO community_moderators (community_id, account_id, added_by, created_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (community_id, account_id) DO NOTHING`;
+/** Two moderators' seniority: the founder first (founder 1), then by when they were added. */
+export const SENIORITY = `SELECT m.account_id, m.created_at, CASE WHEN c.creator_id = m.account_id THEN 1 ELSE 0 END AS founder
+FROM community_moderators m JOIN communities c ON c.id = m.community_id WHERE m.community_id = ? AND m.account_id IN (?, ?)`;
 export const REMOVE_MODERATOR = 'DELETE FROM community_moderators WHERE community_id = ? AND account_id = ?';
 const list = (n: number) => rows(n, '?');
 export const moderatorsOf = (n: number) =>

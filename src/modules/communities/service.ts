@@ -193,7 +193,21 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
       return (await tx.run(q.ADD_MODERATOR, [communityId, accountId, addedBy, clock.now()])) > 0;
     },
 
-    async removeModerator(tx: Tx, communityId: string, accountId: string): Promise<boolean> {
+    /**
+     * Removes a moderator in the caller's transaction; false if not one.
+     * Seniority: a moderator may step down, and remove only moderators added
+     * after them; the founder can be removed by no moderator. Site admins may
+     * remove anyone.
+     */
+    async removeModerator(tx: Tx, communityId: string, accountId: string, by: Principal): Promise<boolean> {
+      if (!by.isAdmin && by.accountId !== accountId) {
+        const rows = await tx.all<{ account_id: string; created_at: number; founder: number }>(q.SENIORITY, [communityId, by.accountId, accountId]);
+        const remover = rows.find((r) => r.account_id === by.accountId);
+        const target = rows.find((r) => r.account_id === accountId);
+        if (!target) return false;
+        const senior = remover && !target.founder && (remover.founder || remover.created_at < target.created_at);
+        if (!senior) throw new AppError('forbidden', 'moderators may remove only moderators added after them (and never the founder)');
+      }
       return (await tx.run(q.REMOVE_MODERATOR, [communityId, accountId])) > 0;
     },
   };

@@ -146,7 +146,7 @@ describeStores('drops and orders', (kind) => {
       const mine = (await app.request('GET', '/api/v1/me/orders?limit=100', { token })).body.items.filter((o: { dropId: string }) => o.dropId === drop.id);
       assert.ok(mine.length <= 3, `a buyer holds ${mine.length} > 3`);
     }
-    const metrics = (await app.request('GET', '/metrics')).body as string;
+    const metrics = await app.metrics();
     const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}"]/g, (c) => `\\${c}`)} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
     const refused = value('agora_drop_orders_total{outcome="sold_out"}') + value('agora_drop_orders_total{outcome="limit_exceeded"}');
     assert.ok(refused >= 48 - 10, `the 38 refusals are counted (${refused})`);

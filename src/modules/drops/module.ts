@@ -15,7 +15,9 @@ export interface DropsModule {
   stopWorkers(): Promise<void>;
 }
 
-export function createDropsModule(deps: Omit<DropsDeps, 'metrics'> & { log: Logger; sweepMs: number; webhookSecret: string; registry: Registry }): DropsModule {
+export function createDropsModule(
+  deps: Omit<DropsDeps, 'metrics'> & { log: Logger; sweepMs: number; webhookSecret: string; registry: Registry; ordersPerMinute: number },
+): DropsModule {
   const service = createDropsService({ ...deps, metrics: createDropMetrics(deps.registry) });
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
@@ -34,7 +36,7 @@ export function createDropsModule(deps: Omit<DropsDeps, 'metrics'> & { log: Logg
   return {
     service,
     routes: (auth) => async (app) => {
-      await app.register(dropsRoutes(service, auth));
+      await app.register(dropsRoutes(service, auth, { ordersPerMinute: deps.ordersPerMinute, now: () => deps.clock.now() }));
       await app.register(webhookRoutes(service, deps.webhookSecret, deps.clock));
     },
     startWorkers() {

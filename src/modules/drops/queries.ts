@@ -57,6 +57,10 @@ WHERE starts_at > ? AND (starts_at, id) > (?, ?)
 ORDER BY starts_at, id LIMIT ?`;
 
 /** What each of `n` buyers holds of a drop (pending and paid units); buyers holding nothing are left out. */
+/** Unpaid orders of each buyer over every drop (the cap on holds per account). */
+export const PENDING_OF_BUYERS = bySize(
+  (n) => `SELECT account_id, COUNT(*) AS n FROM orders WHERE account_id IN (${rows(n, '?')}) AND status = 'pending' GROUP BY account_id`,
+);
 export const HELD_BY_BUYERS = bySize(
   (n) => `SELECT account_id, SUM(quantity) AS held FROM orders
 WHERE drop_id = ? AND account_id IN (${rows(n, '?')}) AND status IN ('pending', 'paid')

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { CommunityName } from '../communities/index.js';
 import { AppError } from '../../platform/errors.js';
-import { IdParams, List, Nullable, principalOf, responses, sendJsonText, type App, type AuthHooks } from '../../platform/http/index.js';
+import { clientKey, IdParams, List, Nullable, principalOf, responses, sendJsonText, type App, type AuthHooks } from '../../platform/http/index.js';
 import type { DropsService } from './service.js';
 
 const Time = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000, description: 'epoch milliseconds' });
@@ -37,7 +37,10 @@ export const OrderSchema = Type.Object({
 const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
 const Cursor = Type.Optional(Type.String({ maxLength: 300 }));
 
-export function dropsRoutes(drops: DropsService, auth: AuthHooks): FastifyPluginAsync {
+/** Accounts younger than this place orders under their IP address's limit, not their own. */
+const NEW_ACCOUNT_MS = 24 * 3600_000;
+
+export function dropsRoutes(drops: DropsService, auth: AuthHooks, limits: { ordersPerMinute: number; now: () => number }): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify as unknown as App;
     const tags = ['drops'];
@@ -53,7 +56,7 @@ export function dropsRoutes(drops: DropsService, auth: AuthHooks): FastifyPlugin
           summary: 'Create a drop (site admins and moderators of the community)',
           body: Type.Object({
             communityName: CommunityName,
-            name: Type.String({ minLength: 1, maxLength: 200 }),
+            name: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f\\u2028\\u2029]+$', description: 'one line: no control characters' }),
             description: Type.Optional(Type.String({ maxLength: 10_000 })),
             stock: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
             priceCents: Type.Integer({ minimum: 0, maximum: 100_000_000_00 }),
@@ -99,6 +102,16 @@ export function dropsRoutes(drops: DropsService, auth: AuthHooks): FastifyPlugin
       '/api/v1/drops/:id/orders',
       {
         onRequest: auth.required,
+        config: {
+          rateLimit: {
+            max: limits.ordersPerMinute,
+            timeWindow: 60_000,
+            keyGenerator: (request: FastifyRequest) => {
+              const p = request.principal;
+              return p && limits.now() - p.createdAt >= NEW_ACCOUNT_MS ? `orders:a:${p.accountId}` : `orders:ip:${clientKey(request.ip)}`;
+            },
+          },
+        },
         schema: {
           tags,
           security,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CommunitiesModule } from '../communities/index.js';
+import type { ModerationModule } from '../moderation/index.js';
 import { createBatcher } from '../../platform/batch.js';
 import { createFreshReads } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
@@ -24,6 +25,9 @@ export interface DropsDeps {
   payments: PaymentProvider;
   metrics: DropMetrics;
   cursors: Cursors;
+  moderation: ModerationModule;
+  /** Unpaid orders one account may hold at once, over every drop. */
+  pendingPerAccount: number;
   /** How long a pending order holds its units before it expires. */
   orderTtlMs: number;
   /** Idempotency keys are kept at least this long. */
@@ -122,7 +126,8 @@ export function createDropsService(deps: DropsDeps) {
   async function ownOrder(id: string, principal: Principal): Promise<q.OrderRow> {
     const row = await store.q.get<q.OrderRow>(q.ORDER_BY_ID, [id]);
     if (!row) throw new AppError('not_found', 'no such order');
-    if (row.account_id !== principal.accountId) throw new AppError('forbidden', 'only the buyer may see or change an order');
+    // Someone else's order is as unknown as one that does not exist: the answer reveals nothing.
+    if (row.account_id !== principal.accountId) throw new AppError('not_found', 'no such order');
     return row;
   }
 
@@ -173,8 +178,12 @@ export function createDropsService(deps: DropsDeps) {
     if (now < drop.starts_at) return requests.map(() => ({ ok: false, code: 'not_started', message: 'this drop has not started yet' }));
     if (drop.ends_at !== null && now >= drop.ends_at) return requests.map(() => ({ ok: false, code: 'ended', message: 'this drop has ended' }));
     const buyers = [...new Set(requests.map((r) => r.principal.accountId))];
-    const heldRows = await tx.all<{ account_id: string; held: number }>(q.HELD_BY_BUYERS(buyers.length), [dropId, ...buyers]);
+    const [heldRows, pendingRows] = await Promise.all([
+      tx.all<{ account_id: string; held: number }>(q.HELD_BY_BUYERS(buyers.length), [dropId, ...buyers]),
+      tx.all<{ account_id: string; n: number }>(q.PENDING_OF_BUYERS(buyers.length), buyers),
+    ]);
     const held = new Map(heldRows.map((r) => [r.account_id, Number(r.held)]));
+    const pending = new Map(pendingRows.map((r) => [r.account_id, Number(r.n)]));
     let sold = drop.sold;
     const orders: q.OrderRow[] = [];
     const outcomes = requests.map((r): Outcome => {
@@ -183,9 +192,15 @@ export function createDropsService(deps: DropsDeps) {
       if (has + r.quantity > drop.per_customer_limit) {
         return { ok: false, code: 'limit_exceeded', message: `at most ${drop.per_customer_limit} per customer (you hold ${has})` };
       }
+      const unpaid = pending.get(account) ?? 0;
+      if (unpaid >= deps.pendingPerAccount) {
+        return { ok: false, code: 'too_many_pending', message: `you have ${unpaid} unpaid orders: pay or cancel one first` };
+      }
+      if (drop.price_cents * r.quantity > Number.MAX_SAFE_INTEGER) return { ok: false, code: 'invalid_request', message: 'the amount is too large' };
       if (sold + r.quantity > drop.stock) return { ok: false, code: 'sold_out', message: `not enough left for ${r.quantity}` };
       sold += r.quantity;
       held.set(account, has + r.quantity);
+      pending.set(account, unpaid + 1);
       const order: q.OrderRow = {
         id: ids.next(),
         drop_id: dropId,
@@ -344,6 +359,7 @@ export function createDropsService(deps: DropsDeps) {
      * one drop arriving together are decided together (orderBatches).
      */
     async order(dropId: string, quantity: number, key: string, principal: Principal): Promise<Order> {
+      await deps.moderation.assertNotBanned((await dropRow(dropId)).community_id, principal.accountId);
       const hash = createHash('sha256').update(JSON.stringify([dropId, quantity])).digest('hex');
       const outcome = await orderBatches(dropId, { quantity, key, hash, principal });
       if (!outcome.ok) throw new AppError(outcome.code, outcome.message);

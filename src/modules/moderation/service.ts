@@ -89,22 +89,21 @@ export function createModerationService(deps: ModerationDeps) {
     );
   }
 
+  /** Throws banned if the account is banned (and the ban has not expired) in the community; `within` a transaction if given. */
+  async function assertNotBanned(communityId: string, accountId: string, within: Queryable = store.q): Promise<void> {
+    const ban = await within.get<{ expires_at: number | null }>('SELECT expires_at FROM bans WHERE community_id = ? AND account_id = ?', [communityId, accountId]);
+    if (ban && (ban.expires_at === null || ban.expires_at > clock.now())) {
+      throw new AppError('banned', 'you are banned from this community');
+    }
+  }
+
   return {
     /** Throws forbidden unless the principal may moderate the community. */
     async assertModerator(communityId: string, principal: Principal): Promise<void> {
       if (!(await communities.canModerate(communityId, principal))) throw new AppError('forbidden', 'only moderators of this community may do this');
     },
 
-    /** Throws banned if the account is banned (and the ban has not expired) in the community; `within` a transaction if given. */
-    async assertNotBanned(communityId: string, accountId: string, within: Queryable = store.q): Promise<void> {
-      const ban = await within.get<{ expires_at: number | null }>('SELECT expires_at FROM bans WHERE community_id = ? AND account_id = ?', [
-        communityId,
-        accountId,
-      ]);
-      if (ban && (ban.expires_at === null || ban.expires_at > clock.now())) {
-        throw new AppError('banned', 'you are banned from this community');
-      }
-    },
+    assertNotBanned,
 
     /** Records a moderator action in the public log, in the caller's transaction. */
     log,
@@ -124,7 +123,7 @@ export function createModerationService(deps: ModerationDeps) {
       const community = await moderated(name, principal);
       const accountId = await accounts.idOf(username);
       await store.write(async (tx) => {
-        if (await communities.removeModerator(tx, community.id, accountId)) {
+        if (await communities.removeModerator(tx, community.id, accountId, principal)) {
           await log(tx, { communityId: community.id, moderatorId: principal.accountId, action: 'remove_moderator', targetType: 'account', targetId: accountId });
         }
       });
@@ -171,7 +170,9 @@ export function createModerationService(deps: ModerationDeps) {
     },
 
     /** Files a report (once per account and target); the caller checked that the target exists. */
+    /** Files a report; an account banned from the community cannot. */
     async report(input: { communityId: string; targetType: 'post' | 'comment'; targetId: string; reason: string }, principal: Principal): Promise<Report> {
+      await assertNotBanned(input.communityId, principal.accountId);
       const id = ids.next();
       const now = clock.now();
       try {

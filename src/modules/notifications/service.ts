@@ -29,6 +29,11 @@ const money = (cents: number, currency: string) => `${(cents / 100).toFixed(2)} 
  * each mail's Message-ID is derived from its event id, so a repeat is
  * recognisable. Accounts without an e-mail address get no mail.
  */
+/** A name as one line of text: control characters and line separators become spaces, so no name can forge a line or a header. */
+export function oneLine(text: string): string {
+  return text.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ');
+}
+
 export function createNotificationsService(deps: NotificationsDeps) {
   const { outbox, log, mailer } = deps;
 
@@ -50,11 +55,11 @@ export function createNotificationsService(deps: NotificationsDeps) {
     start(): void {
       outbox.subscribe('order.created', 'mail-order-confirmation', (event) =>
         mailAboutOrder(event, (s, username) => ({
-          subject: `Your order for ${s.dropName}`,
+          subject: `Your order for ${oneLine(s.dropName)}`,
           text: [
             `Hello ${username},`,
             '',
-            `we are holding ${s.order.quantity} × ${s.dropName} for you (order ${s.order.id}).`,
+            `we are holding ${s.order.quantity} × ${oneLine(s.dropName)} for you (order ${s.order.id}).`,
             `Total: ${money(s.order.amountCents, s.order.currency)}.`,
             `Pay by ${new Date(s.order.expiresAt).toISOString()} at ${s.order.paymentUrl}`,
             'After that the order expires and the units go back on sale.',
@@ -63,11 +68,11 @@ export function createNotificationsService(deps: NotificationsDeps) {
       );
       outbox.subscribe('order.paid', 'mail-payment-receipt', (event) =>
         mailAboutOrder(event, (s, username) => ({
-          subject: `Receipt: ${s.dropName}`,
+          subject: `Receipt: ${oneLine(s.dropName)}`,
           text: [
             `Hello ${username},`,
             '',
-            `we received ${money(s.order.amountCents, s.order.currency)} for order ${s.order.id}: ${s.order.quantity} × ${s.dropName}.`,
+            `we received ${money(s.order.amountCents, s.order.currency)} for order ${s.order.id}: ${s.order.quantity} × ${oneLine(s.dropName)}.`,
             'Thank you.',
           ].join('\n'),
         })),

@@ -102,6 +102,7 @@ export function createPostsService(deps: PostsDeps) {
     async edit(id: string, input: { body: string }, principal: Principal): Promise<Post> {
       const post = await authored(id, principal);
       await store.write(async (tx) => {
+        await moderation.assertNotBanned(post.community_id, principal.accountId, tx);
         await tx.run(q.EDIT, [input.body, clock.now(), id]);
         pages.changed(tx, post.community_id);
         if (post.visible === 1) await search.index(tx, 'posts', id, post.title, searchText({ body: input.body, url: post.url }));

@@ -1,4 +1,4 @@
-export { accountLimit, createHttpApp, ipLimit, type App, type HttpOptions } from './server.js';
+export { accountLimit, clientKey, createHttpApp, ipLimit, type App, type HttpOptions } from './server.js';
 export { createAuthHooks, principalOf, type AuthHooks } from './auth.js';
 export type { Authenticate, Principal } from './principal.js';
 export { createSerializeOnce, ErrorBody, Id, IdParams, List, Nullable, responses, sendJsonText } from './schemas.js';

@@ -3,6 +3,8 @@ export interface Principal {
   accountId: string;
   username: string;
   isAdmin: boolean;
+  /** When the account was made (epoch ms): new accounts get tighter limits. */
+  createdAt: number;
   /** Hash of the bearer token used (to end this session). */
   tokenHash: string;
 }
@@ -16,5 +18,7 @@ export type Authenticate = (token: string) => Principal | null | Promise<Princip
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /** The request reached the rate limiter (preHandler): it was counted there. */
+    passedLimiter: boolean;
   }
 }

@@ -19,14 +19,61 @@ export interface HttpOptions {
   log: Logger;
   metrics: Metrics;
   bodyLimitBytes: number;
-  trustProxy: boolean;
+  /** Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR ranges); empty: none. */
+  trustProxy: string[];
   rateLimit: { enabled: boolean; perIpPerMinute: number; perAccountPerMinute: number };
   version: string;
 }
 
+/**
+ * The client a request counts against when it is not signed in: its IPv4
+ * address, or the /64 network of an IPv6 address (one subscriber gets a
+ * whole /64 and can use any address in it).
+ */
+export function clientKey(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1] as string;
+  const [head = '', tail = ''] = ip.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => (Number.parseInt(g, 16) || 0).toString(16))
+    .join(':')}::/64`;
+}
+
+/**
+ * Hits per key in fixed windows. At most `maxKeys` keys are tracked in a
+ * window (memory stays bounded however many addresses send); the window's
+ * counts start again at zero when it ends.
+ */
+function createWindowCounter(windowMs: number, maxKeys: number) {
+  let counts = new Map<string, number>();
+  let ends = 0;
+  const current = () => {
+    const now = Date.now();
+    if (now >= ends) {
+      counts = new Map();
+      ends = now + windowMs;
+    }
+    return counts;
+  };
+  return {
+    count: (key: string) => current().get(key) ?? 0,
+    hit(key: string) {
+      const map = current();
+      const n = map.get(key);
+      if (n !== undefined) map.set(key, n + 1);
+      else if (map.size < maxKeys) map.set(key, 1);
+    },
+  };
+}
+
 /** Per-route limit for abuse-prone anonymous writes (sign-up, sign-in), keyed by IP. */
 export function ipLimit(max: number, timeWindowMs: number) {
-  return { rateLimit: { max, timeWindow: timeWindowMs, keyGenerator: (req: { ip: string }) => `ip:${req.ip}` } };
+  return { rateLimit: { max, timeWindow: timeWindowMs, keyGenerator: (req: { ip: string }) => `ip:${clientKey(req.ip)}` } };
 }
 
 /**
@@ -84,7 +131,7 @@ export function accountLimit(max: number, timeWindowMs: number) {
     rateLimit: {
       max,
       timeWindow: timeWindowMs,
-      keyGenerator: (req: { ip: string; principal: { accountId: string } | null }) => (req.principal ? `a:${req.principal.accountId}` : `ip:${req.ip}`),
+      keyGenerator: (req: { ip: string; principal: { accountId: string } | null }) => (req.principal ? `a:${req.principal.accountId}` : `ip:${clientKey(req.ip)}`),
     },
   };
 }
@@ -102,7 +149,7 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
     // request logs (errors) name the request id themselves.
     childLoggerFactory: (logger) => logger,
     bodyLimit: options.bodyLimitBytes,
-    trustProxy: options.trustProxy,
+    trustProxy: options.trustProxy.length > 0 ? options.trustProxy : false,
     return503OnClosing: true,
     clientErrorHandler,
     // Errors Fastify raises before routing (a malformed URL) get the same shape.
@@ -112,6 +159,7 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.decorateRequest('principal', null);
+  app.decorateRequest('passedLimiter', false);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.addSchema(ErrorBody);
@@ -157,13 +205,31 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
 
   if (options.rateLimit.enabled) {
     const { perIpPerMinute, perAccountPerMinute } = options.rateLimit;
+    // Requests refused before the limiter's turn (an unknown bearer token, a
+    // query or body failing validation, no such route) count against their
+    // address too, in a window of their own: once it is full, that address
+    // is answered 429 before any work.
+    const failures = createWindowCounter(60_000, 200_000);
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (failures.count(clientKey(request.ip)) >= perIpPerMinute) done(new AppError('rate_limited', 'too many failed requests from this address: slow down'));
+      else done();
+    });
+    app.addHook('preHandler', (request, _reply, done) => {
+      request.passedLimiter = true;
+      done();
+    });
+    app.addHook('onResponse', (request, reply, done) => {
+      const status = reply.statusCode;
+      if (!request.passedLimiter && status >= 400 && status < 500 && status !== 429) failures.hit(clientKey(request.ip));
+      done();
+    });
     await app.register(fastifyRateLimit, {
       global: true,
       // After the auth hook (onRequest), so signed-in requests count per account.
       hook: 'preHandler',
       timeWindow: 60_000,
       max: (request) => (request.principal ? perAccountPerMinute : perIpPerMinute),
-      keyGenerator: (request) => (request.principal ? `a:${request.principal.accountId}` : `ip:${request.ip}`),
+      keyGenerator: (request) => (request.principal ? `a:${request.principal.accountId}` : `ip:${clientKey(request.ip)}`),
     });
   }
 

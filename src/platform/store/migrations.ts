@@ -66,6 +66,12 @@ export async function schemaStatus(store: Store, migrations: Migration[]): Promi
  * files were edited. On PostgreSQL an advisory lock keeps two processes from
  * migrating at once.
  */
+/** The latest applied version, read only: for readiness checks, which must write nothing (the server made the table at its start). */
+export async function appliedVersion(store: Store): Promise<number> {
+  const row = await store.q.get<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations');
+  return row?.v ?? 0;
+}
+
 export async function migrate(store: Store, migrations: Migration[], clock: Clock): Promise<Migration[]> {
   const status = await schemaStatus(store, migrations);
   assertCompatible(status);
