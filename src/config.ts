@@ -18,7 +18,7 @@ export interface Config {
   rateLimitVotesPerMinute: number;
   rateLimitReportsPer10Min: number;
   rateLimitCommentsPerMinute: number;
-  commentTreeNodes: number;
+  memoryBudgetMb: number;
   sqliteSync: 'normal' | 'full';
   pgPoolSize: number;
   sessionTtlDays: number;
@@ -117,11 +117,11 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     doc: 'Comments an account may write a minute',
     parse: int(1, 10_000_000),
   },
-  commentTreeNodes: {
-    env: 'AGORA_COMMENT_TREE_NODES',
-    default: '2000000',
-    doc: 'Comments kept in memory as reading trees, over all posts (least recently read threads go first)',
-    parse: int(1000, 1_000_000_000),
+  memoryBudgetMb: {
+    env: 'AGORA_MEMORY_BUDGET_MB',
+    default: '256',
+    doc: 'Memory for every in-memory copy together (comment trees, listing pages, search results, drop, session and account copies), in MiB; the least recently used go first (metric `agora_memory_copies_bytes`)',
+    parse: int(1, 1_048_576),
   },
   sqliteSync: {
     env: 'AGORA_SQLITE_SYNC',

@@ -6,7 +6,8 @@ import { createCursors } from './platform/cursor.js';
 import { createAuthHooks, createHttpApp, opsRoutes, type App } from './platform/http/index.js';
 import { createIdGenerator } from './platform/ids.js';
 import { createLogger, type Logger } from './platform/log.js';
-import { createMetrics, registerStoreGauges } from './platform/metrics.js';
+import { createMemoryBudget } from './platform/memory.js';
+import { createMetrics, registerMemoryGauges, registerStoreGauges } from './platform/metrics.js';
 import { createOutbox, type Outbox } from './platform/outbox/index.js';
 import {
   assertCompatible,
@@ -58,6 +59,8 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
   const log = overrides.log ?? createLogger(config.logLevel);
   const ids = createIdGenerator(() => clock.now());
   const metrics = createMetrics();
+  const memory = createMemoryBudget(config.memoryBudgetMb * 1024 * 1024);
+  registerMemoryGauges(metrics, memory);
   const base = openStore({
     url: config.databaseUrl,
     sqliteSync: config.sqliteSync,
@@ -100,6 +103,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
 
   const accounts = createAccountsModule({
     store,
+    memory,
     clock,
     ids,
     outbox,
@@ -110,13 +114,14 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     limits: { signupsPerHourPerIp: config.rateLimitSignupsPerHour, loginsPerMinutePerIp: config.rateLimitLoginsPerMinute },
   });
   const auth = createAuthHooks(accounts.authenticate);
-  const search = createSearchModule({ store, clock, cursors, cacheTtlMs: config.cacheTtlMs });
+  const search = createSearchModule({ store, memory, clock, cursors, cacheTtlMs: config.cacheTtlMs });
   const votes = createVotesModule({ store, clock });
-  const communities = createCommunitiesModule({ store, clock, ids, outbox, accounts, search, cursors, cacheTtlMs: config.cacheTtlMs });
+  const communities = createCommunitiesModule({ store, memory, clock, ids, outbox, accounts, search, cursors, cacheTtlMs: config.cacheTtlMs });
   const moderation = createModerationModule({ store, clock, ids, accounts, communities, cursors });
-  const posts = createPostsModule({ store, clock, ids, cursors, outbox, accounts, communities, moderation, votes, search, cacheTtlMs: config.cacheTtlMs, feedMergeLimit: config.feedMergeLimit });
+  const posts = createPostsModule({ store, memory, clock, ids, cursors, outbox, accounts, communities, moderation, votes, search, cacheTtlMs: config.cacheTtlMs, feedMergeLimit: config.feedMergeLimit });
   const comments = createCommentsModule({
     store,
+    memory,
     clock,
     ids,
     outbox,
@@ -127,11 +132,11 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     votes,
     search,
     cursors,
-    maxTreeNodes: config.commentTreeNodes,
   });
   comments.start();
   const drops = createDropsModule({
     store,
+    memory,
     clock,
     ids,
     outbox,

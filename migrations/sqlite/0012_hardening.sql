@@ -18,3 +18,7 @@ CREATE INDEX orders_pending_by_account ON orders (account_id) WHERE status = 'pe
 
 -- The failed-events gauge of /metrics counts over this index, not the whole outbox.
 CREATE INDEX outbox_failed ON outbox (id) WHERE failed_at IS NOT NULL;
+
+-- A cold load walks a thread in (version, id) chunks: an index range, as the catch-up's (version >) is.
+DROP INDEX comments_by_post_version;
+CREATE INDEX comments_by_post_version ON comments (post_id, version, id);

@@ -1,3 +1,5 @@
+import { sizeOf, type Charge, type MemoryBudget } from './memory.js';
+
 /**
  * In-memory copies of stored rows for hot reads.
  *
@@ -35,10 +37,19 @@ export interface ReadCacheOptions {
   ttlMs: number | (() => number);
   maxEntries: number;
   now: () => number;
+  /** Charges each kept entry to the process's memory budget under this owner's name (evicted when over it). */
+  memory?: { budget: MemoryBudget; owner: string };
 }
 
 export function createReadCache<K, V>(options: ReadCacheOptions): ReadCache<K, V> {
-  const entries = new Map<K, { value: V; until: number }>();
+  const entries = new Map<K, { value: V; until: number; charge: Charge | null }>();
+  const memory = options.memory;
+  const remove = (key: K) => {
+    const entry = entries.get(key);
+    if (!entry) return;
+    entries.delete(key);
+    entry.charge?.release();
+  };
   const ttlOf = options.ttlMs;
   const ttlNow = options.exact ? () => Infinity : typeof ttlOf === 'number' ? () => ttlOf : ttlOf;
   let epoch = 0;
@@ -46,8 +57,11 @@ export function createReadCache<K, V>(options: ReadCacheOptions): ReadCache<K, V
     get(key, load) {
       const hit = entries.get(key);
       if (hit !== undefined) {
-        if (hit.until === Infinity || hit.until > options.now()) return hit.value;
-        entries.delete(key);
+        if (hit.until === Infinity || hit.until > options.now()) {
+          hit.charge?.touch();
+          return hit.value;
+        }
+        remove(key);
       }
       const ttl = ttlNow();
       if (ttl <= 0) return load();
@@ -55,26 +69,34 @@ export function createReadCache<K, V>(options: ReadCacheOptions): ReadCache<K, V
       const loadedAt = options.now();
       return load().then((value) => {
         if (value !== undefined && seen === epoch) {
+          remove(key);
           if (entries.size >= options.maxEntries) {
             const oldest = entries.keys().next();
-            if (!oldest.done) entries.delete(oldest.value);
+            if (!oldest.done) remove(oldest.value);
           }
-          entries.set(key, { value, until: loadedAt + ttl });
+          const entry: { value: V; until: number; charge: Charge | null } = { value, until: loadedAt + ttl, charge: null };
+          entries.set(key, entry);
+          if (memory) {
+            entry.charge = memory.budget.charge(memory.owner, 64 + sizeOf(key) + sizeOf(value), () => {
+              if (entries.get(key) === entry) entries.delete(key);
+            });
+          }
         }
         return value;
       });
     },
     invalidate(key) {
       epoch++;
-      entries.delete(key);
+      remove(key);
     },
     clear() {
       epoch++;
+      for (const entry of entries.values()) entry.charge?.release();
       entries.clear();
     },
     invalidateWhere(predicate) {
       epoch++;
-      for (const [key, entry] of entries) if (predicate(key, entry.value)) entries.delete(key);
+      for (const [key, entry] of entries) if (predicate(key, entry.value)) remove(key);
     },
     get size() {
       return entries.size;

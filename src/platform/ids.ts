@@ -77,6 +77,11 @@ export function idUpperBound(time: number): string {
   return encodeTime(time) + 'Z'.repeat(16);
 }
 
+/** The smallest id that can be made at `time`: every id made at or after it is >= this. */
+export function idLowerBound(time: number): string {
+  return encodeTime(Math.max(0, time)) + '0'.repeat(16);
+}
+
 /**
  * An id for something made at `time` (imports and generated data keep their
  * original times): the same shape and order as `next()`, random low part.

@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MemoryBudget } from './memory.js';
 import type { Store } from './store/index.js';
 
 export interface Metrics {
@@ -133,6 +134,45 @@ export function registerStoreGauges(
     registers: [registry],
     async collect() {
       this.set((await read()).failed);
+    },
+  });
+}
+
+/** The memory budget of the in-memory copies: bytes used by each owner, the limit, evictions. */
+export function registerMemoryGauges(metrics: Metrics, memory: MemoryBudget): void {
+  new Gauge({
+    name: 'agora_memory_copies_bytes',
+    help: 'Estimated bytes of in-memory copies, by owner (comment trees, listing pages, search results, …)',
+    labelNames: ['owner'],
+    registers: [metrics.registry],
+    collect() {
+      for (const [owner, bytes] of memory.usedBy()) this.set({ owner }, bytes);
+    },
+  });
+  new Gauge({
+    name: 'agora_memory_budget_bytes',
+    help: 'The memory budget of all in-memory copies together (AGORA_MEMORY_BUDGET_MB)',
+    registers: [metrics.registry],
+    collect() {
+      this.set(memory.limit);
+    },
+  });
+  new Gauge({
+    name: 'agora_memory_copies_used_bytes',
+    help: 'Estimated bytes of all in-memory copies together (at most agora_memory_budget_bytes)',
+    registers: [metrics.registry],
+    collect() {
+      this.set(memory.used);
+    },
+  });
+  let counted = 0;
+  new Counter({
+    name: 'agora_memory_evictions_total',
+    help: 'Copies dropped because the memory budget was full (least recently used first)',
+    registers: [metrics.registry],
+    collect() {
+      this.inc(memory.evictions - counted);
+      counted = memory.evictions;
     },
   });
 }

@@ -1,4 +1,5 @@
 import { createReadCache } from '../../platform/cache.js';
+import type { MemoryBudget } from '../../platform/memory.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
@@ -36,6 +37,7 @@ export interface AccountsDeps {
   sessionTtlMs: number;
   /** On a store shared by several processes: how stale a cached session or account may be (0: no cache). */
   cacheTtlMs: number;
+  memory: MemoryBudget;
   /** Lower-cased usernames reserved for site admins: sign-up refuses them. */
   admins: readonly string[];
 }
@@ -61,6 +63,7 @@ export function createAccountsService(deps: AccountsDeps) {
     ...cacheOptions,
     ttlMs: () => (deps.cacheTtlMs > 0 && store.notices.hearing ? Math.max(SESSION_KEEP_MS, deps.cacheTtlMs) : deps.cacheTtlMs),
     maxEntries: 200_000,
+    memory: { budget: deps.memory, owner: 'sessions' },
   });
   store.notices.subscribe(
     'sessions',
@@ -72,7 +75,7 @@ export function createAccountsService(deps: AccountsDeps) {
     },
     () => sessions.clear(),
   );
-  const accountsById = createReadCache<string, q.AccountRow>({ ...cacheOptions, maxEntries: 100_000 });
+  const accountsById = createReadCache<string, q.AccountRow>({ ...cacheOptions, maxEntries: 100_000, memory: { budget: deps.memory, owner: 'accounts' } });
   const names = new Map<string, string>();
 
   async function idsOf(usernames: readonly string[], within: Queryable = store.q): Promise<Map<string, string>> {

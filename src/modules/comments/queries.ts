@@ -38,6 +38,12 @@ export const BY_ID = `SELECT ${COLUMNS} FROM comments WHERE id = ?`;
 export const byIds = (n: number) => `SELECT ${COLUMNS} FROM comments WHERE id IN (${rows(n, '?')})`;
 /** What changed in a thread since the change number a tree holds (an index range; since 0: the whole thread). */
 export const OF_POST_SINCE = `SELECT ${COLUMNS} FROM comments WHERE post_id = ? AND version > ?`;
+/**
+ * A thread's rows in (version, id) order, a chunk at a time after a (version, id) key: an
+ * index range. A row changed during the walk moves to a higher version, ahead of the walk,
+ * so the walk meets every row at least once.
+ */
+export const OF_POST_CHUNK = `SELECT ${COLUMNS} FROM comments WHERE post_id = ? AND (version, id) > (?, ?) ORDER BY version, id LIMIT ?`;
 
 /**
  * A comment row's change number is its post's latest (`posts.commentsChanged`, run just

@@ -5,7 +5,7 @@ import { ReasonBody, ReportSchema } from '../moderation/index.js';
 import { VoteAnswer, VoteBody, VoteValue } from '../posts/index.js';
 import { accountLimit, Id, IdParams, List, Nullable, principalOf, responses, sendJsonText, type App, type AuthHooks } from '../../platform/http/index.js';
 import type { Inbox } from './inbox.js';
-import type { CommentsService, TreeQuery } from './service.js';
+import { TREE_DEPTH, TREE_LIMIT, type CommentsService, type TreeQuery } from './service.js';
 import { SORTS } from './tree.js';
 
 const commentFields = {
@@ -39,8 +39,8 @@ const Subtree = Type.Object({ ...commentFields, replies: Type.Array(Reply), more
 const Body = Type.String({ minLength: 1, maxLength: 10_000 });
 const TreeQuerySchema = Type.Object({
   sort: Type.Optional(Type.Union(SORTS.map((s) => Type.Literal(s)), { description: 'default best; a cursor carries its own' })),
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-  depth: Type.Integer({ minimum: 1, maximum: 50, default: 10, description: 'levels shown: of a post, top-level comments are level 1; of a comment, its replies' }),
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: TREE_LIMIT }),
+  depth: Type.Integer({ minimum: 1, maximum: 50, default: TREE_DEPTH, description: 'levels shown: of a post, top-level comments are level 1; of a comment, its replies' }),
   cursor: Type.Optional(Type.String({ maxLength: 400 })),
 });
 

@@ -9,11 +9,13 @@ import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
 import type { Cursors } from '../../platform/cursor.js';
 import type { IdGenerator } from '../../platform/ids.js';
+import type { Charge, MemoryBudget } from '../../platform/memory.js';
+import { nextTurn, sortInSlices } from '../../platform/slices.js';
 import type { Outbox } from '../../platform/outbox/index.js';
 import { allIn, StoreError, type Store, type Tx } from '../../platform/store/index.js';
 import { fromRow, STUB_AFTER, STUB_FROM_FIRST, writeSelection, type Comment } from './presenter.js';
 import * as q from './queries.js';
-import { select, SORTS, Thread, type Key, type Node, type Sort } from './tree.js';
+import { NeedsSort, select, SORTS, Thread, type Key, type Node, type Selection, type Sort, type Start } from './tree.js';
 
 export interface CommentsDeps {
   store: Store;
@@ -26,8 +28,8 @@ export interface CommentsDeps {
   votes: VotesModule;
   search: SearchModule;
   cursors: Cursors;
-  /** Comments kept in memory over all trees; the least recently read trees go first. */
-  maxTreeNodes: number;
+  /** The trees are charged to it, the least recently read evicted first. */
+  memory: MemoryBudget;
 }
 
 export interface TreeQuery {
@@ -36,6 +38,16 @@ export interface TreeQuery {
   depth: number;
   cursor?: string | undefined;
 }
+
+/** The tree reads' default size (the size the site's own links use): only answers of this size are kept. */
+export const TREE_LIMIT = 100;
+export const TREE_DEPTH = 10;
+/** Estimated bytes of a kept selection per comment it shows. */
+const SELECTION_NODE_BYTES = 64;
+
+/** Rows a cold load reads per query, and applies per event-loop turn. */
+const LOAD_CHUNK = 2000;
+const APPLY_SLICE = 4000;
 
 /** `u/name` mentions in a text: at most 10 distinct names. */
 export function mentionsIn(body: string): string[] {
@@ -71,22 +83,26 @@ function readCursor(cursors: Cursors, cursor: string): { sort: Sort; after: Key 
  */
 export function createCommentsService(deps: CommentsDeps) {
   const { store, clock, ids, outbox, accounts, posts, moderation, votes, search, cursors } = deps;
+  // Kept trees, each charged to the memory budget (the least recently read evicted first).
   const threads = new Map<string, Thread>();
+  const charges = new WeakMap<Thread, Charge>();
+  /** After a tree changed or kept an answer: its charge follows its size. */
+  const resized = (thread: Thread) => charges.get(thread)?.resize(thread.bytes);
   const notBanned = notBannedSql('posts.community_id');
   const insertTop = q.insert(notBanned, false);
   const insertReply = q.insert(notBanned, true);
 
-  /** Keeps a loaded tree as the most recently read; drops the least recently read ones beyond `maxTreeNodes` comments. */
+  /** Keeps a loaded tree, charged to the memory budget as the most recently used copy. */
   function keep(thread: Thread): void {
-    threads.delete(thread.postId);
+    const before = threads.get(thread.postId);
+    if (before) charges.get(before)?.release();
     threads.set(thread.postId, thread);
-    let kept = 0;
-    for (const t of threads.values()) kept += t.total;
-    for (const [postId, t] of threads) {
-      if (kept <= deps.maxTreeNodes || t === thread) break;
-      threads.delete(postId);
-      kept -= t.total;
-    }
+    charges.set(
+      thread,
+      deps.memory.charge('comment-trees', thread.bytes, () => {
+        if (threads.get(thread.postId) === thread) threads.delete(thread.postId);
+      }),
+    );
   }
 
   async function usernamesOf(rows: readonly q.CommentRow[]): Promise<Map<string, string>> {
@@ -103,12 +119,58 @@ export function createCommentsService(deps: CommentsDeps) {
     return thread.apply(changed.rows, changed.version, await usernamesOf(changed.rows));
   }
 
-  /** A whole thread: every comment is a change since version 0 (a post's changes are numbered from 1). */
+  /**
+   * A whole thread, read and built in slices so that a cold load of a huge
+   * thread never holds the event loop for long: its rows a chunk per query,
+   * then applied parents first, a slice per turn. The tree takes the version
+   * read before the walk; a row changed during the walk is met again (see
+   * OF_POST_CHUNK) and the catch-up after reads everything changed since.
+   */
   async function load(postId: string): Promise<Thread> {
+    const version = await posts.commentVersion(store.q, postId);
+    if (version === undefined) throw new AppError('not_found', 'no such post');
+    // Rows by depth (parents first), each depth in walk order: a row met twice is applied
+    // twice, the newer last.
+    const byDepth: q.CommentRow[][] = [];
+    for (let after: [number, string] = [0, '']; ; ) {
+      const chunk = await store.q.all<q.CommentRow>(q.OF_POST_CHUNK, [postId, after[0], after[1], LOAD_CHUNK]);
+      for (const row of chunk) (byDepth[row.depth] ??= []).push(row);
+      const last = chunk[chunk.length - 1];
+      if (!last || chunk.length < LOAD_CHUNK) break;
+      after = [last.version, last.id];
+      await nextTurn();
+    }
     const thread = new Thread(postId, 0);
-    await catchUp(thread); // apply takes parents before children, so a whole thread always applies
+    let slice: q.CommentRow[] = [];
+    const apply = async () => {
+      if (!thread.applyInOrder(slice, await usernamesOf(slice))) throw new Error(`post ${postId}: a comment's parent is missing from its thread`);
+      slice = [];
+      await nextTurn();
+    };
+    for (const rows of byDepth) {
+      for (const row of rows ?? []) {
+        slice.push(row);
+        if (slice.length === APPLY_SLICE) await apply();
+      }
+    }
+    await apply();
+    thread.version = version;
+    await catchUp(thread);
     keep(thread);
     return thread;
+  }
+
+  /** A selection, with any long children list it needs sorted in slices first (`NeedsSort`). */
+  async function selectFrom(thread: Thread, start: Start, sort: Sort, limit: number, depth: number): Promise<Selection> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return select(thread, start, sort, limit, depth);
+      } catch (error) {
+        if (!(error instanceof NeedsSort)) throw error;
+        // Under a stream of changes the sort may keep being overtaken: then it is done in one go.
+        if (!(await thread.sortInSlices(error.node, error.sort, sortInSlices)) && attempt >= 3) thread.sorted(error.node, error.sort, true);
+      }
+    }
   }
 
   /**
@@ -122,18 +184,20 @@ export function createCommentsService(deps: CommentsDeps) {
     const thread = threads.get(postId);
     if (!thread) return load(postId);
     thread.stale = false;
+    charges.get(thread)?.touch();
     const rows = await store.q.all<q.CommentRow>(q.OF_POST_SINCE, [postId, thread.version]);
     if (rows.length === 0) return thread;
     const version = rows.reduce((v, r) => Math.max(v, r.version), thread.version);
-    return thread.apply(rows, version, await usernamesOf(rows)) ? thread : load(postId);
+    if (!thread.apply(rows, version, await usernamesOf(rows))) return load(postId);
+    resized(thread);
+    return thread;
   });
 
   /** The post's tree, exact: on a single writer straight from memory unless this process changed it since. */
   function tree(postId: string): Thread | Promise<Thread> {
     const thread = threads.get(postId);
     if (thread && store.singleWriter && !thread.stale) {
-      threads.delete(postId);
-      threads.set(postId, thread);
+      charges.get(thread)?.touch();
       return thread;
     }
     return refresh(postId);
@@ -151,6 +215,7 @@ export function createCommentsService(deps: CommentsDeps) {
       if (!thread) return;
       const applied = row && store.singleWriter && !thread.stale && row.version === thread.version + 1 && thread.apply([row], row.version, usernames);
       if (!applied) thread.stale = true;
+      else resized(thread);
     });
 
   async function row(id: string): Promise<q.CommentRow> {
@@ -235,18 +300,38 @@ export function createCommentsService(deps: CommentsDeps) {
   async function answer(thread: Thread, start: Node, query: TreeQuery, principal: Principal | null): Promise<string | Buffer> {
     const fromCursor = query.cursor ? readCursor(cursors, query.cursor) : null;
     const sort = fromCursor?.sort ?? query.sort ?? 'best';
-    const key = `${start.id}|${sort}|${query.limit}|${query.depth}|${query.cursor ?? ''}`;
-    // The selection (and, for anonymous readers, the whole text) is kept until the tree changes.
-    let kept = thread.answers.get(key);
+    // The selection (and, for anonymous readers, the whole text) of the size the site links
+    // to (the default limit and depth; any sort; issued cursors only, as they are signed) is
+    // kept until the tree changes, charged with the tree. Other sizes are made each time, so
+    // no client can fill memory with variants of one thread.
+    const keepable = query.limit === TREE_LIMIT && query.depth === TREE_DEPTH;
+    const key = `${start.id}|${sort}|${query.cursor ?? ''}`;
+    let kept = keepable ? thread.answers.get(key) : undefined;
     if (!kept) {
       // depth: levels shown below the start (top-level comments are level 1 of a post; a comment's replies, of its subtree).
-      kept = { selection: select(thread, { parent: start, after: fromCursor?.after ?? null }, sort, query.limit, query.depth), text: undefined };
-      if (thread.answers.size >= 256) thread.answers.clear();
-      thread.answers.set(key, kept);
+      kept = { selection: await selectFrom(thread, { parent: start, after: fromCursor?.after ?? null }, sort, query.limit, query.depth), text: undefined };
+      if (keepable) {
+        if (thread.answers.size >= 256) {
+          thread.answers.clear();
+          thread.answerBytes = 0;
+        }
+        thread.answers.set(key, kept);
+        thread.answerBytes += SELECTION_NODE_BYTES * kept.selection.shown.size;
+        resized(thread);
+      }
     }
     const root = start === thread.root ? null : start;
     // Kept as bytes: a hot answer is neither re-encoded nor re-allocated per request.
-    if (!principal) return (kept.text ??= Buffer.from(writeSelection(cursors, kept.selection, thread.postId, sort, null, root)));
+    if (!principal) {
+      if (kept.text) return kept.text;
+      const text = Buffer.from(writeSelection(cursors, kept.selection, thread.postId, sort, null, root));
+      if (keepable && thread.answers.get(key) === kept) {
+        kept.text = text;
+        thread.answerBytes += text.length;
+        resized(thread);
+      }
+      return text;
+    }
     const shownIds = [...kept.selection.shown.keys()].map((n) => n.id);
     if (root) shownIds.push(root.id);
     const mine = await votes.mine(principal.accountId, 'comment', shownIds);

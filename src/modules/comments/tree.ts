@@ -98,6 +98,34 @@ function insertSorted(sort: Sort, list: Node[], node: Node): void {
   list.splice(firstAfter(sort, list, node), 0, node);
 }
 
+/**
+ * Children lists longer than this are not sorted inside a read: `sorted`
+ * asks for them with `NeedsSort`, and the caller sorts them in slices
+ * (`Thread.sortInSlices`) before selecting again.
+ */
+export const SYNC_SORT_MAX = 4096;
+
+/** A node's children must first be sorted in slices, out of the read. */
+export class NeedsSort extends Error {
+  constructor(
+    readonly node: Node,
+    readonly sort: Sort,
+  ) {
+    super('children to sort in slices');
+  }
+}
+
+/** A node's own estimated bytes (object, lists, map entry), and per character of its body (the string and the JSON made of it). */
+const NODE_BYTES = 400;
+const TEXT_BYTES = 4;
+
+/** Rows with every parent before its children: bucketed by depth, in linear time. */
+export function parentsFirst(rows: readonly CommentRow[]): CommentRow[] {
+  const byDepth: CommentRow[][] = [];
+  for (const row of rows) (byDepth[row.depth] ??= []).push(row);
+  return byDepth.flat();
+}
+
 export class Thread {
   readonly postId: string;
   /** The post's comment change number this tree reflects. */
@@ -108,6 +136,11 @@ export class Thread {
   readonly answers = new Map<string, { selection: Selection; text: Buffer | undefined }>();
   /** On a single writer: a committed change not yet read back. */
   stale = false;
+  /** Counts every apply (a slice of a first load included): work done across turns checks it did not move. */
+  changes = 0;
+  /** Estimated bytes of the nodes (with their bodies and the JSON made of them) and of the kept answers' text. */
+  nodeBytes = 0;
+  answerBytes = 0;
 
   constructor(postId: string, version: number) {
     this.postId = postId;
@@ -115,15 +148,30 @@ export class Thread {
     this.root = new Node('', null, -1, 0);
   }
 
-  /** Children of a node in a sort's order. */
-  sorted(node: Node, sort: Sort): Node[] {
+  /** Children of a node in a sort's order; a long list not sorted yet is `NeedsSort`, unless `now`. */
+  sorted(node: Node, sort: Sort, now = false): Node[] {
     const i = S[sort];
     let list = node.sorted[i];
     if (!list) {
+      if (node.children.length > SYNC_SORT_MAX && !now) throw new NeedsSort(node, sort);
       list = [...node.children].sort((a, b) => compare(sort, a, b));
       node.sorted[i] = list;
     }
     return list;
+  }
+
+  /**
+   * Sorts a node's children for a sort in slices (other requests run in
+   * between). Kept only if the tree did not change meanwhile; false
+   * otherwise (the caller may try again).
+   */
+  async sortInSlices(node: Node, sort: Sort, sortFn: <T>(items: readonly T[], compare: (a: T, b: T) => number) => Promise<T[]>): Promise<boolean> {
+    const version = this.version;
+    const changes = this.changes;
+    const list = await sortFn(node.children, (a: Node, b: Node) => compare(sort, a, b));
+    if (this.version !== version || this.changes !== changes) return false;
+    node.sorted[S[sort]] ??= list;
+    return true;
   }
 
   /**
@@ -132,14 +180,25 @@ export class Thread {
    * Returns false when a row's parent is unknown (the caller reloads).
    */
   apply(rows: readonly CommentRow[], version: number, usernames: ReadonlyMap<string, string>): boolean {
-    const ordered = [...rows].sort((a, b) => a.depth - b.depth);
-    for (const row of ordered) {
+    if (!this.applyInOrder(parentsFirst(rows), usernames)) return false;
+    this.version = version;
+    return true;
+  }
+
+  /**
+   * Applies rows already in parents-first order (`parentsFirst`), leaving the
+   * version as it is: a first load applies its rows in slices, then sets the
+   * version it read them at. False when a row's parent is unknown.
+   */
+  applyInOrder(rows: readonly CommentRow[], usernames: ReadonlyMap<string, string>): boolean {
+    this.changes++;
+    this.answers.clear();
+    this.answerBytes = 0;
+    for (const row of rows) {
       const known = this.nodes.get(row.id);
       if (known) this.update(known, row, usernames);
       else if (!this.add(row, usernames)) return false;
     }
-    this.version = version;
-    this.answers.clear();
     return true;
   }
 
@@ -147,6 +206,7 @@ export class Thread {
     const parent = row.parent_id === null ? this.root : this.nodes.get(row.parent_id);
     if (!parent) return false;
     const node = new Node(row.id, parent, row.depth, row.created_at);
+    this.nodeBytes += NODE_BYTES;
     this.fill(node, row, usernames);
     parent.children.push(node);
     parent.json = undefined; // its childCount changed
@@ -181,6 +241,7 @@ export class Thread {
       node.authorId = row.author_id;
       node.author = row.author_id === null ? null : (usernames.get(row.author_id) ?? null);
     }
+    this.nodeBytes += TEXT_BYTES * ((row.body?.length ?? 0) - (node.body?.length ?? 0));
     node.body = row.body;
     node.up = row.upvotes;
     node.down = row.downvotes;
@@ -194,6 +255,11 @@ export class Thread {
   /** Number of comments in the thread. */
   get total(): number {
     return this.root.size;
+  }
+
+  /** Estimated bytes the tree holds (for the memory budget). */
+  get bytes(): number {
+    return this.nodeBytes + this.answerBytes;
   }
 }
 

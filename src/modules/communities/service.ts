@@ -1,5 +1,6 @@
 import type { AccountsModule } from '../accounts/index.js';
 import { createReadCache } from '../../platform/cache.js';
+import type { MemoryBudget } from '../../platform/memory.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
@@ -37,6 +38,7 @@ export interface CommunitiesDeps {
   /** On a store shared by several processes: how stale a cached subscription list may be (0: no cache). */
   cacheTtlMs: number;
   cursors: Cursors;
+  memory: MemoryBudget;
 }
 
 export function createCommunitiesService(deps: CommunitiesDeps) {
@@ -45,7 +47,13 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
   const refs = createReadCache<string, CommunityRef>({ exact: true, ttlMs: 0, maxEntries: 50_000, now: () => clock.now() });
   const refsById = createReadCache<string, CommunityRef>({ exact: true, ttlMs: 0, maxEntries: 50_000, now: () => clock.now() });
   // Subscription lists (the feed's first step): exact on a single writer, time-bounded otherwise.
-  const subscriptions = createReadCache<string, string[]>({ exact: store.singleWriter, ttlMs: deps.cacheTtlMs, maxEntries: 50_000, now: () => clock.now() });
+  const subscriptions = createReadCache<string, string[]>({
+    exact: store.singleWriter,
+    ttlMs: deps.cacheTtlMs,
+    maxEntries: 50_000,
+    now: () => clock.now(),
+    memory: { budget: deps.memory, owner: 'subscriptions' },
+  });
 
   async function ref(name: string): Promise<CommunityRef> {
     const found = await refs.get(name.toLowerCase(), async () => {

@@ -56,7 +56,7 @@ export function dropsRoutes(drops: DropsService, auth: AuthHooks, limits: { orde
           summary: 'Create a drop (site admins and moderators of the community)',
           body: Type.Object({
             communityName: CommunityName,
-            name: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f\\u2028\\u2029]+$', description: 'one line: no control characters' }),
+            name: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]+$', description: 'one line: no control characters' }),
             description: Type.Optional(Type.String({ maxLength: 10_000 })),
             stock: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
             priceCents: Type.Integer({ minimum: 0, maximum: 100_000_000_00 }),

@@ -3,6 +3,7 @@ import type { CommunitiesModule } from '../communities/index.js';
 import type { ModerationModule } from '../moderation/index.js';
 import { createBatcher } from '../../platform/batch.js';
 import { createFreshReads } from '../../platform/cache.js';
+import { sizeOf, type Charge, type MemoryBudget } from '../../platform/memory.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../../platform/errors.js';
 import type { Principal } from '../../platform/http/index.js';
@@ -26,6 +27,7 @@ export interface DropsDeps {
   metrics: DropMetrics;
   cursors: Cursors;
   moderation: ModerationModule;
+  memory: MemoryBudget;
   /** Unpaid orders one account may hold at once, over every drop. */
   pendingPerAccount: number;
   /** How long a pending order holds its units before it expires. */
@@ -82,6 +84,25 @@ export function createDropsService(deps: DropsDeps) {
   // and reads of one drop asked together share a query that starts after
   // they were all asked (createFreshReads), so each is still exact.
   const copies = new Map<string, q.DropRow>();
+  // Each copy (with its JSON prefix, below) is charged to the memory budget, least recently read evicted first.
+  const charges = new Map<string, Charge>();
+  const charged = (id: string) => {
+    const bytes = 2 * sizeOf(copies.get(id)) + sizeOf(prefixes.get(id));
+    const charge = charges.get(id);
+    if (charge) return charge.resize(bytes);
+    charges.set(
+      id,
+      deps.memory.charge('drops', bytes, () => {
+        copies.delete(id);
+        prefixes.delete(id);
+        charges.delete(id);
+      }),
+    );
+  };
+  const keepCopy = (id: string, row: q.DropRow) => {
+    copies.set(id, row);
+    charged(id);
+  };
   const readDrop = createFreshReads((id: string) => store.q.get<q.DropRow>(q.DROP_BY_ID, [id]));
   const exact = store.singleWriter;
   const soldAfterCommit = (tx: Tx, dropId: string, sold: number) =>
@@ -95,7 +116,7 @@ export function createDropsService(deps: DropsDeps) {
     if (copy) return copy;
     const row = await readDrop(id);
     if (!row) throw new AppError('not_found', 'no such drop');
-    if (exact && !copies.has(id)) copies.set(id, row);
+    if (exact && !copies.has(id)) keepCopy(id, row);
     return copies.get(id) ?? row;
   }
 
@@ -116,6 +137,7 @@ export function createDropsService(deps: DropsDeps) {
     if (prefix === undefined) {
       prefix = dropJsonPrefix(row, await communityName(row));
       prefixes.set(id, prefix);
+      charged(id);
     }
     return dropJson(prefix, row, clock.now());
   }
@@ -328,7 +350,9 @@ export function createDropsService(deps: DropsDeps) {
     statusText(id: string): string | Promise<string> {
       const copy = exact ? copies.get(id) : undefined;
       const prefix = copy && prefixes.get(id);
-      return prefix ? dropJson(prefix, copy, clock.now()) : statusTextFromStore(id);
+      if (!prefix) return statusTextFromStore(id);
+      charges.get(id)?.touch();
+      return dropJson(prefix, copy, clock.now());
     },
 
     async list(input: { status: 'live' | 'scheduled'; limit: number; cursor?: string | undefined }) {

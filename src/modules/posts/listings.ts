@@ -4,12 +4,15 @@ import type { Clock } from '../../platform/clock.js';
 import type { Principal } from '../../platform/http/index.js';
 import type { Cursors } from '../../platform/cursor.js';
 import { Heap } from '../../platform/heap.js';
-import { idUpperBound } from '../../platform/ids.js';
+import { idLowerBound, idUpperBound } from '../../platform/ids.js';
 import type { Param, Store } from '../../platform/store/index.js';
 import type { PageCache } from './page-cache.js';
 import type { Post, Presenter } from './presenter.js';
 import * as q from './queries.js';
 import { WINDOWS, type TimeWindow } from './ranks.js';
+
+/** The page size the site's own links use (the routes' default `limit`): only such pages are kept in memory. */
+export const PAGE_SIZE = 25;
 
 export interface ListingPage {
   items: Post[];
@@ -74,7 +77,7 @@ export function createListings(deps: {
 
   function params(p: Page, communityIds: readonly string[], limit: number): Param[] {
     const out: Param[] = [...communityIds];
-    if (p.windowStart !== null) out.push(p.windowStart);
+    if (p.windowStart !== null) out.push(idLowerBound(p.windowStart), p.windowStart);
     if (p.rank !== 'new') out.push(p.bound);
     if (p.after) out.push(...p.after);
     out.push(limit);
@@ -88,8 +91,14 @@ export function createListings(deps: {
     return cursors.encode(p.list, [last[q.RANK[p.rank]], last.id, p.bound, p.windowStart ?? 0]);
   }
 
-  function query(p: Page, scope: 'one' | 'many' | 'all', communityIds: readonly string[], limit: number): Promise<q.PostRow[]> {
-    const sql = q.listing(store.dialect, { sort: p.rank, scope, n: communityIds.length, windowed: p.windowStart !== null, after: p.after !== null });
+  async function query(p: Page, scope: 'one' | 'many' | 'all', communityIds: readonly string[], limit: number): Promise<q.PostRow[]> {
+    let window: q.ListingShape['window'] = false;
+    if (p.windowStart !== null) {
+      const shape = { scope, n: communityIds.length };
+      const size = await store.q.get<{ n: number }>(q.windowSize(shape), [...communityIds, idLowerBound(p.windowStart), p.bound]);
+      window = Number(size?.n ?? 0) > q.WINDOW_SCAN_MAX ? 'wide' : 'narrow';
+    }
+    const sql = q.listing(store.dialect, { sort: p.rank, scope, n: communityIds.length, window, after: p.after !== null });
     return store.q.all<q.PostRow>(sql, params(p, communityIds, limit));
   }
 
@@ -102,13 +111,18 @@ export function createListings(deps: {
    */
   function run(p: Page, communityId: string | null, limit: number): q.PostRow[] | Promise<q.PostRow[]> {
     const load = () => (communityId === null ? query(p, 'all', [], limit) : query(p, 'one', [communityId], limit));
-    if (!keepable(p)) return load();
+    if (!keepable(p, limit)) return load();
     return pages.rows(`${communityId ?? '*'}|${pageKey(p, limit)}`, communityId, load);
   }
 
-  /** Every page may be kept but the first page of a time window, whose start moves with the clock. */
-  function keepable(p: Page): boolean {
-    return p.windowStart === null || p.after !== null;
+  /**
+   * Pages of the size the site links to (PAGE_SIZE, whatever cursor: cursors are signed, so
+   * only issued ones reach here) may be kept — any other size is read each time, so no
+   * client can fill memory with variants — but the first page of a time window, whose
+   * start moves with the clock.
+   */
+  function keepable(p: Page, rows: number): boolean {
+    return rows === PAGE_SIZE + 1 && (p.windowStart === null || p.after !== null);
   }
 
   function pageKey(p: Page, limit: number): string {
@@ -164,7 +178,7 @@ export function createListings(deps: {
         return answer(p, mergeTop(pagesOf, n, before(p.rank)), input.limit, principal);
       };
       // The viewer's page (their votes included) is kept until one of their communities changes.
-      if (!keepable(p)) return merge();
+      if (!keepable(p, n)) return merge();
       return pages.composed(`${principal.accountId}|${pageKey(p, n)}`, subscribed, subscribed, merge);
     },
 

@@ -1,3 +1,4 @@
+import { sizeOf, type Charge, type MemoryBudget } from '../../platform/memory.js';
 import type { Tx } from '../../platform/store/index.js';
 import type { PostRow } from './queries.js';
 
@@ -36,11 +37,11 @@ export interface PageCache {
 
 const ALL = '';
 
-export function createPageCache(options: { exact: boolean; ttlMs: number; maxEntries: number; now: () => number }): PageCache {
+export function createPageCache(options: { exact: boolean; ttlMs: number; maxEntries: number; now: () => number; memory: MemoryBudget }): PageCache {
   const enabled = options.exact || options.ttlMs > 0;
   const versions = new Map<string, number>();
-  const pages = new Map<string, { version: number; until: number; rows: PostRow[] }>();
-  const answers = new Map<string, { stamp: number; basis: object; until: number; value: unknown }>();
+  const pages = new Map<string, { version: number; until: number; rows: PostRow[]; charge: Charge | null }>();
+  const answers = new Map<string, { stamp: number; basis: object; until: number; value: unknown; charge: Charge | null }>();
   const reading = new Map<string, { version: number; promise: Promise<PostRow[]> }>();
   const version = (scope: string) => versions.get(scope) ?? 0;
   // Counts only grow, so their sum over a set of communities changes exactly when one of them does.
@@ -49,21 +50,34 @@ export function createPageCache(options: { exact: boolean; ttlMs: number; maxEnt
     for (const id of communityIds) sum += version(id);
     return sum;
   };
-  const keep = <V>(map: Map<string, V>, key: string, value: V) => {
+  // Each kept entry is charged to the memory budget: the rows (and, for pages, the
+  // anonymous answer made from them once, about as large again).
+  const keep = <V extends { charge: Charge | null }>(map: Map<string, V>, owner: string, key: string, value: V, bytes: number) => {
+    map.get(key)?.charge?.release();
     map.delete(key);
     if (map.size >= options.maxEntries) {
       const oldest = map.keys().next();
-      if (!oldest.done) map.delete(oldest.value);
+      if (!oldest.done) {
+        map.get(oldest.value)?.charge?.release();
+        map.delete(oldest.value);
+      }
     }
     map.set(key, value);
+    value.charge = options.memory.charge(owner, bytes, () => {
+      if (map.get(key) === value) map.delete(key);
+    });
+  };
+  const hit = <V extends { charge: Charge | null }>(entry: V): V => {
+    entry.charge?.touch();
+    return entry;
   };
 
   return {
     rows(key, communityId, load) {
       if (!enabled) return load();
       const scope = communityId ?? ALL;
-      const hit = pages.get(key);
-      if (hit && hit.version === version(scope) && (options.exact || hit.until > options.now())) return hit.rows;
+      const page = pages.get(key);
+      if (page && page.version === version(scope) && (options.exact || page.until > options.now())) return hit(page).rows;
       const seen = version(scope);
       const pending = reading.get(key);
       if (pending && pending.version === seen) return pending.promise;
@@ -71,7 +85,7 @@ export function createPageCache(options: { exact: boolean; ttlMs: number; maxEnt
       const promise = load().then(
         (rows) => {
           if (reading.get(key)?.promise === promise) reading.delete(key);
-          if (version(scope) === seen) keep(pages, key, { version: seen, until: loadedAt + options.ttlMs, rows });
+          if (version(scope) === seen) keep(pages, 'pages', key, { version: seen, until: loadedAt + options.ttlMs, rows, charge: null }, 2 * sizeOf(rows));
           return rows;
         },
         (error: unknown) => {
@@ -85,11 +99,11 @@ export function createPageCache(options: { exact: boolean; ttlMs: number; maxEnt
     composed<T>(key: string, communityIds: readonly string[], basis: object, make: () => Promise<T>): T | Promise<T> {
       if (!enabled) return make();
       const stamp = stampOf(communityIds);
-      const hit = answers.get(key);
-      if (hit && hit.stamp === stamp && hit.basis === basis && (options.exact || hit.until > options.now())) return hit.value as T;
+      const answer = answers.get(key);
+      if (answer && answer.stamp === stamp && answer.basis === basis && (options.exact || answer.until > options.now())) return hit(answer).value as T;
       const madeAt = options.now();
       return make().then((value) => {
-        if (stampOf(communityIds) === stamp) keep(answers, key, { stamp, basis, until: madeAt + options.ttlMs, value });
+        if (stampOf(communityIds) === stamp) keep(answers, 'feeds', key, { stamp, basis, until: madeAt + options.ttlMs, value, charge: null }, sizeOf(value));
         return value;
       });
     },

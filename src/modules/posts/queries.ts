@@ -70,28 +70,54 @@ export interface ListingShape {
   /** 'one': one community; 'many': an IN list of n communities; 'all': every community. */
   scope: 'one' | 'many' | 'all';
   n?: number;
-  windowed: boolean;
+  /**
+   * A time window (top/controversial with t): `narrow` when it holds at most
+   * WINDOW_SCAN_MAX posts of the scope (read by id range, then ranked),
+   * `wide` otherwise (the rank index, filtered by id range); false: none.
+   */
+  window: 'narrow' | 'wide' | false;
   after: boolean;
 }
 
 /**
- * A listing query. Parameters, in order: community id(s), window start
- * (created_at), snapshot bound (max id, score sorts), cursor (rank, id or
- * id), limit. On SQLite a many-community listing walks the global rank
- * index (the planner would otherwise sort every matching row).
+ * Posts a narrow window may hold: one read of at most this many rows by id
+ * range (ids are time-ordered) answers it. A wider window is walked by its
+ * rank index, where more than WINDOW_SCAN_MAX of the scope's posts are in
+ * the window, so a page examines about limit × (posts / WINDOW_SCAN_MAX)
+ * index entries, never the whole index for a handful of recent posts.
+ */
+export const WINDOW_SCAN_MAX = 5000;
+
+const scopeWhere = (shape: Pick<ListingShape, 'scope' | 'n'>) =>
+  shape.scope === 'one' ? ' AND community_id = ?' : shape.scope === 'many' ? ` AND community_id IN (${list(shape.n ?? 1)})` : '';
+
+/** How many of the scope's posts a window holds, up to WINDOW_SCAN_MAX + 1. Parameters: community id(s), lowest id, snapshot bound. */
+export const windowSize = (shape: Pick<ListingShape, 'scope' | 'n'>) =>
+  `SELECT COUNT(*) AS n FROM (SELECT id FROM posts WHERE visible = 1${scopeWhere(shape)} AND id >= ? AND id <= ? LIMIT ${WINDOW_SCAN_MAX + 1}) w`;
+
+/**
+ * A listing query. Parameters, in order: community id(s); for a window its
+ * lowest id and start (created_at); the snapshot bound (max id, rank sorts);
+ * the cursor (rank, id or id); the limit. On SQLite a many-community listing
+ * walks the global rank index (the planner would otherwise sort every
+ * matching row).
  */
 export function listing(dialect: Dialect, shape: ListingShape): string {
   const rank = RANK[shape.sort];
+  const order = rank === 'id' ? 'id DESC' : `${rank} DESC, id DESC`;
+  // A row-value comparison: both stores use it as an index range, so a deep page costs what the first does.
+  const after = shape.after ? (rank === 'id' ? ' AND id < ?' : ` AND (${rank}, id) < (?, ?)`) : '';
+  if (shape.window === 'narrow') {
+    return `SELECT ${COLUMNS} FROM (SELECT ${COLUMNS} FROM posts WHERE visible = 1${scopeWhere(shape)} AND id >= ? AND created_at >= ? AND id <= ?
+ORDER BY id DESC LIMIT ${WINDOW_SCAN_MAX + 1}) w WHERE 1 = 1${after} ORDER BY ${order} LIMIT ?`;
+  }
   const where = ['visible = 1'];
   if (shape.scope === 'one') where.push('community_id = ?');
   if (shape.scope === 'many') where.push(`community_id IN (${list(shape.n ?? 1)})`);
-  if (shape.windowed) where.push('created_at >= ?');
+  if (shape.window === 'wide') where.push('id >= ?', 'created_at >= ?');
   if (rank !== 'id') where.push('id <= ?');
-  // A row-value comparison: both stores use it as an index range, so a deep page costs what the first does.
-  if (shape.after) where.push(rank === 'id' ? 'id < ?' : `(${rank}, id) < (?, ?)`);
-  const order = rank === 'id' ? 'id DESC' : `${rank} DESC, id DESC`;
-  const index = dialect === 'sqlite' && shape.scope === 'many' && !shape.windowed ? ` INDEXED BY posts_${shape.sort}` : '';
-  return `SELECT ${COLUMNS} FROM posts${index} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ?`;
+  const index = dialect === 'sqlite' && shape.scope === 'many' && !shape.window ? ` INDEXED BY posts_${shape.sort}` : '';
+  return `SELECT ${COLUMNS} FROM posts${index} WHERE ${where.join(' AND ')}${after} ORDER BY ${order} LIMIT ?`;
 }
 
 export interface CommentTargetRow {

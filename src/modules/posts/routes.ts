@@ -5,6 +5,7 @@ import { CommunityName } from '../communities/index.js';
 import { ReasonBody, ReportSchema } from '../moderation/index.js';
 import { accountLimit, createSerializeOnce, IdParams, List, Nullable, principalOf, responses, type App, type AuthHooks } from '../../platform/http/index.js';
 import type { Post } from './presenter.js';
+import { PAGE_SIZE } from './listings.js';
 import type { PostsService } from './service.js';
 
 export const VoteValue = Type.Union([Type.Literal(1), Type.Literal(0), Type.Literal(-1)]);
@@ -30,7 +31,7 @@ export const PostSchema = Type.Object({
   removalReason: Type.Optional(Nullable(Type.String())),
   myVote: Type.Optional(VoteValue),
 });
-const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
+const Limit = Type.Integer({ minimum: 1, maximum: 100, default: PAGE_SIZE });
 const Cursor = Type.Optional(Type.String({ maxLength: 300 }));
 const Window = Type.Union(['hour', 'day', 'week', 'month', 'year', 'all'].map((t) => Type.Literal(t)), { default: 'all' });
 const Body = Type.String({ maxLength: 40_000 });

@@ -4,6 +4,7 @@ import type { ModerationModule } from '../moderation/index.js';
 import type { SearchModule } from '../search/index.js';
 import type { VoteValue, VotesModule } from '../votes/index.js';
 import type { Cursors } from '../../platform/cursor.js';
+import type { MemoryBudget } from '../../platform/memory.js';
 import type { Clock } from '../../platform/clock.js';
 import { createReadCache } from '../../platform/cache.js';
 import { AppError } from '../../platform/errors.js';
@@ -32,12 +33,13 @@ export interface PostsDeps {
   /** Subscriptions up to which the feed merges per-community pages. */
   feedMergeLimit: number;
   cursors: Cursors;
+  memory: MemoryBudget;
 }
 
 export function createPostsService(deps: PostsDeps) {
   const { store, clock, ids, outbox, accounts, communities, moderation, votes, search } = deps;
   const present = createPresenter(deps);
-  const pages = createPageCache({ exact: store.singleWriter, ttlMs: deps.cacheTtlMs, maxEntries: 5_000, now: () => clock.now() });
+  const pages = createPageCache({ exact: store.singleWriter, ttlMs: deps.cacheTtlMs, maxEntries: 5_000, now: () => clock.now(), memory: deps.memory });
   const listings = createListings({ ...deps, present, pages });
   // A post never moves to another community: the copy is exact on any store.
   const communityOfPost = createReadCache<string, string>({ exact: true, ttlMs: 0, maxEntries: 10_000, now: () => clock.now() });

@@ -1,4 +1,5 @@
 import { createReadCache, type ReadCache } from '../../platform/cache.js';
+import type { MemoryBudget } from '../../platform/memory.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Principal } from '../../platform/http/index.js';
 import type { Cursors } from '../../platform/cursor.js';
@@ -24,6 +25,7 @@ export interface SearchDeps {
   /** On a store shared by several processes: how stale a kept result list may be (0: none kept). */
   cacheTtlMs: number;
   cursors: Cursors;
+  memory: MemoryBudget;
 }
 
 export function createSearchService(deps: SearchDeps) {
@@ -35,7 +37,7 @@ export function createSearchService(deps: SearchDeps) {
   // list is what the index would answer; elsewhere it is at most cacheTtlMs
   // old. Items are hydrated on every request, so nothing deleted or removed
   // since is ever shown.
-  const kept = () => createReadCache<string, { id: string }[]>({ exact: store.singleWriter, ttlMs: deps.cacheTtlMs, maxEntries: 10_000, now: () => clock.now() });
+  const kept = () => createReadCache<string, { id: string }[]>({ exact: store.singleWriter, ttlMs: deps.cacheTtlMs, maxEntries: 10_000, now: () => clock.now(), memory: { budget: deps.memory, owner: 'search' } });
   const results: Record<SearchKind, ReadCache<string, { id: string }[]>> = { posts: kept(), comments: kept(), communities: kept() };
   const changed = (tx: Tx, kind: SearchKind) => tx.afterCommit(() => results[kind].clear());
 
