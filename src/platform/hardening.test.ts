@@ -51,7 +51,7 @@ test('memory budget: least recently used entries of any owner go first; an entry
   assert.deepEqual(evicted, ['b'], 'b was the least recently used');
   assert.equal(budget.used, 800);
   a.resize(700);
-  assert.deepEqual(evicted, ['b', 'c'], 'a grew: the next least recently used goes');
+  assert.deepEqual(evicted, ['b', 'c'], 'a grew (a use): the least recently used other goes');
   assert.equal(budget.used, 700);
   budget.charge('search', 5000, () => evicted.push('huge'));
   assert.ok(evicted.includes('huge') && budget.used <= 1000, 'a too large entry is evicted at once');

@@ -19,7 +19,7 @@ export interface MemoryBudget {
 export interface Charge {
   /** Marks the entry as just used. */
   touch(): void;
-  /** The entry's size changed (a tree that grew). */
+  /** The entry's size changed (a tree that grew): it counts as used, too. */
   resize(bytes: number): void;
   /** The owner dropped the entry itself (no `evict` call follows). */
   release(): void;
@@ -100,6 +100,7 @@ export function createMemoryBudget(limit: number): MemoryBudget {
         resize(size) {
           if (!slot.live) return;
           const next = Math.max(0, Math.round(size));
+          slot.touch();
           account(slot, next - slot.bytes);
           slot.bytes = next;
           enforce();

@@ -73,13 +73,16 @@ function fragment(node: Node, postId: string): string {
 
 const str = (s: string | null) => (s === null ? 'null' : JSON.stringify(s));
 
-/** A stub's cursor: the sort and the last sibling shown before the cut. */
-export function stubCursor(cursors: Cursors, sort: Sort, stub: Stub): string {
-  return stub.after ? cursors.encode(STUB_AFTER, [sort, ...stub.after]) : cursors.encode(STUB_FROM_FIRST, [sort]);
+/**
+ * A stub's cursor: the sort and the last sibling shown before the cut, for the
+ * stub's parent only (its comment id, or the post's id for top-level comments):
+ * `stubList` names the list, from the parent's first child or after a sibling.
+ */
+export function stubCursor(cursors: Cursors, sort: Sort, stub: Stub, postId: string): string {
+  const parent = stub.parent.parent ? stub.parent.id : postId;
+  return stub.after ? cursors.encode(stubList(parent, true), [sort, ...stub.after]) : cursors.encode(stubList(parent, false), [sort]);
 }
-/** The lists of the tree's stub cursors: from a parent's first child, or after a sibling. */
-export const STUB_FROM_FIRST = 'comments:from-first';
-export const STUB_AFTER = 'comments:after';
+export const stubList = (parent: string, after: boolean) => `comments:${after ? 'after' : 'from-first'}:${parent}`;
 
 /**
  * A selection as JSON text: `{"items":[...],"more":[...]}`, or — for a
@@ -101,7 +104,7 @@ export function writeSelection(cursors: Cursors, selection: Selection, postId: s
     parts.push(']}');
   };
   const more = selection.more
-    .map((stub) => `{"parentId":${stub.parent.parent ? str(stub.parent.id) : 'null'},"count":${stub.count},"cursor":${str(stubCursor(cursors, sort, stub))}}`)
+    .map((stub) => `{"parentId":${stub.parent.parent ? str(stub.parent.id) : 'null'},"count":${stub.count},"cursor":${str(stubCursor(cursors, sort, stub, postId))}}`)
     .join(',');
   if (subtree) {
     parts.push(fragment(subtree, postId));

@@ -13,7 +13,7 @@ import type { Charge, MemoryBudget } from '../../platform/memory.js';
 import { nextTurn, sortInSlices } from '../../platform/slices.js';
 import type { Outbox } from '../../platform/outbox/index.js';
 import { allIn, StoreError, type Store, type Tx } from '../../platform/store/index.js';
-import { fromRow, STUB_AFTER, STUB_FROM_FIRST, writeSelection, type Comment } from './presenter.js';
+import { fromRow, stubList, writeSelection, type Comment } from './presenter.js';
 import * as q from './queries.js';
 import { NeedsSort, select, SORTS, Thread, type Key, type Node, type Selection, type Sort, type Start } from './tree.js';
 
@@ -59,13 +59,13 @@ export function mentionsIn(body: string): string[] {
   return [...names];
 }
 
-/** A stub cursor (`presenter.stubCursor`): the sort, and the last sibling shown before the cut (`comments:<sort>:after`). */
-function readCursor(cursors: Cursors, cursor: string): { sort: Sort; after: Key | null } {
+/** A stub cursor (`presenter.stubCursor`) issued for this parent: the sort, and the last sibling shown before the cut. */
+function readCursor(cursors: Cursors, cursor: string, parent: string): { sort: Sort; after: Key | null } {
   let found: { sort: string; after: Key | null };
   try {
-    found = { sort: cursors.decode(STUB_FROM_FIRST, cursor, ['string'])[0], after: null };
+    found = { sort: cursors.decode(stubList(parent, false), cursor, ['string'])[0], after: null };
   } catch {
-    const [sort, rank, createdAt, id] = cursors.decode(STUB_AFTER, cursor, ['string', 'number', 'int', 'id']);
+    const [sort, rank, createdAt, id] = cursors.decode(stubList(parent, true), cursor, ['string', 'number', 'int', 'id']);
     found = { sort, after: [rank, createdAt, id] };
   }
   const sort = SORTS.find((s) => s === found.sort);
@@ -298,7 +298,7 @@ export function createCommentsService(deps: CommentsDeps) {
 
   /** The tree under `start` (the thread's root: the post's tree; a comment: that comment with its subtree). */
   async function answer(thread: Thread, start: Node, query: TreeQuery, principal: Principal | null): Promise<string | Buffer> {
-    const fromCursor = query.cursor ? readCursor(cursors, query.cursor) : null;
+    const fromCursor = query.cursor ? readCursor(cursors, query.cursor, start === thread.root ? thread.postId : start.id) : null;
     const sort = fromCursor?.sort ?? query.sort ?? 'best';
     // The selection (and, for anonymous readers, the whole text) of the size the site links
     // to (the default limit and depth; any sort; issued cursors only, as they are signed) is

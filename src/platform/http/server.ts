@@ -77,12 +77,13 @@ export function ipLimit(max: number, timeWindowMs: number) {
 }
 
 /**
- * The path of the first string holding a NUL character, or of the first
+ * The path of the first string holding a NUL character or a lone UTF-16
+ * surrogate (no UTF-8 can hold it: each store would store something else), or of the first
  * number that is not finite, or null. JSON.parse reads 1e309 as Infinity,
  * and Ajv's coercion lets "1e309" through integer and maximum checks.
  */
 function findNulOrInfinite(value: unknown, path: string, depth = 0): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (typeof value === 'string') return value.includes('\u0000') || LONE_SURROGATE.test(value) ? path : null;
   if (typeof value === 'number') return Number.isFinite(value) ? null : path;
   if (value === null || typeof value !== 'object' || depth > 32) return null;
   for (const key in value) {
@@ -92,6 +93,9 @@ function findNulOrInfinite(value: unknown, path: string, depth = 0): string | nu
   }
   return null;
 }
+
+/** With the `u` flag a surrogate matches only when it is not half of a pair. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 type Validate = ((data: unknown, context?: { parentData: object; parentDataProperty: string }) => unknown) & { errors?: unknown; schemaEnv?: unknown };
 
@@ -117,7 +121,7 @@ function buildValidatorWith(...args: Parameters<typeof ajvValidators>) {
       const where = findNulOrInfinite(context ? (context.parentData as Record<string, unknown>)[context.parentDataProperty] : data, part);
       if (!where) return true;
       const field = where.split('.').slice(1).join('.') || where;
-      return { error: new AppError('invalid_request', `${where} must not contain NUL characters or numbers out of range`, { field }) };
+      return { error: new AppError('invalid_request', `${where} must not contain NUL characters, lone surrogates or numbers out of range`, { field }) };
     };
     checked.schemaEnv = validate.schemaEnv;
     return checked;
@@ -211,7 +215,9 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
     // is answered 429 before any work.
     const failures = createWindowCounter(60_000, 200_000);
     app.addHook('onRequest', (request, _reply, done) => {
-      if (failures.count(clientKey(request.ip)) >= perIpPerMinute) done(new AppError('rate_limited', 'too many failed requests from this address: slow down'));
+      // Routes without a limit (the operations routes) stay open.
+      const exempt = (request.routeOptions.config as { rateLimit?: unknown } | undefined)?.rateLimit === false;
+      if (!exempt && failures.count(clientKey(request.ip)) >= perIpPerMinute) done(new AppError('rate_limited', 'too many failed requests from this address: slow down'));
       else done();
     });
     app.addHook('preHandler', (request, _reply, done) => {
