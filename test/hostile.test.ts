@@ -49,7 +49,7 @@ describeStores('hostile clients', (kind) => {
   let commentId: string;
 
   before(async () => {
-    app = await startTestApp(kind, { AGORA_ADMINS: 'siteboss', AGORA_PAYMENT_WEBHOOK_SECRET: 'whsec_test_0123456789' }, clock);
+    app = await startTestApp(kind, { AGORA_ADMINS: 'siteboss,rootboss', AGORA_PAYMENT_WEBHOOK_SECRET: 'whsec_test_0123456789' }, clock);
     [founder, second, third, troll] = (await Promise.all(['h_founder', 'h_second', 'h_third', 'h_troll'].map((u) => signUp(app, u)))) as [Account, Account, Account, Account];
     admin = (await signUpAdmin(app, 'siteboss')).token;
     const created = await app.request('POST', '/api/v1/communities', { token: founder.token, body: { name: 'h_town', title: 'Town' } });
@@ -116,8 +116,10 @@ describeStores('hostile clients', (kind) => {
   });
 
   test('an admin name cannot be claimed by registering it; admin rights come from `agora admin create`', async () => {
-    const claim = await app.request('POST', '/api/v1/accounts', { body: { username: 'SiteBoss', password: 'correct horse' } });
+    // rootboss is in AGORA_ADMINS and has no account yet.
+    const claim = await app.request('POST', '/api/v1/accounts', { body: { username: 'RootBoss', password: 'correct horse' } });
     assertCode(claim, 409, 'username_taken', 'reserved name');
+    assertCode(await app.request('POST', '/api/v1/sessions', { body: { username: 'rootboss', password: 'correct horse' } }), 401, 'invalid_credentials', 'no such account');
     assert.equal((await app.request('GET', '/api/v1/me', { token: admin })).body.isAdmin, true);
     assert.equal((await app.request('GET', '/api/v1/me', { token: troll.token })).body.isAdmin, false);
   });
@@ -197,19 +199,23 @@ describeStores('hostile clients', (kind) => {
   });
 
   test('a banned account cannot edit, report or buy in that community', async () => {
-    const post = await app.request('POST', '/api/v1/communities/h_town/posts', { token: third.token, body: { title: 'mine', body: 'before' } });
-    const comment = await app.request('POST', `/api/v1/posts/${post.body.id}/comments`, { token: third.token, body: { body: 'before' } });
+    const [owner, member] = (await Promise.all(['hb_owner', 'hb_member'].map((u) => signUp(app, u)))) as [Account, Account];
+    assert.equal((await app.request('POST', '/api/v1/communities', { token: owner.token, body: { name: 'hb_town', title: 'Bans' } })).status, 201);
+    const post = await app.request('POST', '/api/v1/communities/hb_town/posts', { token: member.token, body: { title: 'mine', body: 'before' } });
+    const comment = await app.request('POST', `/api/v1/posts/${post.body.id}/comments`, { token: member.token, body: { body: 'before' } });
+    const other = await app.request('POST', '/api/v1/communities/hb_town/posts', { token: owner.token, body: { title: 'theirs', body: 'x' } });
+    const otherComment = await app.request('POST', `/api/v1/posts/${other.body.id}/comments`, { token: owner.token, body: { body: 'x' } });
     const drop = await app.request('POST', '/api/v1/drops', {
-      token: founder.token,
-      body: { communityName: 'h_town', name: 'Caps', stock: 5, priceCents: 100, currency: 'USD', startsAt: clock.now(), perCustomerLimit: 2 },
+      token: owner.token,
+      body: { communityName: 'hb_town', name: 'Caps', stock: 5, priceCents: 100, currency: 'USD', startsAt: clock.now(), perCustomerLimit: 2 },
     });
-    assert.equal((await app.request('POST', '/api/v1/communities/h_town/bans', { token: founder.token, body: { username: 'h_third', reason: 'spam' } })).status, 201);
-    assertCode(await app.request('PATCH', `/api/v1/posts/${post.body.id}`, { token: third.token, body: { body: 'after' } }), 403, 'banned', 'post edit');
-    assertCode(await app.request('PATCH', `/api/v1/comments/${comment.body.id}`, { token: third.token, body: { body: 'after' } }), 403, 'banned', 'comment edit');
-    assertCode(await app.request('POST', `/api/v1/posts/${postId}/reports`, { token: third.token, body: { reason: 'spam' } }), 403, 'banned', 'post report');
-    assertCode(await app.request('POST', `/api/v1/comments/${commentId}/reports`, { token: third.token, body: { reason: 'spam' } }), 403, 'banned', 'comment report');
+    assert.equal((await app.request('POST', '/api/v1/communities/hb_town/bans', { token: owner.token, body: { username: 'hb_member', reason: 'spam' } })).status, 201);
+    assertCode(await app.request('PATCH', `/api/v1/posts/${post.body.id}`, { token: member.token, body: { body: 'after' } }), 403, 'banned', 'post edit');
+    assertCode(await app.request('PATCH', `/api/v1/comments/${comment.body.id}`, { token: member.token, body: { body: 'after' } }), 403, 'banned', 'comment edit');
+    assertCode(await app.request('POST', `/api/v1/posts/${other.body.id}/reports`, { token: member.token, body: { reason: 'spam' } }), 403, 'banned', 'post report');
+    assertCode(await app.request('POST', `/api/v1/comments/${otherComment.body.id}/reports`, { token: member.token, body: { reason: 'spam' } }), 403, 'banned', 'comment report');
     assertCode(
-      await app.request('POST', `/api/v1/drops/${drop.body.id}/orders`, { token: third.token, body: { quantity: 1 }, headers: { 'idempotency-key': 'banned-1' } }),
+      await app.request('POST', `/api/v1/drops/${drop.body.id}/orders`, { token: member.token, body: { quantity: 1 }, headers: { 'idempotency-key': 'banned-1' } }),
       403,
       'banned',
       'order',
@@ -218,12 +224,13 @@ describeStores('hostile clients', (kind) => {
   });
 
   test('unpaid holds are capped per account over every drop (409 too_many_pending); paying or cancelling frees a place', async () => {
-    const buyer = await signUp(app, 'h_hoarder');
+    const [owner, buyer] = (await Promise.all(['hh_owner', 'hh_hoarder'].map((u) => signUp(app, u)))) as [Account, Account];
+    assert.equal((await app.request('POST', '/api/v1/communities', { token: owner.token, body: { name: 'hh_shop', title: 'Holds' } })).status, 201);
     const ids: string[] = [];
     for (let d = 0; d < 3; d++) {
       const drop = await app.request('POST', '/api/v1/drops', {
-        token: founder.token,
-        body: { communityName: 'h_town', name: `Hoard ${d}`, stock: 100, priceCents: 100, currency: 'USD', startsAt: clock.now(), perCustomerLimit: 100 },
+        token: owner.token,
+        body: { communityName: 'hh_shop', name: `Hoard ${d}`, stock: 100, priceCents: 100, currency: 'USD', startsAt: clock.now(), perCustomerLimit: 100 },
       });
       for (let i = 0; i < 2; i++) {
         const res = await app.request('POST', `/api/v1/drops/${drop.body.id}/orders`, { token: buyer.token, body: { quantity: 1 }, headers: { 'idempotency-key': `hoard-${d}-${i}` } });

@@ -11,9 +11,9 @@ export function nextTurn(): Promise<void> {
 /**
  * A sorted copy of `items` (stable), made without holding the loop: runs of
  * `slice` items are sorted one per turn, then merged in pairs, about
- * `slice` × 4 items a turn.
+ * `slice` items a turn.
  */
-export async function sortInSlices<T>(items: readonly T[], compare: (a: T, b: T) => number, slice = 4096): Promise<T[]> {
+export async function sortInSlices<T>(items: readonly T[], compare: (a: T, b: T) => number, slice = 2048): Promise<T[]> {
   let runs: T[][] = [];
   for (let i = 0; i < items.length; i += slice) {
     runs.push(items.slice(i, i + slice).sort(compare));
@@ -34,7 +34,7 @@ export async function sortInSlices<T>(items: readonly T[], compare: (a: T, b: T)
       let y = 0;
       while (x < a.length && y < b.length) {
         out.push(compare(a[x] as T, b[y] as T) <= 0 ? (a[x++] as T) : (b[y++] as T));
-        if (++budget >= slice * 4) {
+        if (++budget >= slice) {
           budget = 0;
           await nextTurn();
         }

@@ -45,9 +45,14 @@ export const TREE_DEPTH = 10;
 /** Estimated bytes of a kept selection per comment it shows. */
 const SELECTION_NODE_BYTES = 64;
 
-/** Rows a cold load reads per query, and applies per event-loop turn. */
-const LOAD_CHUNK = 2000;
-const APPLY_SLICE = 4000;
+/**
+ * A cold load reads LOAD_CHUNK rows per query (a few milliseconds on SQLite, whose reads
+ * hold the loop), and applies them APPLY_SLICE at a time, yielding the loop whenever a
+ * turn has taken SLICE_MS: a request waiting meanwhile needs a few turns to be answered.
+ */
+const LOAD_CHUNK = 500;
+const APPLY_SLICE = 500;
+const SLICE_MS = 6;
 
 /** `u/name` mentions in a text: at most 10 distinct names. */
 export function mentionsIn(body: string): string[] {
@@ -142,10 +147,13 @@ export function createCommentsService(deps: CommentsDeps) {
     }
     const thread = new Thread(postId, 0);
     let slice: q.CommentRow[] = [];
+    let turn = performance.now();
     const apply = async () => {
       if (!thread.applyInOrder(slice, await usernamesOf(slice))) throw new Error(`post ${postId}: a comment's parent is missing from its thread`);
       slice = [];
+      if (performance.now() - turn < SLICE_MS) return;
       await nextTurn();
+      turn = performance.now();
     };
     for (const rows of byDepth) {
       for (const row of rows ?? []) {
