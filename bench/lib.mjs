@@ -36,10 +36,10 @@ export async function benchStore(kind) {
   throw new Error(`--store must be sqlite or postgres, not ${kind}`);
 }
 
-/** Starts `agora serve` on a free port with rate limits off; resolves to its base URL. */
 /** The token the bench's servers require for /metrics. */
 export const METRICS_TOKEN = 'bench-metrics-token-0123456789';
 
+/** Starts `agora serve` on a free port with rate limits off; resolves to its base URL. */
 export async function startServer(env) {
   // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops.
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
