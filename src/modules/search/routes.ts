@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { responses, type App, type AuthHooks } from '../../platform/http/index.js';
-import type { SearchService } from './service.js';
+import { SEARCH_PAGE, type SearchService } from './service.js';
 
 export function searchRoutes(search: SearchService, auth: AuthHooks): FastifyPluginAsync {
   return async (fastify) => {
@@ -16,7 +16,7 @@ export function searchRoutes(search: SearchService, auth: AuthHooks): FastifyPlu
           querystring: Type.Object({
             q: Type.String({ maxLength: 512 }),
             type: Type.Union([Type.Literal('posts'), Type.Literal('comments'), Type.Literal('communities')], { default: 'posts' }),
-            limit: Type.Integer({ minimum: 1, maximum: 100, default: 25 }),
+            limit: Type.Integer({ minimum: 1, maximum: 100, default: SEARCH_PAGE }),
             cursor: Type.Optional(Type.String({ maxLength: 200 })),
           }),
           response: responses({ 200: Type.Object({ items: Type.Array(Type.Any()), nextCursor: Type.Union([Type.String(), Type.Null()]) }) }),

@@ -28,6 +28,9 @@ export interface SearchDeps {
   memory: MemoryBudget;
 }
 
+/** The page size of the site's own search links (the route's default `limit`). */
+export const SEARCH_PAGE = 25;
+
 export function createSearchService(deps: SearchDeps) {
   const { store, clock, cursors } = deps;
   const sql = SEARCH_QUERIES[store.dialect];
@@ -60,8 +63,9 @@ export function createSearchService(deps: SearchDeps) {
       const offset = input.cursor ? cursors.decode(`search:${input.type}`, input.cursor, ['int'])[0] : 0;
       const hydrate = hydrators.get(input.type);
       if (terms.length === 0 || !hydrate || offset > MAX_OFFSET || offset < 0) return { items: [], nextCursor: null };
-      const key = `${input.limit}|${offset}|${terms.join(' ')}`;
-      const rows = (await results[input.type].get(key, () => sql.find(store.q, input.type, terms, input.limit + 1, offset))) ?? [];
+      const find = () => sql.find(store.q, input.type, terms, input.limit + 1, offset);
+      // Only pages of the size the site links to are kept: other sizes are read each time.
+      const rows = (await (input.limit === SEARCH_PAGE ? results[input.type].get(`${offset}|${terms.join(' ')}`, find) : find())) ?? [];
       const more = rows.length > input.limit;
       const items = await hydrate(rows.slice(0, input.limit).map((r) => r.id), principal);
       return { items, nextCursor: more && offset + input.limit <= MAX_OFFSET ? cursors.encode(`search:${input.type}`, [offset + input.limit]) : null };
