@@ -27,8 +27,13 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const pg = await startPostgres({ tuning: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } });
-console.error(`[test] PostgreSQL at ${pg.url}`);
+// AGORA_TEST_STORES=sqlite runs without PostgreSQL (the tests that need it say they are skipped).
+const { testEnv } = await import('../dist/test/support/env.js');
+const withPostgres = !process.env.AGORA_TEST_STORES || process.env.AGORA_TEST_STORES.split(',').map((s) => s.trim()).includes('postgres');
+const pg = withPostgres
+  ? await startPostgres({ tuning: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } })
+  : { url: '', stop: () => {} };
+if (withPostgres) console.error(`[test] PostgreSQL at ${pg.url}`);
 const stop = () => pg.stop();
 process.on('SIGINT', () => {
   stop();
@@ -49,7 +54,7 @@ const run = (group, concurrency, name) =>
       process.execPath,
       ['--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout',
         '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...group],
-      { stdio: 'inherit', env: { ...process.env, AGORA_TEST_PG_URL: pg.url, NODE_ENV: 'test' } },
+      { stdio: 'inherit', env: { ...testEnv(), AGORA_TEST_PG_URL: pg.url, NODE_ENV: 'test' } },
     );
     child.on('exit', (c, signal) => {
       const summary = existsSync(tap) ? readFileSync(tap, 'utf8') : '';

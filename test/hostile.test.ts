@@ -4,7 +4,7 @@ import { loadConfig } from '../src/config.js';
 import { createManualClock } from '../src/platform/clock.js';
 import { oneLine } from '../src/modules/notifications/index.js';
 import { signUp, signUpAdmin, startTestApp, startTestAppOn, TEST_METRICS_TOKEN, type Answer, type TestApp } from './support/app.js';
-import { describeStores, freshDatabase } from './support/stores.js';
+import { describeStores, freshDatabase, STORE_KINDS } from './support/stores.js';
 
 /**
  * What an attacker tries from outside, on both stores: crafted cursors,
@@ -369,7 +369,7 @@ describe('hostile clients: limits and proxies', () => {
     assert.deepEqual(loadConfig({}).trustProxy, []);
   });
 
-  for (const kind of ['sqlite', 'postgres'] as const) {
+  for (const kind of STORE_KINDS) {
     test(`[${kind}] requests failing auth or validation count against their address; X-Forwarded-For only from a trusted proxy`, async () => {
       const env = { AGORA_RATE_LIMIT: 'on', AGORA_RATE_LIMIT_PER_MINUTE: '5' };
       const trusted = await startTestApp(kind, { ...env, AGORA_TRUST_PROXY: '127.0.0.1' });

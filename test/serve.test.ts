@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { TEST_ENV } from './support/app.js';
+import { testEnv } from './support/env.js';
 import { CLI, startServerProcess } from './support/server-process.js';
-import { freshDatabase } from './support/stores.js';
+import { freshDatabase, needs } from './support/stores.js';
 
 const postJson = (url: string, body: unknown) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 const cli = (args: string[], env: Record<string, string>, cwd?: string) =>
-  spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...TEST_ENV, ...env }, encoding: 'utf8' });
+  spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...testEnv(), ...TEST_ENV, ...env }, encoding: 'utf8' });
 
 test('serve with no configuration creates ./data/agora.db, logs its URL, store and /docs, and stops cleanly on SIGTERM', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'agora-serve-'));
@@ -35,6 +36,24 @@ test('serve with no configuration creates ./data/agora.db, logs its URL, store a
   }
 });
 
+test('an Agora setting exported in the shell that runs the tests does not reach the servers they start', async () => {
+  const db = await freshDatabase('sqlite');
+  process.env.AGORA_BODY_LIMIT_BYTES = '10';
+  try {
+    const server = await startServerProcess({ AGORA_DATABASE_URL: db.url });
+    try {
+      const res = await postJson(`${server.base}/api/v1/accounts`, { username: 'env_leak', password: 'correct horse' });
+      assert.equal(res.status, 201, 'the body limit is the default, not the shell\'s');
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  } finally {
+    delete process.env.AGORA_BODY_LIMIT_BYTES;
+    await db.drop();
+  }
+});
+
 test('SIGTERM lets an in-flight request finish', async () => {
   const db = await freshDatabase('sqlite');
   const server = await startServerProcess({ AGORA_DATABASE_URL: db.url, AGORA_SCRYPT_COST: '65536' });
@@ -49,7 +68,7 @@ test('SIGTERM lets an in-flight request finish', async () => {
   }
 });
 
-test('serve runs the same API on PostgreSQL', async () => {
+test('serve runs the same API on PostgreSQL', needs('postgres'), async () => {
   const db = await freshDatabase('postgres');
   try {
     const server = await startServerProcess({ AGORA_DATABASE_URL: db.url });
@@ -83,7 +102,7 @@ test('serve refuses a database whose schema is newer than it knows', async () =>
   }
 });
 
-test('db migrate and db status report the schema', async () => {
+test('db migrate and db status report the schema', needs('postgres'), async () => {
   const db = await freshDatabase('postgres');
   try {
     const before = cli(['db', 'status'], { AGORA_DATABASE_URL: db.url });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { TEST_ENV } from './app.js';
+import { testEnv } from './env.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -15,7 +16,7 @@ export interface ServerProcess {
 
 /** Runs `agora serve` as a real process on a free port; resolves once it listens. */
 export async function startServerProcess(env: Record<string, string>, cwd?: string): Promise<ServerProcess> {
-  const childEnv: Record<string, string | undefined> = { ...process.env, ...TEST_ENV, AGORA_LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ...env };
+  const childEnv: Record<string, string | undefined> = { ...testEnv(), ...TEST_ENV, AGORA_LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ...env };
   // Without an explicit store the server takes its default (./data/agora.db in cwd).
   if (!env.AGORA_DATABASE_URL) delete childEnv.AGORA_DATABASE_URL;
   const child = spawn(process.execPath, [CLI, 'serve'], {

@@ -8,12 +8,27 @@ import { systemClock, type Clock } from '../../src/platform/clock.js';
 import { createStoreHandle, loadMigrations, migrate, openStore, type StoreHandle } from '../../src/platform/store/index.js';
 import { migrationsDir } from '../../src/paths.js';
 
-/** Every storage-touching test runs on both stores. */
-export const STORE_KINDS = ['sqlite', 'postgres'] as const;
-export type StoreKind = (typeof STORE_KINDS)[number];
+/**
+ * Every storage-touching test runs on both stores; `AGORA_TEST_STORES=sqlite`
+ * (or `postgres`) runs one only, and the tests that need the other are
+ * skipped, saying so.
+ */
+const ALL_KINDS = ['sqlite', 'postgres'] as const;
+export type StoreKind = (typeof ALL_KINDS)[number];
+export const STORE_KINDS: readonly StoreKind[] = (() => {
+  const asked = (process.env.AGORA_TEST_STORES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = asked.filter((s) => !(ALL_KINDS as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new Error(`AGORA_TEST_STORES: unknown store ${unknown.join(', ')} (sqlite, postgres)`);
+  return asked.length === 0 ? ALL_KINDS : ALL_KINDS.filter((k) => asked.includes(k));
+})();
 
 export function describeStores(name: string, fn: (kind: StoreKind) => void): void {
   for (const kind of STORE_KINDS) describe(`${name} [${kind}]`, () => fn(kind));
+}
+
+/** Options for a test or suite that needs one store: skipped, with the reason, when AGORA_TEST_STORES leaves it out. */
+export function needs(kind: StoreKind): { skip?: string } {
+  return STORE_KINDS.includes(kind) ? {} : { skip: `AGORA_TEST_STORES leaves out ${kind}` };
 }
 
 function pgAdminUrl(): string {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createManualClock } from '../../platform/clock.js';
 import { signUp, signUpAdmin, startTestApp, twoProcesses, type TestApp } from '../../../test/support/app.js';
-import { describeStores } from '../../../test/support/stores.js';
+import { describeStores, needs } from '../../../test/support/stores.js';
 
 describeStores('accounts and sessions', (kind) => {
   const clock = createManualClock(Date.UTC(2026, 10, 22));
@@ -203,7 +203,7 @@ describeStores('rate limits', (kind) => {
   });
 });
 
-describe('sessions across processes sharing PostgreSQL [postgres]', () => {
+describe('sessions across processes sharing PostgreSQL [postgres]', needs('postgres'), () => {
   test('a token revoked by one process stops working in another within AGORA_CACHE_TTL_MS', () =>
     twoProcesses({ AGORA_CACHE_TTL_MS: '300' }, async (a, b) => {
       const { token } = await signUp(a, 'two_procs');

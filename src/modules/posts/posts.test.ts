@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createManualClock } from '../../platform/clock.js';
 import { signUp, startTestApp, twoProcesses, type TestApp } from '../../../test/support/app.js';
-import { describeStores } from '../../../test/support/stores.js';
+import { describeStores, needs } from '../../../test/support/stores.js';
 import { controversy, hot } from './ranks.js';
 
 type Page = { items: { id: string; title: string; score: number; upvotes: number; downvotes: number }[]; nextCursor: string | null };
@@ -234,7 +234,7 @@ describeStores('posts, votes, listings and feed', (kind) => {
   });
 });
 
-describe('listings, feeds and search across processes sharing PostgreSQL [postgres]', () => {
+describe('listings, feeds and search across processes sharing PostgreSQL [postgres]', needs('postgres'), () => {
   const top = async (app: TestApp, token?: string) => {
     const listing = await app.request('GET', '/api/v1/communities/x_procs/posts?sort=top');
     const feed = await app.request('GET', '/api/v1/feed?sort=top', token ? { token } : {});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { describeStores, openTestStore } from '../../../test/support/stores.js';
+import { describeStores, needs, openTestStore } from '../../../test/support/stores.js';
 import { openStore, StoreError, type StoreHandle } from './index.js';
 
 describeStores('store contract', (kind) => {
@@ -204,7 +204,7 @@ describeStores('store contract', (kind) => {
   });
 });
 
-describe('notices across processes [postgres]', () => {
+describe('notices across processes [postgres]', needs('postgres'), () => {
   const until = async (what: string, ok: () => boolean) => {
     for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(ok(), what);
