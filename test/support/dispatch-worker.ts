@@ -7,6 +7,12 @@ import { createLogger } from '../../src/platform/log.js';
 import { createOutbox } from '../../src/platform/outbox/index.js';
 import { openStore } from '../../src/platform/store/index.js';
 
+declare module '../../src/platform/outbox/index.js' {
+  interface OutboxTopics {
+    't.shared': { i: number };
+  }
+}
+
 const url = process.argv[2] ?? '';
 const store = openStore({ url, sqliteSync: 'normal', pgPoolSize: 4 });
 const outbox = createOutbox({

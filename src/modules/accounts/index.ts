@@ -6,3 +6,4 @@
 export { createAccountsModule, type AccountsModule, type AccountsModuleDeps } from './module.js';
 export type { Account, OwnAccount, Session } from './service.js';
 export { Username, UsernameRef, AccountSchema } from './routes.js';
+export type { AccountCreated } from './events.js';

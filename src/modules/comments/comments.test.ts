@@ -425,7 +425,7 @@ describeStores('comments: threads, sorts, stubs, votes, inbox', (kind) => {
     // (a top-level comment: only the old event's parentAuthorId can make this item)
     const old = await comment(users[8]?.token as string, postId, 'recorded the old way');
     await app.agora.store.write((tx) =>
-      app.agora.outbox.record(tx, 'comment.created', { commentId: old.id, postId, authorId: users[8]?.id, parentAuthorId: erin.id, mentions: [] }),
+      app.agora.outbox.record(tx, 'comment.created', { commentId: old.id, postId, authorId: users[8]?.id as string, parentAuthorId: erin.id, mentions: [] }),
     );
     const erins = await inboxOf(erin.token);
     assert.deepEqual(erins.items.map((i: { type: string; comment: { id: string } }) => [i.type, i.comment.id]), [['reply', old.id]]);

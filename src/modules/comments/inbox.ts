@@ -8,6 +8,13 @@ import type { Store } from '../../platform/store/index.js';
 import type { Comment } from './presenter.js';
 import * as q from './queries.js';
 
+declare module '../../platform/outbox/index.js' {
+  interface OutboxTopics {
+    'comment.created': CommentCreated;
+  }
+}
+
+/** The comments module's outbox event (the compiler checks its producer and handler against it). */
 export interface CommentCreated {
   commentId: string;
   postId: string;
@@ -69,7 +76,7 @@ export function createInbox(deps: {
 
   return {
     start(): void {
-      outbox.subscribe('comment.created', 'inbox', (event) => deliver(event.payload as CommentCreated));
+      outbox.subscribe('comment.created', 'inbox', (event) => deliver(event.payload));
     },
 
     async list(input: { limit: number; unread: boolean; cursor?: string | undefined }, principal: Principal) {

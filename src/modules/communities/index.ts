@@ -6,3 +6,4 @@
  */
 export { createCommunitiesService as createCommunitiesModule, type CommunitiesService as CommunitiesModule, type Community, type CommunityRef } from './service.js';
 export { communitiesRoutes, CommunityName, CommunitySchema } from './routes.js';
+export type { CommunityCreated } from './events.js';

@@ -5,3 +5,4 @@
  */
 export { createDropsModule, type DropsModule } from './module.js';
 export { createBuiltInProvider, signPayload, type PaymentProvider } from './payments.js';
+export type { DropCreated, OrderChanged, OrderCreated } from './events.js';

@@ -11,7 +11,7 @@ import type { Cursors } from '../../platform/cursor.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
 import type { Store, Tx } from '../../platform/store/index.js';
-import { HOLDS_STOCK, isOrderStatus, transition, type OrderEvent } from './lifecycle.js';
+import { HOLDS_STOCK, isOrderStatus, transition, type OrderEvent, type OrderStatus } from './lifecycle.js';
 import type { DropMetrics } from './metrics.js';
 import type { PaymentProvider } from './payments.js';
 import { dropJson, dropJsonPrefix, presentDrop, presentOrder, type Drop, type Order } from './presenter.js';
@@ -169,7 +169,8 @@ export function createDropsService(deps: DropsDeps) {
       if (released) soldAfterCommit(tx, row.drop_id, released.sold);
       tx.afterCommit(() => metrics.unitsReleased.inc({ reason: to }, row.quantity));
     }
-    await outbox.record(tx, `order.${to}`, { orderId: row.id, dropId: row.drop_id, accountId: row.account_id, quantity: row.quantity });
+    // No event leads back to pending (lifecycle.ts).
+    await outbox.record(tx, `order.${to as Exclude<OrderStatus, 'pending'>}`, { orderId: row.id, dropId: row.drop_id, accountId: row.account_id, quantity: row.quantity });
     return { ...row, status: to, updated_at: now };
   }
 

@@ -8,3 +8,4 @@ export { createPostsService as createPostsModule, type PostsService as PostsModu
 export { postsRoutes, PostSchema, VoteAnswer, VoteBody, VoteValue, type PostLimits } from './routes.js';
 export type { Post } from './presenter.js';
 export { controversy, wilson } from './ranks.js';
+export type { PostCreated, PostDeleted } from './events.js';

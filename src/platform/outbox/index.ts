@@ -1,1 +1,1 @@
-export { createOutbox, type Outbox, type OutboxEvent, type OutboxHandler, type OutboxOptions } from './outbox.js';
+export { createOutbox, type Outbox, type OutboxEvent, type OutboxHandler, type OutboxOptions, type OutboxTopics, type Topic } from './outbox.js';

@@ -10,6 +10,18 @@ import type { StoreHandle } from '../store/index.js';
 import { describeStores, openTestStore } from '../../../test/support/stores.js';
 import { createOutbox, type OutboxEvent } from './index.js';
 
+/** The topics of these tests (modules declare theirs beside their producers). */
+declare module './index.js' {
+  interface OutboxTopics {
+    't.rollback': { n: number };
+    't.flaky': { hello: string };
+    't.mixed': { n: number };
+    't.doomed': Record<string, never>;
+    't.live': { x: string };
+    't.shared': { i: number };
+  }
+}
+
 describeStores('outbox', (kind) => {
   const clock = createManualClock();
   let store: StoreHandle;
@@ -83,7 +95,7 @@ describeStores('outbox', (kind) => {
     const seen: number[] = [];
     let failing = true;
     outbox.subscribe('t.mixed', 'h', async (e) => {
-      const n = (e.payload as { n: number }).n;
+      const n = e.payload.n;
       seen.push(n);
       if (n === 3 && failing) throw new Error('not yet');
     });

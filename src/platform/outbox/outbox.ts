@@ -4,17 +4,27 @@ import type { IdGenerator } from '../ids.js';
 import { createWriteCombiner, type Param, type Store, type Tx } from '../store/index.js';
 import * as sql from './sql.js';
 
-export interface OutboxEvent {
+/**
+ * Every event's payload, by topic. The platform knows no module: each module
+ * adds the topics it records, where it records them —
+ * `declare module '…/platform/outbox/index.js' { interface OutboxTopics { 'post.created': PostCreated } }` —
+ * so the compiler checks every producer's payload and hands each handler its type.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface OutboxTopics {}
+export type Topic = keyof OutboxTopics & string;
+
+export interface OutboxEvent<T extends Topic = Topic> {
   id: string;
-  topic: string;
-  payload: unknown;
+  topic: T;
+  payload: OutboxTopics[T];
   createdAt: number;
   /** 1 on the first delivery attempt. */
   attempt: number;
 }
 
 /** Must be idempotent: an event may be delivered more than once (keyed by event.id). */
-export type OutboxHandler = (event: OutboxEvent) => Promise<void>;
+export type OutboxHandler<T extends Topic = Topic> = (event: OutboxEvent<T>) => Promise<void>;
 
 export interface OutboxOptions {
   store: Store;
@@ -39,10 +49,10 @@ export interface OutboxOptions {
 
 export interface Outbox {
   /** Records an event in the caller's transaction; delivered after it commits. */
-  record(tx: Tx, topic: string, payload: unknown): Promise<string>;
+  record<T extends Topic>(tx: Tx, topic: T, payload: OutboxTopics[T]): Promise<string>;
   /** Records one event per payload in one statement; their ids, in order. */
-  recordMany(tx: Tx, topic: string, payloads: unknown[]): Promise<string[]>;
-  subscribe(topic: string, name: string, handler: OutboxHandler): void;
+  recordMany<T extends Topic>(tx: Tx, topic: T, payloads: OutboxTopics[T][]): Promise<string[]>;
+  subscribe<T extends Topic>(topic: T, name: string, handler: OutboxHandler<T>): void;
   /** One pass: claims due events and delivers them. Returns how many were claimed. */
   dispatchOnce(): Promise<number>;
   start(): void;
@@ -87,10 +97,11 @@ export function createOutbox(options: OutboxOptions): Outbox {
 
   /** Runs the event's handlers; true when all succeeded (marked delivered by the pass), else settles the failure. */
   async function deliver(row: { id: string; topic: string; payload: string; created_at: number; attempts: number }): Promise<boolean> {
+    // The row was written by `record` with a topic and payload the compiler checked.
     const event: OutboxEvent = {
       id: row.id,
-      topic: row.topic,
-      payload: JSON.parse(row.payload) as unknown,
+      topic: row.topic as Topic,
+      payload: JSON.parse(row.payload) as OutboxTopics[Topic],
       createdAt: row.created_at,
       attempt: row.attempts,
     };
@@ -188,7 +199,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
     subscribe(topic, name, handler) {
       const list = handlers.get(topic) ?? [];
       if (list.some((h) => h.name === name)) throw new Error(`outbox handler ${name} already subscribed to ${topic}`);
-      list.push({ name, handler });
+      // Kept by topic: each is only ever handed events of its own topic.
+      list.push({ name, handler: handler as OutboxHandler });
       handlers.set(topic, list);
     },
     dispatchOnce,
