@@ -52,7 +52,7 @@ const SELECTION_NODE_BYTES = 64;
  */
 const LOAD_CHUNK = 500;
 const APPLY_SLICE = 500;
-const SLICE_MS = 6;
+const SLICE_MS = 4;
 
 /** `u/name` mentions in a text: at most 10 distinct names. */
 export function mentionsIn(body: string): string[] {
