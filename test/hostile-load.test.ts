@@ -16,6 +16,9 @@ import { rng } from './support/rng.js';
  */
 const ATTEMPTS = 3;
 
+/** Collects the garbage of the seeding (when the runner gives `gc`), so that its pause does not fall inside a measurement. */
+const settle = () => (globalThis as { gc?: () => void }).gc?.();
+
 interface Seeded {
   posts: { id: string; size: number }[];
 }
@@ -32,10 +35,23 @@ async function seedPosts(app: TestApp, communityId: string, authorId: string): P
   const rows: (string | number | null)[][] = [];
   for (let i = 0; i < POSTS; i++) {
     // The newest 20 within the hour; the rest spread over two years before it.
-    const createdAt = i < 20 ? now - Math.floor(r() * 3_000_000) : now - 3_600_000 - Math.floor(r() * 2 * 365 * 86_400_000);
+    const createdAt =
+      i < 20 ? now - Math.floor(r() * 3_000_000) : now - 3_600_000 - Math.floor(r() * 2 * 365 * 86_400_000);
     const up = Math.floor(1 / (1 - r() * 0.999));
     const down = Math.floor(up * r() * 0.5);
-    rows.push([idAt(createdAt), communityId, authorId, `post ${i}`, 'a body', up, down, up - down, hot(up, down, createdAt), controversy(up, down), createdAt]);
+    rows.push([
+      idAt(createdAt),
+      communityId,
+      authorId,
+      `post ${i}`,
+      'a body',
+      up,
+      down,
+      up - down,
+      hot(up, down, createdAt),
+      controversy(up, down),
+      createdAt,
+    ]);
   }
   const per = 500;
   for (let i = 0; i < rows.length; i += per * 10) {
@@ -94,9 +110,17 @@ describeStores('a large site under its heaviest reads', (kind) => {
     const seeded = await seedComments(db.url, { sizes: [100_000], users: 200, signedIn: 1 });
     thread = seeded.posts[0]!.id;
     app = await start();
-    const owner = await app.agora.store.q.get<{ id: string; creator_id: string; name: string }>('SELECT id, creator_id, name FROM communities');
+    const owner = await app.agora.store.q.get<{ id: string; creator_id: string; name: string }>(
+      'SELECT id, creator_id, name FROM communities',
+    );
     await seedPosts(app, owner!.id, owner!.creator_id);
     community = owner!.name;
+    // Let the stores' own work after the bulk seed (SQLite's checkpoint of a large WAL,
+    // PostgreSQL's autovacuum and checkpoint) finish now, not during the measured reads.
+    if (kind === 'sqlite') await app.agora.store.q.all('PRAGMA wal_checkpoint(TRUNCATE)');
+    else
+      for (const sql of ['VACUUM ANALYZE posts', 'VACUUM ANALYZE comments', 'CHECKPOINT'])
+        await app.agora.store.q.run(sql);
   });
   after(async () => {
     await app.close();
@@ -110,6 +134,7 @@ describeStores('a large site under its heaviest reads', (kind) => {
         await app.close();
         app = await start();
       }
+      settle();
       let status = 0;
       const { slowest, probes } = await healthzWhile(app, async () => {
         const res = await fetch(`${app.base}/api/v1/posts/${thread}/comments`);
@@ -117,14 +142,18 @@ describeStores('a large site under its heaviest reads', (kind) => {
         const body = (await res.json()) as { items: unknown[] };
         assert.equal(body.items.length > 0, true);
         // Every sort's first read sorts the 30,000 top-level comments.
-        for (const sort of ['new', 'top', 'old', 'controversial']) await (await fetch(`${app.base}/api/v1/posts/${thread}/comments?sort=${sort}`)).text();
+        for (const sort of ['new', 'top', 'old', 'controversial'])
+          await (await fetch(`${app.base}/api/v1/posts/${thread}/comments?sort=${sort}`)).text();
       });
       assert.equal(status, 200);
       assert.ok(probes >= 5, `${probes} probes`);
       t.diagnostic(`attempt ${attempt}: /healthz slowest ${slowest.toFixed(1)} ms of ${probes} probes`);
       attempts.push(slowest);
     }
-    assert.ok(Math.min(...attempts) < 100, `/healthz took up to ${attempts.map((ms) => ms.toFixed(1)).join(', ')} ms while the thread loaded`);
+    assert.ok(
+      Math.min(...attempts) < 100,
+      `/healthz took up to ${attempts.map((ms) => ms.toFixed(1)).join(', ')} ms while the thread loaded`,
+    );
   });
 
   test('time-window listings over 100,000 posts: bounded, and /healthz answers within 100 ms meanwhile', async (t) => {
@@ -135,24 +164,31 @@ describeStores('a large site under its heaviest reads', (kind) => {
     ]);
     const attempts: number[] = [];
     for (let attempt = 1; attempt <= ATTEMPTS && !(Math.min(...attempts) < 100); attempt++) {
-    const slowestRead: [number, string] = [0, ''];
-    const { slowest } = await healthzWhile(app, async () => {
-      for (const path of paths) {
-        const started = performance.now();
-        const res = await fetch(app.base + path);
-        const body = (await res.json()) as { items: { createdAt: number }[]; nextCursor: string | null };
-        assert.equal(res.status, 200, path);
-        if (path.includes('t=hour')) assert.equal(body.items.length, 20, `${path}: the posts of the last hour`);
-        else assert.equal(body.items.length, 25, path);
-        // A page deep into the listing costs what the first does.
-        if (body.nextCursor) assert.equal((await fetch(`${app.base}${path}&cursor=${encodeURIComponent(body.nextCursor)}`)).status, 200);
-        const took = performance.now() - started;
-        if (took > slowestRead[0]) slowestRead.splice(0, 2, took, path);
-      }
-    });
-    t.diagnostic(`attempt ${attempt}: /healthz slowest ${slowest.toFixed(1)} ms; slowest listing ${slowestRead[0].toFixed(1)} ms (${slowestRead[1]})`);
-    attempts.push(slowest);
+      settle();
+      const slowestRead: [number, string] = [0, ''];
+      const { slowest } = await healthzWhile(app, async () => {
+        for (const path of paths) {
+          const started = performance.now();
+          const res = await fetch(app.base + path);
+          const body = (await res.json()) as { items: { createdAt: number }[]; nextCursor: string | null };
+          assert.equal(res.status, 200, path);
+          if (path.includes('t=hour')) assert.equal(body.items.length, 20, `${path}: the posts of the last hour`);
+          else assert.equal(body.items.length, 25, path);
+          // A page deep into the listing costs what the first does.
+          if (body.nextCursor)
+            assert.equal((await fetch(`${app.base}${path}&cursor=${encodeURIComponent(body.nextCursor)}`)).status, 200);
+          const took = performance.now() - started;
+          if (took > slowestRead[0]) slowestRead.splice(0, 2, took, path);
+        }
+      });
+      t.diagnostic(
+        `attempt ${attempt}: /healthz slowest ${slowest.toFixed(1)} ms; slowest listing ${slowestRead[0].toFixed(1)} ms (${slowestRead[1]})`,
+      );
+      attempts.push(slowest);
     }
-    assert.ok(Math.min(...attempts) < 100, `/healthz took up to ${attempts.map((ms) => ms.toFixed(1)).join(', ')} ms during the listings`);
+    assert.ok(
+      Math.min(...attempts) < 100,
+      `/healthz took up to ${attempts.map((ms) => ms.toFixed(1)).join(', ')} ms during the listings`,
+    );
   });
 });
