@@ -6,7 +6,7 @@ module.exports = {
   forbidden: [
     {
       name: 'no-deep-import-across-modules',
-      comment: 'Use the other module\'s public door (src/modules/<m>/index.ts), never its files.',
+      comment: "Use the other module's public door (src/modules/<m>/index.ts), never its files.",
       severity: 'error',
       from: { path: '^src/modules/([^/]+)/' },
       to: { path: '^src/modules/[^/]+/', pathNot: ['^src/modules/$1/', '^src/modules/[^/]+/index\\.ts$'] },

@@ -10,10 +10,10 @@ import { ROOT } from './lib.mjs';
 
 const dist = (p) => import(join(ROOT, 'dist/src', p));
 
-
 export function realTexts() {
   const file = join(ROOT, 'test', 'fixtures', 'reddit-threads.jsonl'); // a copy of ../shared/data's
-  if (!existsSync(file)) return ['A benchmark post about gardening', 'Running shoes for beginners', 'What do you think about vegetables'];
+  if (!existsSync(file))
+    return ['A benchmark post about gardening', 'Running shoes for beginners', 'What do you think about vegetables'];
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter(Boolean)
@@ -33,7 +33,10 @@ export async function insertMany(store, head, rowSql, rows, per = 200) {
   }
 }
 
-export async function seedCommunity(url, { users = 10_000, communities = 200, posts = 100_000, signedIn = 1_000, subscribedTo = 100, seed = 42 } = {}) {
+export async function seedCommunity(
+  url,
+  { users = 10_000, communities = 200, posts = 100_000, signedIn = 1_000, subscribedTo = 100, seed = 42 } = {},
+) {
   const { openStore, migrate, loadMigrations } = await dist('platform/store/index.js');
   const { rng } = await import(join(ROOT, 'dist/test/support/rng.js'));
   const { createIdGenerator } = await dist('platform/ids.js');
@@ -53,7 +56,14 @@ export async function seedCommunity(url, { users = 10_000, communities = 200, po
 
   // Accounts: one real scrypt hash of "bench-password" serves them all.
   const salt = randomBytes(16);
-  const hash = ['scrypt', 16384, 8, 1, salt.toString('base64url'), scryptSync('bench-password', salt, 32, { N: 16384, r: 8, p: 1 }).toString('base64url')].join('$');
+  const hash = [
+    'scrypt',
+    16384,
+    8,
+    1,
+    salt.toString('base64url'),
+    scryptSync('bench-password', salt, 32, { N: 16384, r: 8, p: 1 }).toString('base64url'),
+  ].join('$');
   const accounts = Array.from({ length: users }, (_, i) => {
     const name = `user_${String(i + 1).padStart(5, '0')}`;
     return [ids.next(), name, name, null, hash, clock];
@@ -70,7 +80,8 @@ export async function seedCommunity(url, { users = 10_000, communities = 200, po
   const subs = new Map();
   const subscribe = (a, c) => subs.set(`${a} ${c}`, [a, c, clock]);
   for (let i = 0; i < subscribedTo; i++) subscribe(accountIds[0], communityIds[i]);
-  for (const a of accountIds.slice(1)) for (let k = 0; k < 5; k++) subscribe(a, communityIds[Math.floor(communities * r() ** 2)]);
+  for (const a of accountIds.slice(1))
+    for (let k = 0; k < 5; k++) subscribe(a, communityIds[Math.floor(communities * r() ** 2)]);
   const counts = new Map();
   for (const [, c] of subs.values()) counts.set(c, (counts.get(c) ?? 0) + 1);
 
@@ -89,15 +100,48 @@ export async function seedCommunity(url, { users = 10_000, communities = 200, po
     const link = kind > 0.8 ? `https://example.com/${id.toLowerCase()}` : null;
     const up = 1 + Math.floor(1 / (1 - r() * 0.999) ** 1.2) - 1;
     const down = Math.floor(up * r() * 0.4);
-    postRows.push([id, communityId, author, title, body, link, up, down, up - down, hot(up, down, clock), controversy(up, down), 0, 0, 1, clock]);
+    postRows.push([
+      id,
+      communityId,
+      author,
+      title,
+      body,
+      link,
+      up,
+      down,
+      up - down,
+      hot(up, down, clock),
+      controversy(up, down),
+      0,
+      0,
+      1,
+      clock,
+    ]);
     voteRows.push(['post', id, author, 1, clock, clock]);
     docs.push({ id, title, body: [body, link].filter(Boolean).join('\n') });
   }
 
-  await insertMany(store, 'INSERT INTO accounts (id, username, username_key, email, password_hash, created_at)', '(?, ?, ?, ?, ?, ?)', accounts);
-  await insertMany(store, 'INSERT INTO communities (id, name, name_key, title, description, creator_id, created_at)', '(?, ?, ?, ?, ?, ?, ?)', communityRows);
-  await insertMany(store, 'INSERT INTO community_moderators (community_id, account_id, added_by, created_at)', '(?, ?, ?, ?)', communityRows.map((c) => [c[0], accountIds[0], accountIds[0], clock]));
-  await insertMany(store, 'INSERT INTO subscriptions (account_id, community_id, created_at)', '(?, ?, ?)', [...subs.values()]);
+  await insertMany(
+    store,
+    'INSERT INTO accounts (id, username, username_key, email, password_hash, created_at)',
+    '(?, ?, ?, ?, ?, ?)',
+    accounts,
+  );
+  await insertMany(
+    store,
+    'INSERT INTO communities (id, name, name_key, title, description, creator_id, created_at)',
+    '(?, ?, ?, ?, ?, ?, ?)',
+    communityRows,
+  );
+  await insertMany(
+    store,
+    'INSERT INTO community_moderators (community_id, account_id, added_by, created_at)',
+    '(?, ?, ?, ?)',
+    communityRows.map((c) => [c[0], accountIds[0], accountIds[0], clock]),
+  );
+  await insertMany(store, 'INSERT INTO subscriptions (account_id, community_id, created_at)', '(?, ?, ?)', [
+    ...subs.values(),
+  ]);
   await store.write(async (tx) => {
     for (const [c, n] of counts) await tx.run('UPDATE communities SET subscriber_count = ? WHERE id = ?', [n, c]);
   });
@@ -108,17 +152,28 @@ export async function seedCommunity(url, { users = 10_000, communities = 200, po
     postRows,
     100,
   );
-  await insertMany(store, 'INSERT INTO votes (target_type, target_id, account_id, value, created_at, updated_at)', '(?, ?, ?, ?, ?, ?)', voteRows);
+  await insertMany(
+    store,
+    'INSERT INTO votes (target_type, target_id, account_id, value, created_at, updated_at)',
+    '(?, ?, ?, ?, ?, ?)',
+    voteRows,
+  );
   const search = SEARCH_QUERIES[store.dialect];
   for (let i = 0; i < docs.length; i += 2000) {
     await store.write(async (tx) => {
-      for (const d of docs.slice(i, i + 2000)) await search.upsert(tx, { kind: 'posts', id: d.id, title: d.title, body: d.body, now: clock });
+      for (const d of docs.slice(i, i + 2000))
+        await search.upsert(tx, { kind: 'posts', id: d.id, title: d.title, body: d.body, now: clock });
     });
   }
 
   // Sessions for the first `signedIn` users.
   const tokens = accountIds.slice(0, signedIn).map(() => randomBytes(32).toString('base64url'));
-  await insertMany(store, 'INSERT INTO sessions (token_hash, account_id, created_at, expires_at)', '(?, ?, ?, ?)', tokens.map((t, i) => [hashToken(t), accountIds[i], now, now + 30 * 86_400_000]));
+  await insertMany(
+    store,
+    'INSERT INTO sessions (token_hash, account_id, created_at, expires_at)',
+    '(?, ?, ?, ?)',
+    tokens.map((t, i) => [hashToken(t), accountIds[i], now, now + 30 * 86_400_000]),
+  );
   if (store.dialect === 'postgres') await store.write((tx) => tx.exec('ANALYZE'));
   else await store.write((tx) => tx.exec('ANALYZE'));
   await store.close();
@@ -132,6 +187,9 @@ export async function seedCommunity(url, { users = 10_000, communities = 200, po
     postIds: postRows.map((p) => p[0]),
     subscribedTo,
     communitiesWithPosts: sizes,
-    words: [...new Set(postRows.slice(0, 2000).flatMap((p) => (p[3].toLowerCase().match(/[a-z]{5,}/g) ?? [])))].slice(0, 300),
+    words: [...new Set(postRows.slice(0, 2000).flatMap((p) => p[3].toLowerCase().match(/[a-z]{5,}/g) ?? []))].slice(
+      0,
+      300,
+    ),
   };
 }

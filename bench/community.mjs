@@ -10,13 +10,21 @@ import { join } from 'node:path';
 import { seedCommunity } from './community-data.mjs';
 import { ROOT, api, benchStore, ensureWrk, luaScript, parseArgs, startServer, wrk } from './lib.mjs';
 
-const opts = parseArgs(process.argv.slice(2), { store: 'sqlite', duration: 10, connections: 50, only: 'listing,feed,vote,search', explain: 'no' });
+const opts = parseArgs(process.argv.slice(2), {
+  store: 'sqlite',
+  duration: 10,
+  connections: 50,
+  only: 'listing,feed,vote,search',
+  explain: 'no',
+});
 const only = new Set(opts.only.split(','));
 ensureWrk();
 const store = await benchStore(opts.store);
 console.log(`[bench] seeding ${opts.store} ...`);
 const data = await seedCommunity(store.url);
-console.log(`[bench] seeded in ${data.seconds.toFixed(1)} s: 10,000 users, 200 communities (${data.communitiesWithPosts} with posts), 100,000 posts`);
+console.log(
+  `[bench] seeded in ${data.seconds.toFixed(1)} s: 10,000 users, 200 communities (${data.communitiesWithPosts} with posts), 100,000 posts`,
+);
 if (opts.explain === 'yes') await explainListings(store.url, data);
 const server = await startServer({ AGORA_DATABASE_URL: store.url });
 
@@ -30,7 +38,10 @@ const r = rng(7);
 const pick = (xs) => xs[Math.floor(r() * xs.length)];
 
 const scenarios = {
-  listing: { title: `GET /api/v1/communities/${data.bigCommunity}/posts?sort=hot`, url: `${server.base}/api/v1/communities/${data.bigCommunity}/posts?sort=hot` },
+  listing: {
+    title: `GET /api/v1/communities/${data.bigCommunity}/posts?sort=hot`,
+    url: `${server.base}/api/v1/communities/${data.bigCommunity}/posts?sort=hot`,
+  },
   feed: {
     title: `GET /api/v1/feed?sort=hot (signed in, ${data.subscribedTo} subscriptions)`,
     url: `${server.base}/api/v1/feed?sort=hot`,
@@ -77,7 +88,9 @@ try {
     const res = wrk(s.url, { ...run, duration: opts.duration });
     console.log(`--- ${s.title} (${opts.store})\n${res.out}`);
     const [rpsGoal, p99Goal] = goals[name];
-    const goal = [rpsGoal ? `>= ${rpsGoal} req/s` : null, p99Goal ? `p99 <= ${p99Goal} ms` : null].filter(Boolean).join(', ');
+    const goal = [rpsGoal ? `>= ${rpsGoal} req/s` : null, p99Goal ? `p99 <= ${p99Goal} ms` : null]
+      .filter(Boolean)
+      .join(', ');
     const met = (!rpsGoal || res.rps >= rpsGoal) && (!p99Goal || res.p99 <= p99Goal) && res.non2xx === 0;
     lines.push(
       `${name} ${opts.store}: ${res.rps.toFixed(0)} req/s, p50 ${res.p50} ms, p99 ${res.p99} ms, non-2xx ${res.non2xx}` +
@@ -97,21 +110,49 @@ async function explainListings(url, data) {
   const { idUpperBound } = await import(join(ROOT, 'dist/src/platform/ids.js'));
   const db = openStore({ url, sqliteSync: 'normal', pgPoolSize: 2 });
   const one = (await db.q.get('SELECT id FROM communities WHERE name = ?', [data.bigCommunity])).id;
-  const subscribed = (await db.q.all('SELECT community_id FROM subscriptions s JOIN accounts a ON a.id = s.account_id WHERE a.username = ?', ['user_00001'])).map((r) => r.community_id);
+  const subscribed = (
+    await db.q.all(
+      'SELECT community_id FROM subscriptions s JOIN accounts a ON a.id = s.account_id WHERE a.username = ?',
+      ['user_00001'],
+    )
+  ).map((r) => r.community_id);
   const bound = idUpperBound(Date.now());
   const cases = [
-    ['community hot, first page', listing(db.dialect, { sort: 'hot', scope: 'one', windowed: false, after: false }), [one, bound, 26]],
-    ['community hot, next page', listing(db.dialect, { sort: 'hot', scope: 'one', windowed: false, after: true }), [one, bound, 14000, 'ZZZZZZZZZZZZZZZZZZZZZZZZZZ', 26]],
-    ['community top t=week', listing(db.dialect, { sort: 'top', scope: 'one', windowed: true, after: false }), [one, Date.now() - 7 * 86_400_000, bound, 26]],
+    [
+      'community hot, first page',
+      listing(db.dialect, { sort: 'hot', scope: 'one', windowed: false, after: false }),
+      [one, bound, 26],
+    ],
+    [
+      'community hot, next page',
+      listing(db.dialect, { sort: 'hot', scope: 'one', windowed: false, after: true }),
+      [one, bound, 14000, 'ZZZZZZZZZZZZZZZZZZZZZZZZZZ', 26],
+    ],
+    [
+      'community top t=week',
+      listing(db.dialect, { sort: 'top', scope: 'one', windowed: true, after: false }),
+      [one, Date.now() - 7 * 86_400_000, bound, 26],
+    ],
     ['community new', listing(db.dialect, { sort: 'new', scope: 'one', windowed: false, after: false }), [one, 26]],
-    ['anonymous feed hot (all communities)', listing(db.dialect, { sort: 'hot', scope: 'all', windowed: false, after: false }), [bound, 26]],
-    [`feed hot beyond the merge limit (${subscribed.length} subscriptions, IN list)`, listing(db.dialect, { sort: 'hot', scope: 'many', n: subscribed.length, windowed: false, after: false }), [...subscribed, bound, 26]],
+    [
+      'anonymous feed hot (all communities)',
+      listing(db.dialect, { sort: 'hot', scope: 'all', windowed: false, after: false }),
+      [bound, 26],
+    ],
+    [
+      `feed hot beyond the merge limit (${subscribed.length} subscriptions, IN list)`,
+      listing(db.dialect, { sort: 'hot', scope: 'many', n: subscribed.length, windowed: false, after: false }),
+      [...subscribed, bound, 26],
+    ],
   ];
   for (const [title, sql, params] of cases) {
-    const plan = db.dialect === 'sqlite'
-      ? (await db.q.all(`EXPLAIN QUERY PLAN ${sql}`, params)).map((r) => r.detail)
-      : (await db.q.all(`EXPLAIN (ANALYZE, COSTS OFF, BUFFERS) ${sql}`, params)).map((r) => r['QUERY PLAN']);
-    console.log(`--- ${title} (${db.dialect})\n${sql.replace(/\s+/g, ' ').replace(/SELECT .* FROM/, 'SELECT … FROM')}\n  ${plan.join('\n  ')}`);
+    const plan =
+      db.dialect === 'sqlite'
+        ? (await db.q.all(`EXPLAIN QUERY PLAN ${sql}`, params)).map((r) => r.detail)
+        : (await db.q.all(`EXPLAIN (ANALYZE, COSTS OFF, BUFFERS) ${sql}`, params)).map((r) => r['QUERY PLAN']);
+    console.log(
+      `--- ${title} (${db.dialect})\n${sql.replace(/\s+/g, ' ').replace(/SELECT .* FROM/, 'SELECT … FROM')}\n  ${plan.join('\n  ')}`,
+    );
   }
   await db.close();
 }

@@ -19,7 +19,14 @@ const app = Fastify();
 app.get('/api/v1/drops/:id', async (request, reply) => {
   const row = status.get(request.params.id);
   if (!row) return reply.code(404).send({ error: { code: 'not_found' } });
-  return { id: row.id, stock: row.stock, sold: row.sold, remaining: row.stock - row.sold, status: row.sold < row.stock ? 'live' : 'sold_out', serverTime: Date.now() };
+  return {
+    id: row.id,
+    stock: row.stock,
+    sold: row.sold,
+    remaining: row.stock - row.sold,
+    status: row.sold < row.stock ? 'live' : 'sold_out',
+    serverTime: Date.now(),
+  };
 });
 app.post('/api/v1/drops/:id/orders', async (request, reply) => {
   const quantity = request.body?.quantity ?? 1;

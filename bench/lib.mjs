@@ -47,7 +47,15 @@ export async function startServer(env) {
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...profile, ...extra, CLI, 'serve'], {
     cwd: ROOT,
-    env: { ...process.env, AGORA_LOG_LEVEL: 'info', AGORA_RATE_LIMIT: 'off', AGORA_METRICS_TOKEN: METRICS_TOKEN, PORT: '0', HOST: '127.0.0.1', ...env },
+    env: {
+      ...process.env,
+      AGORA_LOG_LEVEL: 'info',
+      AGORA_RATE_LIMIT: 'off',
+      AGORA_METRICS_TOKEN: METRICS_TOKEN,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const base = await new Promise((resolve, reject) => {
@@ -75,7 +83,11 @@ export async function startServer(env) {
 export async function api(base, method, path, body, token) {
   const headers = { 'content-type': 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(base + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   if (res.status >= 400) throw new Error(`${method} ${path} -> ${res.status} ${text}`);
   return text ? JSON.parse(text) : null;
@@ -102,7 +114,7 @@ function wrkArgs(url, { connections = 50, threads = 1, duration = 10, headers = 
 
 function wrkFigures(out) {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
-  const pct = (p) => /(\d+(?:\.\d+)?)(us|ms|s)\b/.exec(new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(out)?.[1] ?? '')
+  const pct = (p) => /(\d+(?:\.\d+)?)(us|ms|s)\b/.exec(new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(out)?.[1] ?? '');
   const ms = (m) => (m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const errors = /Socket errors:.*/.exec(out)?.[0] ?? '';
@@ -117,7 +129,9 @@ export function wrk(url, options) {
 /** wrk without blocking (to run two loads at once). */
 export function wrkAsync(url, options) {
   return new Promise((resolve, reject) => {
-    execFile('wrk', wrkArgs(url, options), { encoding: 'utf8' }, (error, stdout) => (error ? reject(error) : resolve(wrkFigures(stdout))));
+    execFile('wrk', wrkArgs(url, options), { encoding: 'utf8' }, (error, stdout) =>
+      error ? reject(error) : resolve(wrkFigures(stdout)),
+    );
   });
 }
 
@@ -130,7 +144,10 @@ export function wrkAsync(url, options) {
 export function alternate(rounds, loads) {
   const runs = loads.map(() => []);
   for (let round = 0; round < rounds; round++) loads.forEach((load, i) => runs[i].push(load()));
-  return runs.map((list) => ({ median: [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)], rounds: list }));
+  return runs.map((list) => ({
+    median: [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)],
+    rounds: list,
+  }));
 }
 
 /** A wrk Lua script that sends `requests` (method, path, headers, body), picked at random per request. */

@@ -13,7 +13,9 @@ import { ROOT, parseArgs } from './lib.mjs';
 
 const opts = parseArgs(process.argv.slice(2), { ref: '', rounds: 3, store: 'sqlite', bench: 'comments', args: '' });
 if (!opts.ref) {
-  console.error('usage: node bench/versus.mjs --ref <commit> [--rounds 3] [--store sqlite|postgres] --bench comments|community|drops [--args "..."]');
+  console.error(
+    'usage: node bench/versus.mjs --ref <commit> [--rounds 3] [--store sqlite|postgres] --bench comments|community|drops [--args "..."]',
+  );
   process.exit(2);
 }
 const commit = execFileSync('git', ['rev-parse', '--short', opts.ref], { cwd: ROOT, encoding: 'utf8' }).trim();
@@ -22,12 +24,26 @@ if (!existsSync(refDir)) {
   execFileSync('git', ['worktree', 'add', '--detach', refDir, commit], { cwd: ROOT, stdio: 'inherit' });
   symlinkSync(join(ROOT, 'node_modules'), join(refDir, 'node_modules'));
 }
-for (const dir of [refDir, ROOT]) execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: dir, stdio: 'inherit' });
+for (const dir of [refDir, ROOT])
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+    cwd: dir,
+    stdio: 'inherit',
+  });
 
 const FIGURE = /^(.+?) (sqlite|postgres): (\d+) req\/s, p50 ([\d.]+) ms, p99 ([\d.]+) ms/;
 function run(dir) {
-  const args = [join(dir, 'bench', `${opts.bench}.mjs`), '--store', opts.store, ...opts.args.split(' ').filter(Boolean)];
-  const res = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: process.env });
+  const args = [
+    join(dir, 'bench', `${opts.bench}.mjs`),
+    '--store',
+    opts.store,
+    ...opts.args.split(' ').filter(Boolean),
+  ];
+  const res = spawnSync(process.execPath, args, {
+    cwd: dir,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    env: process.env,
+  });
   if (res.status !== 0) throw new Error(`${dir}: bench/${opts.bench}.mjs failed:\n${res.stdout}\n${res.stderr}`);
   const figures = new Map();
   for (const line of res.stdout.split('\n')) {
@@ -44,12 +60,16 @@ for (let round = 0; round < opts.rounds; round++) {
   for (const side of order) {
     const figures = run(side === 'ref' ? refDir : ROOT);
     sides[side].push(figures);
-    console.log(`[versus] round ${round + 1} ${side === 'ref' ? commit : 'this tree'}: ${[...figures].map(([k, f]) => `${k} ${f.rps} req/s`).join(', ')}`);
+    console.log(
+      `[versus] round ${round + 1} ${side === 'ref' ? commit : 'this tree'}: ${[...figures].map(([k, f]) => `${k} ${f.rps} req/s`).join(', ')}`,
+    );
   }
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const names = [...new Set(sides.now.flatMap((f) => [...f.keys()]))].filter((name) => sides.ref.every((f) => f.has(name)));
+const names = [...new Set(sides.now.flatMap((f) => [...f.keys()]))].filter((name) =>
+  sides.ref.every((f) => f.has(name)),
+);
 for (const name of names) {
   const of = (side, key) => median(sides[side].map((f) => f.get(name)?.[key] ?? NaN));
   const [refRps, nowRps] = [of('ref', 'rps'), of('now', 'rps')];

@@ -35,7 +35,9 @@ export function ensurePgBin() {
     bin = findPgBin();
   }
   if (!bin) {
-    throw new Error('PostgreSQL server binaries not found: install them (Debian: apt-get install postgresql) or set AGORA_PG_BIN');
+    throw new Error(
+      'PostgreSQL server binaries not found: install them (Debian: apt-get install postgresql) or set AGORA_PG_BIN',
+    );
   }
   return bin;
 }
@@ -87,7 +89,9 @@ export async function startPostgres({ tuning = {} } = {}) {
     max_connections: '300',
     ...tuning,
   };
-  const opts = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
+  const opts = Object.entries(settings)
+    .map(([k, v]) => `-c ${k}=${v}`)
+    .join(' ');
   run(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-o', opts, '-w', '-t', '60', 'start']);
   const url = `postgres://agora@127.0.0.1:${port}/postgres`;
   let stopped = false;

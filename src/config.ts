@@ -61,12 +61,21 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     doc: 'The store: `sqlite:<file>` (created on first start) or `postgres://user:pass@host:port/db`',
     parse: nonEmpty,
   },
-  logLevel: { env: 'AGORA_LOG_LEVEL', default: 'info', doc: `Log level: ${LOG_LEVELS.join(', ')}`, parse: oneOf(LOG_LEVELS) },
+  logLevel: {
+    env: 'AGORA_LOG_LEVEL',
+    default: 'info',
+    doc: `Log level: ${LOG_LEVELS.join(', ')}`,
+    parse: oneOf(LOG_LEVELS),
+  },
   admins: {
     env: 'AGORA_ADMINS',
     default: '',
     doc: 'Comma-separated usernames reserved for site admins: sign-up refuses them; make them with `agora admin create <name>` (admin rights belong to accounts, never to a name)',
-    parse: (raw) => raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean),
+    parse: (raw) =>
+      raw
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
   },
   rateLimit: { env: 'AGORA_RATE_LIMIT', default: 'on', doc: '`on` or `off` (off for load tests)', parse: onOff },
   rateLimitPerMinute: {
@@ -96,7 +105,7 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
   rateLimitPostsPer10Min: {
     env: 'AGORA_RATE_LIMIT_POSTS_PER_10MIN',
     default: '6',
-    doc: 'Posts an account may create in ten minutes (Lemmy\'s default)',
+    doc: "Posts an account may create in ten minutes (Lemmy's default)",
     parse: int(1, 10_000_000),
   },
   rateLimitVotesPerMinute: {
@@ -129,8 +138,18 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     doc: 'SQLite durability: `normal` survives a killed process; `full` also survives power loss (fsync per group commit)',
     parse: oneOf(['normal', 'full'] as const),
   },
-  pgPoolSize: { env: 'AGORA_PG_POOL_SIZE', default: '20', doc: 'PostgreSQL connections per process', parse: int(1, 1000) },
-  sessionTtlDays: { env: 'AGORA_SESSION_TTL_DAYS', default: '30', doc: 'How long a session token lives', parse: int(1, 3650) },
+  pgPoolSize: {
+    env: 'AGORA_PG_POOL_SIZE',
+    default: '20',
+    doc: 'PostgreSQL connections per process',
+    parse: int(1, 1000),
+  },
+  sessionTtlDays: {
+    env: 'AGORA_SESSION_TTL_DAYS',
+    default: '30',
+    doc: 'How long a session token lives',
+    parse: int(1, 3650),
+  },
   cacheTtlMs: {
     env: 'AGORA_CACHE_TTL_MS',
     default: '1000',
@@ -173,13 +192,13 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
   paymentWebhookSecret: {
     env: 'AGORA_PAYMENT_WEBHOOK_SECRET',
     default: '',
-    doc: 'Shared secret of the payment provider\'s webhook signatures (empty: every webhook is refused with `invalid_signature`)',
+    doc: "Shared secret of the payment provider's webhook signatures (empty: every webhook is refused with `invalid_signature`)",
     parse: (raw) => raw,
   },
   publicUrl: {
     env: 'AGORA_PUBLIC_URL',
     default: 'http://localhost:3000',
-    doc: 'The site\'s public address, for links it hands out (the built-in payment provider\'s `paymentUrl`)',
+    doc: "The site's public address, for links it hands out (the built-in payment provider's `paymentUrl`)",
     parse: (raw) => {
       if (!/^https?:\/\/[^\s/]+/.test(raw)) throw new Error('must be an http(s) URL');
       return raw;
@@ -194,7 +213,7 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
   scryptCost: {
     env: 'AGORA_SCRYPT_COST',
     default: '131072',
-    doc: 'scrypt N for new password hashes (a power of two; r=8, p=1; OWASP\'s minimum is 131072). A hash made with a lower N is re-hashed at its next sign-in',
+    doc: "scrypt N for new password hashes (a power of two; r=8, p=1; OWASP's minimum is 131072). A hash made with a lower N is re-hashed at its next sign-in",
     parse: (raw) => {
       const n = int(1024, 1 << 20)(raw);
       if ((n & (n - 1)) !== 0) throw new Error('must be a power of two');
@@ -212,7 +231,8 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     default: '',
     doc: 'Bearer token that `GET /metrics` requires (`Authorization: Bearer <token>`); empty: /metrics is not served',
     parse: (raw) => {
-      if (raw && !/^[\x21-\x7e]{16,256}$/.test(raw)) throw new Error('must be 16–256 printable characters without spaces');
+      if (raw && !/^[\x21-\x7e]{16,256}$/.test(raw))
+        throw new Error('must be 16–256 printable characters without spaces');
       return raw;
     },
   },
@@ -222,10 +242,15 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     doc: '`off`, or the addresses (or CIDR ranges) of your reverse proxies, comma-separated (`127.0.0.1,::1`): only a request from one of them has its client IP taken from X-Forwarded-For',
     parse: (raw) => {
       if (raw === 'off') return [];
-      const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      const list = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const address = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)(?:\/\d{1,3})?$/;
       if (list.length === 0 || list.some((a) => !address.test(a))) {
-        throw new Error('must be `off` or the proxies\' addresses or CIDR ranges, comma-separated (e.g. 127.0.0.1,::1 or 10.0.0.0/8)');
+        throw new Error(
+          "must be `off` or the proxies' addresses or CIDR ranges, comma-separated (e.g. 127.0.0.1,::1 or 10.0.0.0/8)",
+        );
       }
       return list;
     },

@@ -66,7 +66,8 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     sqliteSync: config.sqliteSync,
     pgPoolSize: config.pgPoolSize,
     onIdleError: (error) => log.warn({ err: error }, 'idle database connection failed'),
-    onCheckpointError: (error) => log.warn({ err: error }, 'WAL checkpoint worker failed; the writer checkpoints by itself'),
+    onCheckpointError: (error) =>
+      log.warn({ err: error }, 'WAL checkpoint worker failed; the writer checkpoints by itself'),
   });
   const store = createStoreHandle(base, (seconds) => metrics.storeWriteDuration.observe(seconds));
 
@@ -111,14 +112,41 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     sessionTtlMs: config.sessionTtlDays * 24 * 3600_000,
     cacheTtlMs: config.cacheTtlMs,
     admins: config.admins,
-    limits: { signupsPerHourPerIp: config.rateLimitSignupsPerHour, loginsPerMinutePerIp: config.rateLimitLoginsPerMinute },
+    limits: {
+      signupsPerHourPerIp: config.rateLimitSignupsPerHour,
+      loginsPerMinutePerIp: config.rateLimitLoginsPerMinute,
+    },
   });
   const auth = createAuthHooks(accounts.authenticate);
   const search = createSearchModule({ store, memory, clock, cursors, cacheTtlMs: config.cacheTtlMs });
   const votes = createVotesModule({ store, clock });
-  const communities = createCommunitiesModule({ store, memory, clock, ids, outbox, accounts, search, cursors, cacheTtlMs: config.cacheTtlMs });
+  const communities = createCommunitiesModule({
+    store,
+    memory,
+    clock,
+    ids,
+    outbox,
+    accounts,
+    search,
+    cursors,
+    cacheTtlMs: config.cacheTtlMs,
+  });
   const moderation = createModerationModule({ store, clock, ids, accounts, communities, cursors });
-  const posts = createPostsModule({ store, memory, clock, ids, cursors, outbox, accounts, communities, moderation, votes, search, cacheTtlMs: config.cacheTtlMs, feedMergeLimit: config.feedMergeLimit });
+  const posts = createPostsModule({
+    store,
+    memory,
+    clock,
+    ids,
+    cursors,
+    outbox,
+    accounts,
+    communities,
+    moderation,
+    votes,
+    search,
+    cacheTtlMs: config.cacheTtlMs,
+    feedMergeLimit: config.feedMergeLimit,
+  });
   const comments = createCommentsModule({
     store,
     memory,
@@ -153,7 +181,8 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     registry: metrics.registry,
     webhookSecret: config.paymentWebhookSecret,
   });
-  if (!config.paymentWebhookSecret) log.warn('AGORA_PAYMENT_WEBHOOK_SECRET is not set: payment webhooks are refused, orders cannot be paid');
+  if (!config.paymentWebhookSecret)
+    log.warn('AGORA_PAYMENT_WEBHOOK_SECRET is not set: payment webhooks are refused, orders cannot be paid');
   const mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : createLogMailer(log);
   createNotificationsModule({
     outbox,

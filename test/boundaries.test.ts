@@ -14,13 +14,16 @@ const depcruise = (cwd: string) => {
   return { status: r.status, stdout: r.stdout.replace(/\x1b\[[0-9;]*m/g, ''), stderr: r.stderr };
 };
 
-test('a module importing another module\'s internals fails the boundary check', () => {
+test("a module importing another module's internals fails the boundary check", () => {
   const r = depcruise(`${root}test/fixtures/boundary-violation`);
   assert.notEqual(r.status, 0);
-  assert.match(r.stdout, /no-deep-import-across-modules: src\/modules\/alpha\/index\.ts → src\/modules\/beta\/service\.ts/);
+  assert.match(
+    r.stdout,
+    /no-deep-import-across-modules: src\/modules\/alpha\/index\.ts → src\/modules\/beta\/service\.ts/,
+  );
 });
 
-test('the same import through the module\'s index passes', () => {
+test("the same import through the module's index passes", () => {
   const r = depcruise(`${root}test/fixtures/boundary-ok`);
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });

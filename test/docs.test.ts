@@ -11,10 +11,18 @@ const read = (path: string) => readFileSync(root + path, 'utf8');
 test('every error code is documented in docs/errors.md with its status', () => {
   const doc = read('docs/errors.md');
   for (const [code, status] of Object.entries(ERROR_STATUS)) {
-    assert.match(doc, new RegExp(`\\| \`${code}\` \\| ${status} \\|`), `${code} (${status}) is missing from docs/errors.md`);
+    assert.match(
+      doc,
+      new RegExp(`\\| \`${code}\` \\| ${status} \\|`),
+      `${code} (${status}) is missing from docs/errors.md`,
+    );
   }
   const documented = [...doc.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]);
-  assert.deepEqual(documented.filter((c) => !(c! in ERROR_STATUS)), [], 'docs/errors.md lists codes the code does not have');
+  assert.deepEqual(
+    documented.filter((c) => !(c! in ERROR_STATUS)),
+    [],
+    'docs/errors.md lists codes the code does not have',
+  );
 });
 
 test('the README configuration table lists every variable with its default', () => {

@@ -11,25 +11,35 @@ describeStores('HTTP platform', (kind) => {
   after(() => app.close());
 
   test('malformed JSON is 400 invalid_json', async () => {
-    const res = await app.request('POST', '/api/v1/accounts', { raw: '{"username": ', headers: { 'content-type': 'application/json' } });
+    const res = await app.request('POST', '/api/v1/accounts', {
+      raw: '{"username": ',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(res.status, 400);
     assert.equal(res.body.error.code, 'invalid_json');
   });
 
   test('a body over AGORA_BODY_LIMIT_BYTES is 413 payload_too_large', async () => {
-    const res = await app.request('POST', '/api/v1/accounts', { body: { username: 'big_body', password: 'x'.repeat(4000) } });
+    const res = await app.request('POST', '/api/v1/accounts', {
+      body: { username: 'big_body', password: 'x'.repeat(4000) },
+    });
     assert.equal(res.status, 413);
     assert.equal(res.body.error.code, 'payload_too_large');
   });
 
   test('a body that is not JSON is 415 unsupported_media_type', async () => {
-    const res = await app.request('POST', '/api/v1/accounts', { raw: 'username=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await app.request('POST', '/api/v1/accounts', {
+      raw: 'username=a',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assert.equal(res.status, 415);
     assert.equal(res.body.error.code, 'unsupported_media_type');
   });
 
   test('NUL characters in any input are 400 invalid_request on both stores', async () => {
-    const body = await app.request('POST', '/api/v1/accounts', { body: { username: 'nul_user', password: 'pass\u0000word1' } });
+    const body = await app.request('POST', '/api/v1/accounts', {
+      body: { username: 'nul_user', password: 'pass\u0000word1' },
+    });
     assert.equal(body.status, 400);
     assert.equal(body.body.error.code, 'invalid_request');
     assert.equal(body.body.error.field, 'password');
@@ -38,12 +48,24 @@ describeStores('HTTP platform', (kind) => {
   });
 
   test('numbers out of range (1e309 reads as Infinity) are 400 invalid_request, in queries and bodies', async () => {
-    for (const path of ['/api/v1/search?q=a&limit=1e309', '/api/v1/communities?limit=-1e309', '/api/v1/feed?limit=Infinity']) {
+    for (const path of [
+      '/api/v1/search?q=a&limit=1e309',
+      '/api/v1/communities?limit=-1e309',
+      '/api/v1/feed?limit=Infinity',
+    ]) {
       const res = await app.request('GET', path);
-      assert.deepEqual([res.status, res.body.error.code, res.body.error.field], [400, 'invalid_request', 'limit'], path);
+      assert.deepEqual(
+        [res.status, res.body.error.code, res.body.error.field],
+        [400, 'invalid_request', 'limit'],
+        path,
+      );
     }
     const { token } = await signUp(app, 'inf_voter');
-    const vote = await app.request('PUT', '/api/v1/posts/x/vote', { token, raw: '{"value": 1e309}', headers: { 'content-type': 'application/json' } });
+    const vote = await app.request('PUT', '/api/v1/posts/x/vote', {
+      token,
+      raw: '{"value": 1e309}',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.deepEqual([vote.status, vote.body.error.code, vote.body.error.field], [400, 'invalid_request', 'value']);
   });
 
@@ -57,7 +79,13 @@ describeStores('HTTP platform', (kind) => {
     const res = await app.request('GET', '/docs/json');
     assert.equal(res.status, 200);
     assert.match(res.body.openapi, /^3\./);
-    for (const path of ['/api/v1/accounts', '/api/v1/sessions', '/api/v1/sessions/current', '/api/v1/me', '/api/v1/accounts/{username}']) {
+    for (const path of [
+      '/api/v1/accounts',
+      '/api/v1/sessions',
+      '/api/v1/sessions/current',
+      '/api/v1/me',
+      '/api/v1/accounts/{username}',
+    ]) {
       assert.ok(res.body.paths[path], `${path} is documented`);
     }
     const body = res.body.paths['/api/v1/accounts'].post.requestBody.content['application/json'].schema;
@@ -67,8 +95,17 @@ describeStores('HTTP platform', (kind) => {
   test('/metrics exposes request latency by route and status, store and outbox gauges', async () => {
     await app.request('GET', '/api/v1/accounts/nobody_at_all');
     const text = await app.metrics();
-    assert.match(text, /agora_http_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/accounts\/:username"[^}]*status="404"/);
-    for (const name of ['agora_store_writer_queue_depth', 'agora_store_write_duration_seconds', 'agora_outbox_backlog', 'agora_outbox_oldest_age_seconds', 'agora_outbox_failed']) {
+    assert.match(
+      text,
+      /agora_http_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/accounts\/:username"[^}]*status="404"/,
+    );
+    for (const name of [
+      'agora_store_writer_queue_depth',
+      'agora_store_write_duration_seconds',
+      'agora_outbox_backlog',
+      'agora_outbox_oldest_age_seconds',
+      'agora_outbox_failed',
+    ]) {
       assert.match(text, new RegExp(`^${name}`, 'm'), name);
     }
   });
@@ -77,7 +114,9 @@ describeStores('HTTP platform', (kind) => {
     const { token } = await signUp(app, 'ro_reader');
     app.agora.store.setReadOnly(true);
     try {
-      const write = await app.request('POST', '/api/v1/accounts', { body: { username: 'ro_writer', password: 'password123' } });
+      const write = await app.request('POST', '/api/v1/accounts', {
+        body: { username: 'ro_writer', password: 'password123' },
+      });
       assert.equal(write.status, 503);
       assert.equal(write.body.error.code, 'read_only');
       assert.ok(Number(write.headers.get('retry-after')) > 0);

@@ -43,7 +43,7 @@ test('an Agora setting exported in the shell that runs the tests does not reach 
     const server = await startServerProcess({ AGORA_DATABASE_URL: db.url });
     try {
       const res = await postJson(`${server.base}/api/v1/accounts`, { username: 'env_leak', password: 'correct horse' });
-      assert.equal(res.status, 201, 'the body limit is the default, not the shell\'s');
+      assert.equal(res.status, 201, "the body limit is the default, not the shell's");
     } finally {
       server.child.kill('SIGTERM');
       await server.exited;
@@ -89,7 +89,9 @@ test('serve refuses a database whose schema is newer than it knows', async () =>
     assert.equal(cli(['db', 'migrate'], { AGORA_DATABASE_URL: db.url }).status, 0);
     const file = db.url.slice('sqlite:'.length);
     const sqlite = new Database(file);
-    sqlite.prepare('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)').run(9999, 'future', 'x', 1);
+    sqlite
+      .prepare('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)')
+      .run(9999, 'future', 'x', 1);
     sqlite.close();
     const r = cli(['serve'], { AGORA_DATABASE_URL: db.url, PORT: '0' });
     assert.equal(r.status, 1);

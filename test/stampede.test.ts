@@ -19,21 +19,34 @@ describeStores('drop stampede', (kind) => {
   const STOCK = 100;
 
   async function seed(url: string): Promise<{ admin: string; buyers: string[] }> {
-    const [admin, ...buyers] = await seedSignedIn(url, ['st_admin', ...Array.from({ length: BUYERS }, (_, i) => `st_buyer_${i + 1}`)]);
+    const [admin, ...buyers] = await seedSignedIn(url, [
+      'st_admin',
+      ...Array.from({ length: BUYERS }, (_, i) => `st_buyer_${i + 1}`),
+    ]);
     return { admin: admin!, buyers };
   }
 
   const call = (server: ServerProcess, method: string, path: string, token: string, body?: unknown, key?: string) =>
     fetch(server.base + path, {
       method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        ...(key ? { 'idempotency-key': key } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
 
   async function newDrop(server: ServerProcess, admin: string): Promise<string> {
     await call(server, 'POST', '/api/v1/communities', admin, { name: 'st_shop', title: 'Shop' });
     const res = await call(server, 'POST', '/api/v1/drops', admin, {
-      communityName: 'st_shop', name: 'Stampede', stock: STOCK, priceCents: 5000, currency: 'USD', startsAt: 0, perCustomerLimit: ATTEMPTS,
+      communityName: 'st_shop',
+      name: 'Stampede',
+      stock: STOCK,
+      priceCents: 5000,
+      currency: 'USD',
+      startsAt: 0,
+      perCustomerLimit: ATTEMPTS,
     });
     assert.equal(res.status, 201);
     return ((await res.json()) as { id: string }).id;
@@ -47,7 +60,14 @@ describeStores('drop stampede', (kind) => {
       buyers.flatMap((token, b) =>
         Array.from({ length: ATTEMPTS }, async (_, a) => {
           try {
-            const res = await call(server, 'POST', `/api/v1/drops/${dropId}/orders`, token, { quantity: 1 }, `st-${b}-${a}`);
+            const res = await call(
+              server,
+              'POST',
+              `/api/v1/drops/${dropId}/orders`,
+              token,
+              { quantity: 1 },
+              `st-${b}-${a}`,
+            );
             statuses.push(res.status);
             if (res.status === 201) orders.push({ ...((await res.json()) as { id: string; quantity: number }), token });
           } catch (error) {
@@ -69,7 +89,11 @@ describeStores('drop stampede', (kind) => {
       assert.equal(statuses.length, BUYERS * ATTEMPTS);
       assert.deepEqual([...new Set(statuses)].sort(), [201, 409], 'only orders and sold_out');
       assert.equal(orders.length, STOCK);
-      const drop = (await (await fetch(`${server.base}/api/v1/drops/${dropId}`)).json()) as { sold: number; remaining: number; status: string };
+      const drop = (await (await fetch(`${server.base}/api/v1/drops/${dropId}`)).json()) as {
+        sold: number;
+        remaining: number;
+        status: string;
+      };
       assert.deepEqual([drop.sold, drop.remaining, drop.status], [STOCK, 0, 'sold_out']);
     } finally {
       server.child.kill('SIGTERM');
@@ -107,8 +131,13 @@ describeStores('drop stampede', (kind) => {
       }
       const store = openStore({ url: db.url, sqliteSync: 'normal', pgPoolSize: 2 });
       try {
-        const held = await store.q.get<{ n: number }>("SELECT COALESCE(SUM(quantity), 0) AS n FROM orders WHERE drop_id = ? AND status IN ('pending', 'paid')", [dropId]);
-        const drop = await store.q.get<{ sold: number; stock: number }>('SELECT sold, stock FROM drops WHERE id = ?', [dropId]);
+        const held = await store.q.get<{ n: number }>(
+          "SELECT COALESCE(SUM(quantity), 0) AS n FROM orders WHERE drop_id = ? AND status IN ('pending', 'paid')",
+          [dropId],
+        );
+        const drop = await store.q.get<{ sold: number; stock: number }>('SELECT sold, stock FROM drops WHERE id = ?', [
+          dropId,
+        ]);
         assert.equal(drop?.sold, Number(held?.n), 'units reserved == sum of order quantities');
         assert.ok((drop?.sold ?? Infinity) <= STOCK);
         assert.ok((drop?.sold ?? 0) >= orders.length);

@@ -78,7 +78,10 @@ async function serve(): Promise<number> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
-  log.info({ url, store: agora.store.description, docs: `${url}/docs` }, `Agora listening on ${url} — store ${agora.store.description} — API docs at ${url}/docs`);
+  log.info(
+    { url, store: agora.store.description, docs: `${url}/docs` },
+    `Agora listening on ${url} — store ${agora.store.description} — API docs at ${url}/docs`,
+  );
   return -1; // keep running
 }
 
@@ -102,7 +105,11 @@ async function dbMigrate(): Promise<number> {
   return withStore(async (store) => {
     const applied = await migrate(store, loadMigrations(migrationsDir(), store.dialect), systemClock);
     for (const m of applied) console.log(`applied ${String(m.version).padStart(4, '0')}_${m.name}`);
-    console.log(applied.length === 0 ? `${store.description}: schema is up to date` : `${store.description}: ${applied.length} migration(s) applied`);
+    console.log(
+      applied.length === 0
+        ? `${store.description}: schema is up to date`
+        : `${store.description}: ${applied.length} migration(s) applied`,
+    );
     return 0;
   });
 }
@@ -114,7 +121,8 @@ async function dbStatus(): Promise<number> {
     console.log(`current:  ${status.current}`);
     console.log(`latest:   ${status.latest}`);
     console.log(`pending:  ${status.pending.map((m) => `${m.version}_${m.name}`).join(', ') || 'none'}`);
-    if (status.unknown.length > 0) console.log(`unknown:  ${status.unknown.join(', ')} (the database is newer than this build)`);
+    if (status.unknown.length > 0)
+      console.log(`unknown:  ${status.unknown.join(', ')} (the database is newer than this build)`);
     if (status.altered.length > 0) console.log(`altered:  ${status.altered.join(', ')} (applied files were edited)`);
     try {
       assertCompatible(status);
@@ -137,11 +145,15 @@ async function importReddit(args: string[]): Promise<number> {
   const file = files[0];
   const communityName = options.get('--community') ?? 'imported';
   if (!file || files.length > 1 || !/^[A-Za-z0-9_]{3,21}$/.test(communityName)) {
-    console.error(`usage: agora import reddit <file.jsonl> [--community <name: 3–21 of A–Z a–z 0–9 _>] [--meta <file.json>]`);
+    console.error(
+      `usage: agora import reddit <file.jsonl> [--community <name: 3–21 of A–Z a–z 0–9 _>] [--meta <file.json>]`,
+    );
     return 2;
   }
   const metaFile = options.get('--meta') ?? file.replace(/\.jsonl$/, '') + '-meta.json';
-  const meta = existsSync(metaFile) ? (JSON.parse(readFileSync(metaFile, 'utf8')) as Record<string, RedditThreadMeta>) : undefined;
+  const meta = existsSync(metaFile)
+    ? (JSON.parse(readFileSync(metaFile, 'utf8')) as Record<string, RedditThreadMeta>)
+    : undefined;
   try {
     const comments = parseRedditLines(readFileSync(file, 'utf8'));
     const agora = await createAgora({ ...loadConfig(), logLevel: 'warn' });
@@ -182,11 +194,15 @@ async function admin(action: 'create' | 'grant' | 'revoke', username: string | u
   try {
     if (action === 'create') await agora.accounts.createAdmin({ username, password });
     else await agora.accounts.setAdmin(username, action === 'grant');
-    console.log(`${username}: ${action === 'revoke' ? 'no longer a site admin' : 'site admin'} (${agora.store.description})`);
+    console.log(
+      `${username}: ${action === 'revoke' ? 'no longer a site admin' : 'site admin'} (${agora.store.description})`,
+    );
     return 0;
   } catch (error) {
     if (error instanceof AppError) {
-      console.error(`agora admin ${action} ${username}: ${error.message}${error.code === 'username_taken' ? ' (use `agora admin grant`)' : ''}`);
+      console.error(
+        `agora admin ${action} ${username}: ${error.message}${error.code === 'username_taken' ? ' (use `agora admin grant`)' : ''}`,
+      );
       return 1;
     }
     throw error;

@@ -13,14 +13,20 @@ interface Waiting<I, O> {
  * transaction), each item is processed again alone, so one bad item fails
  * only itself, never the others batched with it.
  */
-export function createBatcher<I, O>(process: (key: string, items: I[]) => Promise<O[]>, maxBatch = 64): (key: string, item: I) => Promise<O> {
+export function createBatcher<I, O>(
+  process: (key: string, items: I[]) => Promise<O[]>,
+  maxBatch = 64,
+): (key: string, item: I) => Promise<O> {
   const queues = new Map<string, Waiting<I, O>[]>();
 
   async function drain(key: string, queue: Waiting<I, O>[]): Promise<void> {
     while (queue.length > 0) {
       const batch = queue.splice(0, maxBatch);
       try {
-        const answers = await process(key, batch.map((w) => w.item));
+        const answers = await process(
+          key,
+          batch.map((w) => w.item),
+        );
         batch.forEach((w, i) => w.resolve(answers[i] as O));
       } catch (error) {
         if (batch.length === 1) batch[0]!.reject(error);

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createFreshReads, createReadCache } from './cache.js';
 
-const opts = (over: Partial<Parameters<typeof createReadCache>[0]> = {}) => ({ exact: true, ttlMs: 0, maxEntries: 10, now: () => 0, ...over });
+const opts = (over: Partial<Parameters<typeof createReadCache>[0]> = {}) => ({
+  exact: true,
+  ttlMs: 0,
+  maxEntries: 10,
+  now: () => 0,
+  ...over,
+});
 
 test('a cache that is neither exact nor given a ttl always asks the loader', async () => {
   const cache = createReadCache<string, number>(opts({ exact: false, ttlMs: 0 }));
@@ -14,7 +20,11 @@ test('an exact cache keeps values until invalidated, and answers hits synchronou
   const cache = createReadCache<string, number>(opts());
   let loads = 0;
   assert.equal(await cache.get('k', async () => ++loads), 1);
-  assert.equal(cache.get('k', async () => ++loads), 1, 'a hit is a plain value, not a promise');
+  assert.equal(
+    cache.get('k', async () => ++loads),
+    1,
+    'a hit is a plain value, not a promise',
+  );
   cache.invalidate('k');
   assert.equal(await cache.get('k', async () => ++loads), 2);
   cache.invalidateWhere((_k, v) => v === 2);
@@ -52,12 +62,18 @@ test('missing rows are not cached, and the size is bounded', async () => {
 
 test('fresh reads: a read asked during a load shares the next load, never the running one', async () => {
   const loads: { key: string; resolve: (v: string) => void; reject: (e: Error) => void }[] = [];
-  const read = createFreshReads((key: string) => new Promise<string>((resolve, reject) => loads.push({ key, resolve, reject })));
+  const read = createFreshReads(
+    (key: string) => new Promise<string>((resolve, reject) => loads.push({ key, resolve, reject })),
+  );
   const first = read('d');
   const second = read('d');
   const third = read('d');
   const other = read('e');
-  assert.deepEqual(loads.map((l) => l.key), ['d', 'e'], 'one load per key in flight');
+  assert.deepEqual(
+    loads.map((l) => l.key),
+    ['d', 'e'],
+    'one load per key in flight',
+  );
   loads[0]!.resolve('v1');
   assert.equal(await first, 'v1');
   await Promise.resolve();

@@ -74,7 +74,11 @@ export function createReadCache<K, V>(options: ReadCacheOptions): ReadCache<K, V
             const oldest = entries.keys().next();
             if (!oldest.done) remove(oldest.value);
           }
-          const entry: { value: V; until: number; charge: Charge | null } = { value, until: loadedAt + ttl, charge: null };
+          const entry: { value: V; until: number; charge: Charge | null } = {
+            value,
+            until: loadedAt + ttl,
+            charge: null,
+          };
           entries.set(key, entry);
           if (memory) {
             entry.charge = memory.budget.charge(memory.owner, 64 + sizeOf(key) + sizeOf(value), () => {

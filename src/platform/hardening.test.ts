@@ -14,7 +14,10 @@ test('cursors: a list reads back only what it issued, with exact types; anything
   const cursor = cursors.encode('posts:top:all', [12.5, ID, ID, 0]);
   assert.deepEqual(cursors.decode('posts:top:all', cursor, ['number', 'id', 'id', 'int']), [12.5, ID, ID, 0]);
   const refused = (list: string, text: string, shape: Parameters<typeof cursors.decode>[2]) =>
-    assert.throws(() => cursors.decode(list, text, shape), (e: unknown) => e instanceof AppError && e.code === 'invalid_cursor' && e.status === 400);
+    assert.throws(
+      () => cursors.decode(list, text, shape),
+      (e: unknown) => e instanceof AppError && e.code === 'invalid_cursor' && e.status === 400,
+    );
   refused('posts:top:day', cursor, ['number', 'id', 'id', 'int']); // another list's cursor
   refused('posts:top:all', cursor, ['number', 'id', 'id']); // another shape
   const [payload, mac] = cursor.split('.') as [string, string];
@@ -29,7 +32,12 @@ test('cursors: a list reads back only what it issued, with exact types; anything
   refused('search:posts', cursors.encode('search:posts', [2 ** 60]), ['int']);
   refused('orders', cursors.encode('orders', ["'; DROP TABLE x; --"]), ['id']);
   // Another site's key: refused.
-  refused('posts:top:all', createCursors(Buffer.alloc(32, 8)).encode('posts:top:all', [12.5, ID, ID, 0]), ['number', 'id', 'id', 'int']);
+  refused('posts:top:all', createCursors(Buffer.alloc(32, 8)).encode('posts:top:all', [12.5, ID, ID, 0]), [
+    'number',
+    'id',
+    'id',
+    'int',
+  ]);
 });
 
 test('client keys: IPv4 as is, IPv6 per /64 network, IPv4-mapped IPv6 as IPv4', () => {
@@ -72,7 +80,12 @@ test('a batch where one item fails answers the others: each is run again alone',
     return items.map((i) => i.toUpperCase());
   });
   const first = batch('k', 'first');
-  const rest = ['x', 'bad', 'y'].map((item) => batch('k', item).then((v) => v, (e: Error) => e.message));
+  const rest = ['x', 'bad', 'y'].map((item) =>
+    batch('k', item).then(
+      (v) => v,
+      (e: Error) => e.message,
+    ),
+  );
   release();
   assert.equal(await first, 'FIRST');
   assert.deepEqual(await Promise.all(rest), ['X', 'bad item', 'Y']);
@@ -85,6 +98,9 @@ test('sortInSlices sorts like Array.sort (stable) and yields to the loop between
   const timer = setInterval(() => turns++, 0);
   const sorted = await sortInSlices(items, (a, b) => a.key - b.key, 1000);
   clearInterval(timer);
-  assert.deepEqual(sorted, [...items].sort((a, b) => a.key - b.key));
+  assert.deepEqual(
+    sorted,
+    [...items].sort((a, b) => a.key - b.key),
+  );
   assert.ok(turns > 0, 'timers ran while it sorted');
 });

@@ -10,7 +10,8 @@ test('ids are 26-char strings, strictly increasing within a process, and carry t
     if (i % 1000 === 0) t += 1;
     made.push(ids.next());
   }
-  for (let i = 1; i < made.length; i++) assert.ok((made[i - 1] as string) < (made[i] as string), `not increasing at ${i}`);
+  for (let i = 1; i < made.length; i++)
+    assert.ok((made[i - 1] as string) < (made[i] as string), `not increasing at ${i}`);
   assert.equal(new Set(made).size, made.length);
   for (const id of made) assert.match(id, /^[0-9A-HJKMNP-TV-Z]{26}$/);
   assert.equal(idTime(made[made.length - 1] as string), t);

@@ -13,7 +13,11 @@ export function nextTurn(): Promise<void> {
  * `slice` items are sorted one per turn, then merged in pairs, about
  * `slice` items a turn.
  */
-export async function sortInSlices<T>(items: readonly T[], compare: (a: T, b: T) => number, slice = 1024): Promise<T[]> {
+export async function sortInSlices<T>(
+  items: readonly T[],
+  compare: (a: T, b: T) => number,
+  slice = 1024,
+): Promise<T[]> {
   let runs: T[][] = [];
   for (let i = 0; i < items.length; i += slice) {
     runs.push(items.slice(i, i + slice).sort(compare));

@@ -12,7 +12,11 @@ export interface Answer {
 export interface TestApp {
   agora: Agora;
   base: string;
-  request(method: string, path: string, options?: { body?: unknown; token?: string; headers?: Record<string, string>; raw?: string }): Promise<Answer>;
+  request(
+    method: string,
+    path: string,
+    options?: { body?: unknown; token?: string; headers?: Record<string, string>; raw?: string },
+  ): Promise<Answer>;
   /** The Prometheus text of /metrics (with the test token). */
   metrics(): Promise<string>;
   close(): Promise<void>;
@@ -34,7 +38,11 @@ export async function startTestApp(kind: StoreKind, env: Record<string, string> 
 }
 
 /** The real app on a given database (a second process on one PostgreSQL database, say). */
-export async function startTestAppOn(db: { url: string; drop(): Promise<void> }, env: Record<string, string> = {}, clock?: Clock): Promise<TestApp> {
+export async function startTestAppOn(
+  db: { url: string; drop(): Promise<void> },
+  env: Record<string, string> = {},
+  clock?: Clock,
+): Promise<TestApp> {
   const config = loadConfig({ ...TEST_ENV, ...env, AGORA_DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' });
   const agora = await createAgora(config, clock ? { clock } : {});
   await agora.app.listen({ port: 0, host: '127.0.0.1' });
@@ -72,7 +80,11 @@ export async function startTestAppOn(db: { url: string; drop(): Promise<void> },
 }
 
 /** Creates an account and signs in; returns its token and id. */
-export async function signUp(app: TestApp, username: string, password = 'correct horse'): Promise<{ token: string; id: string }> {
+export async function signUp(
+  app: TestApp,
+  username: string,
+  password = 'correct horse',
+): Promise<{ token: string; id: string }> {
   const created = await app.request('POST', '/api/v1/accounts', { body: { username, password } });
   if (created.status !== 201) throw new Error(`sign-up failed: ${created.status} ${JSON.stringify(created.body)}`);
   const session = await app.request('POST', '/api/v1/sessions', { body: { username, password } });
@@ -81,7 +93,11 @@ export async function signUp(app: TestApp, username: string, password = 'correct
 }
 
 /** A site admin made as `agora admin create` makes one, signed in; returns its token and id. */
-export async function signUpAdmin(app: TestApp, username: string, password = 'correct horse'): Promise<{ token: string; id: string }> {
+export async function signUpAdmin(
+  app: TestApp,
+  username: string,
+  password = 'correct horse',
+): Promise<{ token: string; id: string }> {
   const account = await app.agora.accounts.createAdmin({ username, password });
   const session = await app.request('POST', '/api/v1/sessions', { body: { username, password } });
   if (session.status !== 201) throw new Error(`sign-in failed: ${session.status} ${JSON.stringify(session.body)}`);
@@ -89,7 +105,10 @@ export async function signUpAdmin(app: TestApp, username: string, password = 'co
 }
 
 /** Two app processes on one new PostgreSQL database (what several Agora processes sharing a primary look like). */
-export async function twoProcesses(env: Record<string, string>, fn: (a: TestApp, b: TestApp) => Promise<void>): Promise<void> {
+export async function twoProcesses(
+  env: Record<string, string>,
+  fn: (a: TestApp, b: TestApp) => Promise<void>,
+): Promise<void> {
   const db = await freshDatabase('postgres');
   const a = await startTestAppOn(db, env);
   const b = await startTestAppOn({ url: db.url, drop: async () => {} }, env);

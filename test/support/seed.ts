@@ -9,7 +9,11 @@ import { migrationsDir } from '../../src/paths.js';
  * hundreds of real sign-ups would only measure scrypt. Their password hash
  * is unusable, so they can only act through the returned tokens (in order).
  */
-export async function seedSignedIn(url: string, usernames: readonly string[], emailOf: (username: string) => string | null = () => null): Promise<string[]> {
+export async function seedSignedIn(
+  url: string,
+  usernames: readonly string[],
+  emailOf: (username: string) => string | null = () => null,
+): Promise<string[]> {
   const store = openStore({ url, sqliteSync: 'normal', pgPoolSize: 2 });
   try {
     await migrate(store, loadMigrations(migrationsDir(), store.dialect), { now: () => Date.now() });
@@ -19,11 +23,17 @@ export async function seedSignedIn(url: string, usernames: readonly string[], em
     await store.write(async (tx) => {
       for (const name of usernames) {
         const id = ids.next();
-        await tx.run('INSERT INTO accounts (id, username, username_key, email, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-          id, name, name.toLowerCase(), emailOf(name), 'unusable', now,
-        ]);
+        await tx.run(
+          'INSERT INTO accounts (id, username, username_key, email, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+          [id, name, name.toLowerCase(), emailOf(name), 'unusable', now],
+        );
         const { token, hash } = newToken();
-        await tx.run('INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)', [hash, id, now, now + 86_400_000]);
+        await tx.run('INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)', [
+          hash,
+          id,
+          now,
+          now + 86_400_000,
+        ]);
         tokens.push(token);
       }
     });

@@ -16,7 +16,14 @@ export interface ServerProcess {
 
 /** Runs `agora serve` as a real process on a free port; resolves once it listens. */
 export async function startServerProcess(env: Record<string, string>, cwd?: string): Promise<ServerProcess> {
-  const childEnv: Record<string, string | undefined> = { ...testEnv(), ...TEST_ENV, AGORA_LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ...env };
+  const childEnv: Record<string, string | undefined> = {
+    ...testEnv(),
+    ...TEST_ENV,
+    AGORA_LOG_LEVEL: 'info',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...env,
+  };
   // Without an explicit store the server takes its default (./data/agora.db in cwd).
   if (!env.AGORA_DATABASE_URL) delete childEnv.AGORA_DATABASE_URL;
   const child = spawn(process.execPath, [CLI, 'serve'], {

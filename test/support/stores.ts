@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { describe } from 'node:test';
 import pg from 'pg';
 import { systemClock, type Clock } from '../../src/platform/clock.js';
-import { createStoreHandle, loadMigrations, migrate, openStore, type StoreHandle } from '../../src/platform/store/index.js';
+import {
+  createStoreHandle,
+  loadMigrations,
+  migrate,
+  openStore,
+  type StoreHandle,
+} from '../../src/platform/store/index.js';
 import { migrationsDir } from '../../src/paths.js';
 
 /**
@@ -16,7 +22,10 @@ import { migrationsDir } from '../../src/paths.js';
 const ALL_KINDS = ['sqlite', 'postgres'] as const;
 export type StoreKind = (typeof ALL_KINDS)[number];
 export const STORE_KINDS: readonly StoreKind[] = (() => {
-  const asked = (process.env.AGORA_TEST_STORES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const asked = (process.env.AGORA_TEST_STORES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = asked.filter((s) => !(ALL_KINDS as readonly string[]).includes(s));
   if (unknown.length > 0) throw new Error(`AGORA_TEST_STORES: unknown store ${unknown.join(', ')} (sqlite, postgres)`);
   return asked.length === 0 ? ALL_KINDS : ALL_KINDS.filter((k) => asked.includes(k));

@@ -14,7 +14,9 @@ describeStores('accounts and sessions', (kind) => {
   after(() => app.close());
 
   test('POST /accounts creates an account: 201 {id, username, createdAt}', async () => {
-    const res = await app.request('POST', '/api/v1/accounts', { body: { username: 'Alice_1', password: 'password123', email: 'a@example.com' } });
+    const res = await app.request('POST', '/api/v1/accounts', {
+      body: { username: 'Alice_1', password: 'password123', email: 'a@example.com' },
+    });
     assert.equal(res.status, 201);
     assert.deepEqual(Object.keys(res.body).sort(), ['createdAt', 'id', 'username']);
     assert.equal(res.body.username, 'Alice_1');
@@ -23,14 +25,20 @@ describeStores('accounts and sessions', (kind) => {
   });
 
   test('usernames are unique in any letter case: 409 username_taken', async () => {
-    const res = await app.request('POST', '/api/v1/accounts', { body: { username: 'aLICE_1', password: 'password123' } });
+    const res = await app.request('POST', '/api/v1/accounts', {
+      body: { username: 'aLICE_1', password: 'password123' },
+    });
     assert.equal(res.status, 409);
     assert.equal(res.body.error.code, 'username_taken');
   });
 
   test('concurrent sign-ups of one name: exactly one wins', async () => {
     const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => app.request('POST', '/api/v1/accounts', { body: { username: i % 2 ? 'race_me' : 'RACE_ME', password: 'password123' } })),
+      Array.from({ length: 6 }, (_, i) =>
+        app.request('POST', '/api/v1/accounts', {
+          body: { username: i % 2 ? 'race_me' : 'RACE_ME', password: 'password123' },
+        }),
+      ),
     );
     assert.deepEqual(results.map((r) => r.status).sort(), [201, 409, 409, 409, 409, 409]);
   });
@@ -55,7 +63,9 @@ describeStores('accounts and sessions', (kind) => {
   });
 
   test('POST /sessions returns a token for the right password, in any letter case of the name', async () => {
-    const res = await app.request('POST', '/api/v1/sessions', { body: { username: 'alice_1', password: 'password123' } });
+    const res = await app.request('POST', '/api/v1/sessions', {
+      body: { username: 'alice_1', password: 'password123' },
+    });
     assert.equal(res.status, 201);
     assert.match(res.body.token, /^[A-Za-z0-9_-]{43}$/);
     assert.equal(res.body.account.username, 'Alice_1');
@@ -64,8 +74,12 @@ describeStores('accounts and sessions', (kind) => {
   });
 
   test('unknown user and wrong password get the same 401 invalid_credentials', async () => {
-    const wrong = await app.request('POST', '/api/v1/sessions', { body: { username: 'Alice_1', password: 'password124' } });
-    const unknown = await app.request('POST', '/api/v1/sessions', { body: { username: 'nobody_here', password: 'password123' } });
+    const wrong = await app.request('POST', '/api/v1/sessions', {
+      body: { username: 'Alice_1', password: 'password124' },
+    });
+    const unknown = await app.request('POST', '/api/v1/sessions', {
+      body: { username: 'nobody_here', password: 'password123' },
+    });
     assert.equal(wrong.status, 401);
     assert.equal(unknown.status, 401);
     assert.deepEqual(wrong.body, unknown.body);
@@ -81,7 +95,9 @@ describeStores('accounts and sessions', (kind) => {
       assert.equal(bad.status, 401, header);
       assert.equal(bad.body.error.code, 'unauthenticated');
     }
-    const login = await app.request('POST', '/api/v1/sessions', { body: { username: 'Alice_1', password: 'password123' } });
+    const login = await app.request('POST', '/api/v1/sessions', {
+      body: { username: 'Alice_1', password: 'password123' },
+    });
     const me = await app.request('GET', '/api/v1/me', { token: login.body.token });
     assert.equal(me.status, 200);
     assert.deepEqual(me.body, {
@@ -109,7 +125,9 @@ describeStores('accounts and sessions', (kind) => {
 
   test('DELETE /sessions/current ends that session only', async () => {
     const { token } = await signUp(app, 'bob_logout');
-    const other = await app.request('POST', '/api/v1/sessions', { body: { username: 'bob_logout', password: 'correct horse' } });
+    const other = await app.request('POST', '/api/v1/sessions', {
+      body: { username: 'bob_logout', password: 'correct horse' },
+    });
     const del = await app.request('DELETE', '/api/v1/sessions/current', { token });
     assert.equal(del.status, 204);
     assert.equal((await app.request('GET', '/api/v1/me', { token })).status, 401);
@@ -119,7 +137,9 @@ describeStores('accounts and sessions', (kind) => {
 
   test('DELETE /me/sessions ends every session of the account', async () => {
     const { token } = await signUp(app, 'carol_all');
-    const other = await app.request('POST', '/api/v1/sessions', { body: { username: 'carol_all', password: 'correct horse' } });
+    const other = await app.request('POST', '/api/v1/sessions', {
+      body: { username: 'carol_all', password: 'correct horse' },
+    });
     assert.equal((await app.request('DELETE', '/api/v1/me/sessions', { token })).status, 204);
     assert.equal((await app.request('GET', '/api/v1/me', { token })).status, 401);
     assert.equal((await app.request('GET', '/api/v1/me', { token: other.body.token })).status, 401);
@@ -134,22 +154,38 @@ describeStores('accounts and sessions', (kind) => {
   });
 
   test('names in AGORA_ADMINS are reserved (any letter case); admin rights belong to accounts made by `agora admin create`', async () => {
-    const claimed = await app.request('POST', '/api/v1/accounts', { body: { username: 'root_admin', password: 'correct horse' } });
+    const claimed = await app.request('POST', '/api/v1/accounts', {
+      body: { username: 'root_admin', password: 'correct horse' },
+    });
     assert.equal(claimed.status, 409);
     assert.equal(claimed.body.error.code, 'username_taken');
-    assert.equal((await app.request('POST', '/api/v1/sessions', { body: { username: 'Root_Admin', password: 'correct horse' } })).status, 401);
+    assert.equal(
+      (await app.request('POST', '/api/v1/sessions', { body: { username: 'Root_Admin', password: 'correct horse' } }))
+        .status,
+      401,
+    );
     const { token } = await signUpAdmin(app, 'Root_Admin');
     assert.equal((await app.request('GET', '/api/v1/me', { token })).body.isAdmin, true);
     const plain = await signUp(app, 'not_root');
     assert.equal((await app.request('GET', '/api/v1/me', { token: plain.token })).body.isAdmin, false);
     await app.agora.accounts.setAdmin('not_root', true);
-    assert.equal((await app.request('GET', '/api/v1/me', { token: plain.token })).body.isAdmin, true, 'granted: the session sees it at once');
+    assert.equal(
+      (await app.request('GET', '/api/v1/me', { token: plain.token })).body.isAdmin,
+      true,
+      'granted: the session sees it at once',
+    );
     await app.agora.accounts.setAdmin('NOT_ROOT', false);
-    assert.equal((await app.request('GET', '/api/v1/me', { token: plain.token })).body.isAdmin, false, 'revoked: at once');
+    assert.equal(
+      (await app.request('GET', '/api/v1/me', { token: plain.token })).body.isAdmin,
+      false,
+      'revoked: at once',
+    );
   });
 
   test('an account creation records an outbox event in the same transaction', async () => {
-    const rows = await app.agora.store.q.all<{ payload: string }>("SELECT payload FROM outbox WHERE topic = 'account.created'");
+    const rows = await app.agora.store.q.all<{ payload: string }>(
+      "SELECT payload FROM outbox WHERE topic = 'account.created'",
+    );
     assert.ok(rows.some((r) => JSON.parse(r.payload).username === 'Alice_1'));
   });
 });
@@ -170,7 +206,9 @@ describeStores('rate limits', (kind) => {
   test('sign-ups per IP are limited: 429 rate_limited with Retry-After', async () => {
     const statuses = [];
     for (let i = 0; i < 3; i++) {
-      const res = await app.request('POST', '/api/v1/accounts', { body: { username: `limited_${i}`, password: 'password123' } });
+      const res = await app.request('POST', '/api/v1/accounts', {
+        body: { username: `limited_${i}`, password: 'password123' },
+      });
       statuses.push(res.status);
       if (res.status === 429) {
         assert.equal(res.body.error.code, 'rate_limited');
@@ -182,11 +220,17 @@ describeStores('rate limits', (kind) => {
 
   let token = '';
   test('sign-in attempts per IP are limited', async () => {
-    const first = await app.request('POST', '/api/v1/sessions', { body: { username: 'limited_0', password: 'password123' } });
+    const first = await app.request('POST', '/api/v1/sessions', {
+      body: { username: 'limited_0', password: 'password123' },
+    });
     assert.equal(first.status, 201);
     token = first.body.token;
     const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await app.request('POST', '/api/v1/sessions', { body: { username: 'limited_0', password: 'wrong-password' } })).status);
+    for (let i = 0; i < 3; i++)
+      statuses.push(
+        (await app.request('POST', '/api/v1/sessions', { body: { username: 'limited_0', password: 'wrong-password' } }))
+          .status,
+      );
     assert.deepEqual(statuses, [401, 401, 429]);
   });
 
@@ -217,10 +261,13 @@ describe('sessions across processes sharing PostgreSQL [postgres]', needs('postg
   test('a sign-out is sent to the other processes as a notice: seen there at once, however long AGORA_CACHE_TTL_MS is', () =>
     twoProcesses({ AGORA_CACHE_TTL_MS: '600000' }, async (a, b) => {
       const first = await signUp(a, 'noticed');
-      const second = await a.request('POST', '/api/v1/sessions', { body: { username: 'noticed', password: 'correct horse' } });
+      const second = await a.request('POST', '/api/v1/sessions', {
+        body: { username: 'noticed', password: 'correct horse' },
+      });
       const other = await signUp(a, 'bystander');
       const me = async (token: string) => (await b.request('GET', '/api/v1/me', { token })).status;
-      for (const token of [first.token, second.body.token, other.token]) assert.equal(await me(token), 200, 'b now holds a copy');
+      for (const token of [first.token, second.body.token, other.token])
+        assert.equal(await me(token), 200, 'b now holds a copy');
       const soon = async (token: string) => {
         for (let i = 0; i < 40 && (await me(token)) !== 401; i++) await new Promise((r) => setTimeout(r, 50));
         return me(token);

@@ -17,8 +17,12 @@ const P = 1;
 export function createPasswords(cost: number): Passwords {
   const derive = (password: string, salt: Buffer, n: number, r: number, p: number) =>
     new Promise<Buffer>((resolve, reject) =>
-      scrypt(password.normalize('NFC'), salt, KEY_LENGTH, { N: n, r, p, maxmem: 256 * n * r * p + 1024 * 1024 }, (err, key) =>
-        err ? reject(err) : resolve(key),
+      scrypt(
+        password.normalize('NFC'),
+        salt,
+        KEY_LENGTH,
+        { N: n, r, p, maxmem: 256 * n * r * p + 1024 * 1024 },
+        (err, key) => (err ? reject(err) : resolve(key)),
       ),
     );
   const dummySalt = randomBytes(16);

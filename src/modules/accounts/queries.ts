@@ -25,7 +25,8 @@ export interface SessionRow {
   expires_at: number;
 }
 
-const ACCOUNT_COLUMNS = 'id, username, username_key, email, password_hash, post_karma, comment_karma, created_at, is_admin, failed_logins, login_after';
+const ACCOUNT_COLUMNS =
+  'id, username, username_key, email, password_hash, post_karma, comment_karma, created_at, is_admin, failed_logins, login_after';
 
 export const ACCOUNT_ID_BY_KEY = 'SELECT id FROM accounts WHERE username_key = ?';
 export const ACCOUNT_BY_KEY = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE username_key = ?`;
@@ -45,11 +46,13 @@ export const SET_ADMIN = 'UPDATE accounts SET is_admin = ? WHERE username_key = 
 export const LOGIN_FAILED = 'UPDATE accounts SET failed_logins = failed_logins + 1, login_after = ? WHERE id = ?';
 export const LOGIN_SUCCEEDED = 'UPDATE accounts SET failed_logins = 0, login_after = 0 WHERE id = ?';
 export const SET_PASSWORD_HASH = 'UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?';
-export const INSERT_SESSION = 'INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)';
+export const INSERT_SESSION =
+  'INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)';
 export const DELETE_SESSION = 'DELETE FROM sessions WHERE token_hash = ?';
 export const DELETE_ACCOUNT_SESSIONS = 'DELETE FROM sessions WHERE account_id = ?';
 export const DELETE_EXPIRED_SESSIONS = 'DELETE FROM sessions WHERE account_id = ? AND expires_at <= ?';
-export const ADD_KARMA = 'UPDATE accounts SET post_karma = post_karma + ?, comment_karma = comment_karma + ? WHERE id = ?';
+export const ADD_KARMA =
+  'UPDATE accounts SET post_karma = post_karma + ?, comment_karma = comment_karma + ? WHERE id = ?';
 export const idsByKeys = (n: number) => `SELECT id, username_key FROM accounts WHERE username_key IN (${rows(n, '?')})`;
 /** Placeholder accounts (imports) have this password hash: no password ever matches it. */
 export const NO_PASSWORD = '!';

@@ -30,7 +30,11 @@ export interface AccountsRouteLimits {
 }
 
 /** HTTP for accounts and sessions: schema -> auth -> service -> presenter. */
-export function accountsRoutes(accounts: AccountsService, auth: AuthHooks, limits: AccountsRouteLimits): FastifyPluginAsync {
+export function accountsRoutes(
+  accounts: AccountsService,
+  auth: AuthHooks,
+  limits: AccountsRouteLimits,
+): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify as unknown as App;
     const tags = ['accounts'];
@@ -64,7 +68,10 @@ export function accountsRoutes(accounts: AccountsService, auth: AuthHooks, limit
         schema: {
           tags,
           summary: 'Sign in: returns a bearer token',
-          body: Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 128 }) }),
+          body: Type.Object({
+            username: Type.String({ minLength: 1, maxLength: 64 }),
+            password: Type.String({ minLength: 1, maxLength: 128 }),
+          }),
           response: responses({ 201: SessionSchema }),
         },
       },
@@ -73,7 +80,15 @@ export function accountsRoutes(accounts: AccountsService, auth: AuthHooks, limit
 
     app.delete(
       '/api/v1/sessions/current',
-      { onRequest: auth.required, schema: { tags, security: bearer, summary: 'Sign out (this token stops working)', response: responses({ 204: Type.Null() }) } },
+      {
+        onRequest: auth.required,
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'Sign out (this token stops working)',
+          response: responses({ 204: Type.Null() }),
+        },
+      },
       async (request, reply) => {
         await accounts.logout(principalOf(request).tokenHash);
         return reply.code(204).send(null);
@@ -82,7 +97,15 @@ export function accountsRoutes(accounts: AccountsService, auth: AuthHooks, limit
 
     app.delete(
       '/api/v1/me/sessions',
-      { onRequest: auth.required, schema: { tags, security: bearer, summary: 'Sign out everywhere (every token of this account)', response: responses({ 204: Type.Null() }) } },
+      {
+        onRequest: auth.required,
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'Sign out everywhere (every token of this account)',
+          response: responses({ 204: Type.Null() }),
+        },
+      },
       async (request, reply) => {
         await accounts.logoutEverywhere(principalOf(request).accountId);
         return reply.code(204).send(null);
@@ -91,7 +114,15 @@ export function accountsRoutes(accounts: AccountsService, auth: AuthHooks, limit
 
     app.get(
       '/api/v1/me',
-      { onRequest: auth.required, schema: { tags, security: bearer, summary: 'The signed-in account', response: responses({ 200: OwnAccountSchema }) } },
+      {
+        onRequest: auth.required,
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'The signed-in account',
+          response: responses({ 200: OwnAccountSchema }),
+        },
+      },
       (request) => accounts.me(principalOf(request).accountId),
     );
 

@@ -61,7 +61,8 @@ export function createAccountsService(deps: AccountsDeps) {
   // are not, for cacheTtlMs as above. 0 keeps no copies either way.
   const sessions = createReadCache<string, q.SessionRow>({
     ...cacheOptions,
-    ttlMs: () => (deps.cacheTtlMs > 0 && store.notices.hearing ? Math.max(SESSION_KEEP_MS, deps.cacheTtlMs) : deps.cacheTtlMs),
+    ttlMs: () =>
+      deps.cacheTtlMs > 0 && store.notices.hearing ? Math.max(SESSION_KEEP_MS, deps.cacheTtlMs) : deps.cacheTtlMs,
     maxEntries: 200_000,
     memory: { budget: deps.memory, owner: 'sessions' },
   });
@@ -75,12 +76,18 @@ export function createAccountsService(deps: AccountsDeps) {
     },
     () => sessions.clear(),
   );
-  const accountsById = createReadCache<string, q.AccountRow>({ ...cacheOptions, maxEntries: 100_000, memory: { budget: deps.memory, owner: 'accounts' } });
+  const accountsById = createReadCache<string, q.AccountRow>({
+    ...cacheOptions,
+    maxEntries: 100_000,
+    memory: { budget: deps.memory, owner: 'accounts' },
+  });
   const names = new Map<string, string>();
 
   async function idsOf(usernames: readonly string[], within: Queryable = store.q): Promise<Map<string, string>> {
     const keys = [...new Set(usernames.map((u) => u.toLowerCase()))];
-    const found = await allIn(keys, (slice) => within.all<{ id: string; username_key: string }>(q.idsByKeys(slice.length), slice));
+    const found = await allIn(keys, (slice) =>
+      within.all<{ id: string; username_key: string }>(q.idsByKeys(slice.length), slice),
+    );
     return new Map(found.map((row) => [row.username_key, row.id]));
   }
 
@@ -88,7 +95,8 @@ export function createAccountsService(deps: AccountsDeps) {
     /** Creates an account; `username_taken` if the name is used in any letter case. */
     async register(input: { username: string; password: string; email?: string | undefined }): Promise<Account> {
       const key = input.username.toLowerCase();
-      if (reserved.has(key)) throw new AppError('username_taken', `the username ${input.username} is reserved`, { field: 'username' });
+      if (reserved.has(key))
+        throw new AppError('username_taken', `the username ${input.username} is reserved`, { field: 'username' });
       // Cheap early answer; the unique index below is what guarantees it.
       if (await store.q.get(q.ACCOUNT_ID_BY_KEY, [key])) throw taken(input.username);
       const hash = await passwords.hash(input.password);
@@ -117,11 +125,16 @@ export function createAccountsService(deps: AccountsDeps) {
       const now = clock.now();
       if (row && row.login_after > now) {
         const seconds = Math.ceil((row.login_after - now) / 1000);
-        throw new AppError('rate_limited', `too many failed sign-ins for this account: try again in ${seconds} s`, { retryAfterSeconds: seconds });
+        throw new AppError('rate_limited', `too many failed sign-ins for this account: try again in ${seconds} s`, {
+          retryAfterSeconds: seconds,
+        });
       }
-      const ok = row ? await passwords.verify(input.password, row.password_hash) : await passwords.dummyVerify(input.password);
+      const ok = row
+        ? await passwords.verify(input.password, row.password_hash)
+        : await passwords.dummyVerify(input.password);
       if (!row || !ok) {
-        if (row) await store.write((tx) => tx.run(q.LOGIN_FAILED, [loginAfter(row.failed_logins + 1, clock.now()), row.id]));
+        if (row)
+          await store.write((tx) => tx.run(q.LOGIN_FAILED, [loginAfter(row.failed_logins + 1, clock.now()), row.id]));
         throw new AppError('invalid_credentials', 'unknown username or wrong password');
       }
       const rehashed = passwords.needsRehash(row.password_hash) ? await passwords.hash(input.password) : null;
@@ -145,7 +158,14 @@ export function createAccountsService(deps: AccountsDeps) {
       const id = ids.next();
       const createdAt = clock.now();
       const inserted = await store.write(async (tx) => {
-        const row = await tx.get(q.INSERT_ACCOUNT, [id, input.username, input.username.toLowerCase(), null, hash, createdAt]);
+        const row = await tx.get(q.INSERT_ACCOUNT, [
+          id,
+          input.username,
+          input.username.toLowerCase(),
+          null,
+          hash,
+          createdAt,
+        ]);
         if (!row) return false;
         await tx.run(q.SET_ADMIN, [1, input.username.toLowerCase()]);
         await outbox.record(tx, 'account.created', { accountId: id, username: input.username });
@@ -174,7 +194,13 @@ export function createAccountsService(deps: AccountsDeps) {
       const toPrincipal = (row: q.SessionRow | undefined): Principal | null =>
         !row || row.expires_at <= clock.now()
           ? null
-          : { accountId: row.account_id, username: row.username, isAdmin: row.is_admin === 1, createdAt: row.created_at, tokenHash };
+          : {
+              accountId: row.account_id,
+              username: row.username,
+              isAdmin: row.is_admin === 1,
+              createdAt: row.created_at,
+              tokenHash,
+            };
       const found = sessions.get(tokenHash, () => store.q.get<q.SessionRow>(q.SESSION_BY_HASH, [tokenHash]));
       return found instanceof Promise ? found.then(toPrincipal) : toPrincipal(found);
     },
@@ -231,7 +257,9 @@ export function createAccountsService(deps: AccountsDeps) {
         if (known !== undefined) out.set(id, known);
         else if (!out.has(id)) missing.push(id);
       }
-      const found = await allIn([...new Set(missing)], (slice) => store.q.all<{ id: string; username: string }>(q.usernamesByIds(slice.length), slice));
+      const found = await allIn([...new Set(missing)], (slice) =>
+        store.q.all<{ id: string; username: string }>(q.usernamesByIds(slice.length), slice),
+      );
       for (const row of found) {
         if (names.size >= 200_000) names.delete(names.keys().next().value as string);
         names.set(row.id, row.username);
@@ -269,7 +297,10 @@ export function createAccountsService(deps: AccountsDeps) {
      * (no password matches it). Keys of `ids` are lower-case names;
      * `created` counts the placeholders made.
      */
-    async ensurePlaceholders(tx: Tx, usernames: readonly string[]): Promise<{ ids: Map<string, string>; created: number }> {
+    async ensurePlaceholders(
+      tx: Tx,
+      usernames: readonly string[],
+    ): Promise<{ ids: Map<string, string>; created: number }> {
       const found = await idsOf(usernames, tx);
       let created = 0;
       for (const username of new Set(usernames)) {

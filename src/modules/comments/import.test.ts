@@ -27,7 +27,10 @@ describeStores('import of Reddit threads (agora import reddit)', (kind) => {
   let app: TestApp;
   const source = parseRedditLines(readFileSync(DATA, 'utf8'));
   const threads = [...new Set(source.map((c) => c.thread_id))];
-  const meta = JSON.parse(readFileSync(DATA.replace(/\.jsonl$/, '-meta.json'), 'utf8')) as Record<string, RedditThreadMeta>;
+  const meta = JSON.parse(readFileSync(DATA.replace(/\.jsonl$/, '-meta.json'), 'utf8')) as Record<
+    string,
+    RedditThreadMeta
+  >;
 
   let db: { url: string; drop(): Promise<void> };
   before(async () => {
@@ -61,10 +64,20 @@ describeStores('import of Reddit threads (agora import reddit)', (kind) => {
   }
 
   test('the four real threads import; read back they are the imported comments, parents and bodies, byte for byte', async () => {
-    const report = await app.agora.comments.importer.importReddit(source, { communityName: 'reddit_import_test', meta });
-    assert.deepEqual(report, { threads: 4, postsCreated: 4, commentsCreated: 7330, commentsKept: 0, placeholderAccounts: report.placeholderAccounts });
+    const report = await app.agora.comments.importer.importReddit(source, {
+      communityName: 'reddit_import_test',
+      meta,
+    });
+    assert.deepEqual(report, {
+      threads: 4,
+      postsCreated: 4,
+      commentsCreated: 7330,
+      commentsKept: 0,
+      placeholderAccounts: report.placeholderAccounts,
+    });
     assert.ok(report.placeholderAccounts > 5000, 'unknown authors became placeholder accounts');
-    const posts = (await app.request('GET', '/api/v1/communities/reddit_import_test/posts?sort=new&limit=10')).body.items as { id: string; title: string; commentCount: number }[];
+    const posts = (await app.request('GET', '/api/v1/communities/reddit_import_test/posts?sort=new&limit=10')).body
+      .items as { id: string; title: string; commentCount: number }[];
     assert.equal(posts.length, 4);
     for (const threadId of threads) {
       const expected = source.filter((c) => c.thread_id === threadId);
@@ -79,13 +92,20 @@ describeStores('import of Reddit threads (agora import reddit)', (kind) => {
       for (const c of got.values()) {
         const author = c.author ?? '[deleted]';
         const match = bySignature.get(`${c.createdAt}|${c.body}|${c.score}|${author}`);
-        assert.ok(match, `comment ${c.id} (${JSON.stringify(c.body?.slice(0, 40))}) matches an imported one byte for byte`);
+        assert.ok(
+          match,
+          `comment ${c.id} (${JSON.stringify(c.body?.slice(0, 40))}) matches an imported one byte for byte`,
+        );
         localToSource.set(c.id, match.id);
       }
       assert.equal(new Set(localToSource.values()).size, expected.length);
       for (const c of got.values()) {
         const original = expected.find((e) => e.id === localToSource.get(c.id));
-        assert.equal(c.parentId === null ? null : localToSource.get(c.parentId), original?.parent_id, 'the same parent');
+        assert.equal(
+          c.parentId === null ? null : localToSource.get(c.parentId),
+          original?.parent_id,
+          'the same parent',
+        );
         if (original?.author === '[deleted]') assert.equal(c.author, null, 'a deleted author stays deleted');
       }
     }
@@ -95,19 +115,41 @@ describeStores('import of Reddit threads (agora import reddit)', (kind) => {
 
   test('importing the same file again changes nothing (the CLI command)', async () => {
     const counts = async () => {
-      const posts = (await app.request('GET', '/api/v1/communities/reddit_import_test/posts?sort=new&limit=10')).body.items as { commentCount: number }[];
+      const posts = (await app.request('GET', '/api/v1/communities/reddit_import_test/posts?sort=new&limit=10')).body
+        .items as { commentCount: number }[];
       return posts.map((p) => p.commentCount).sort();
     };
     const before_ = await counts();
-    const { stdout } = await run(process.execPath, [join(projectRoot(), 'dist', 'src', 'cli', 'main.js'), 'import', 'reddit', DATA, '--community', 'reddit_import_test'], {
-      env: { ...process.env, ...TEST_ENV, AGORA_DATABASE_URL: db.url },
-    });
-    assert.match(stdout, /4 thread\(s\), 0 post\(s\) and 0 comment\(s\) created, 7330 comment\(s\) already there, 0 placeholder account\(s\)/);
+    const { stdout } = await run(
+      process.execPath,
+      [
+        join(projectRoot(), 'dist', 'src', 'cli', 'main.js'),
+        'import',
+        'reddit',
+        DATA,
+        '--community',
+        'reddit_import_test',
+      ],
+      {
+        env: { ...process.env, ...TEST_ENV, AGORA_DATABASE_URL: db.url },
+      },
+    );
+    assert.match(
+      stdout,
+      /4 thread\(s\), 0 post\(s\) and 0 comment\(s\) created, 7330 comment\(s\) already there, 0 placeholder account\(s\)/,
+    );
     const again = await app.agora.comments.importer.importReddit(source, { communityName: 'reddit_import_test', meta });
-    assert.deepEqual(again, { threads: 4, postsCreated: 0, commentsCreated: 0, commentsKept: 7330, placeholderAccounts: 0 });
+    assert.deepEqual(again, {
+      threads: 4,
+      postsCreated: 0,
+      commentsCreated: 0,
+      commentsKept: 7330,
+      placeholderAccounts: 0,
+    });
     assert.deepEqual(await counts(), before_);
     // A karma sum of an imported author is their comments' scores, once.
-    const author = source.find((c) => c.author !== '[deleted]' && /^[A-Za-z0-9_]{3,20}$/.test(c.author))?.author as string;
+    const author = source.find((c) => c.author !== '[deleted]' && /^[A-Za-z0-9_]{3,20}$/.test(c.author))
+      ?.author as string;
     const expected = source.filter((c) => c.author === author).reduce((n, c) => n + c.score, 0);
     assert.equal((await app.request('GET', `/api/v1/accounts/${author}`)).body.karma.comment, expected);
   });

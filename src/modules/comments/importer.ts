@@ -57,11 +57,21 @@ export function parseRedditLines(text: string): RedditComment[] {
       throw new AppError('invalid_request', `line ${i + 1}: not JSON`);
     }
     const ok =
-      typeof c === 'object' && c !== null &&
-      typeof c.thread_id === 'string' && typeof c.id === 'string' && (c.parent_id === null || typeof c.parent_id === 'string') &&
-      typeof c.author === 'string' && typeof c.body === 'string' && !c.body.includes('\0') &&
-      Number.isInteger(c.score) && Number.isFinite(c.created_utc);
-    if (!ok) throw new AppError('invalid_request', `line ${i + 1}: not a Reddit comment (thread_id, id, parent_id, author, body, score, created_utc)`);
+      typeof c === 'object' &&
+      c !== null &&
+      typeof c.thread_id === 'string' &&
+      typeof c.id === 'string' &&
+      (c.parent_id === null || typeof c.parent_id === 'string') &&
+      typeof c.author === 'string' &&
+      typeof c.body === 'string' &&
+      !c.body.includes('\0') &&
+      Number.isInteger(c.score) &&
+      Number.isFinite(c.created_utc);
+    if (!ok)
+      throw new AppError(
+        'invalid_request',
+        `line ${i + 1}: not a Reddit comment (thread_id, id, parent_id, author, body, score, created_utc)`,
+      );
     out.push(c);
   });
   return out;
@@ -70,7 +80,8 @@ export function parseRedditLines(text: string): RedditComment[] {
 /** Up and down counts that give the recorded score: ups/downs when they agree with it, else the score as up or down votes. */
 function counts(c: RedditComment): { up: number; down: number } {
   const { ups, downs, score } = c;
-  if (typeof ups === 'number' && typeof downs === 'number' && ups >= 0 && downs >= 0 && ups - downs === score) return { up: ups, down: downs };
+  if (typeof ups === 'number' && typeof downs === 'number' && ups >= 0 && downs >= 0 && ups - downs === score)
+    return { up: ups, down: downs };
   return { up: Math.max(score, 0), down: Math.max(-score, 0) };
 }
 
@@ -93,7 +104,9 @@ export function createImporter(deps: {
   const { store, accounts, communities, posts, search } = deps;
 
   async function mapped(tx: Tx, source: string, externalIds: string[]): Promise<Map<string, string>> {
-    const found = await allIn(externalIds, (slice) => tx.all<{ external_id: string; local_id: string }>(q.MAPPED(slice.length), [source, ...slice]));
+    const found = await allIn(externalIds, (slice) =>
+      tx.all<{ external_id: string; local_id: string }>(q.MAPPED(slice.length), [source, ...slice]),
+    );
     return new Map(found.map((r) => [r.external_id, r.local_id]));
   }
 
@@ -105,11 +118,20 @@ export function createImporter(deps: {
     }
     const importer = await store.write((tx) => accounts.ensurePlaceholders(tx, [IMPORTER]));
     const accountId = importer.ids.get(IMPORTER) as string;
-    await communities.create({ name, title: name, description: 'Imported discussions' }, { accountId, username: IMPORTER, isAdmin: false, createdAt: 0, tokenHash: '' });
+    await communities.create(
+      { name, title: name, description: 'Imported discussions' },
+      { accountId, username: IMPORTER, isAdmin: false, createdAt: 0, tokenHash: '' },
+    );
     return communities.ref(name);
   }
 
-  async function thread(tx: Tx, communityId: string, threadId: string, comments: RedditComment[], meta: RedditThreadMeta | undefined): Promise<Omit<ImportReport, 'threads'>> {
+  async function thread(
+    tx: Tx,
+    communityId: string,
+    threadId: string,
+    comments: RedditComment[],
+    meta: RedditThreadMeta | undefined,
+  ): Promise<Omit<ImportReport, 'threads'>> {
     const report = { postsCreated: 0, commentsCreated: 0, commentsKept: 0, placeholderAccounts: 0 };
     const names = new Set(comments.map((c) => c.author).filter((a) => a !== DELETED && NAME.test(a)));
     const postAuthor = meta?.author?.replace(/^u\//, '');
@@ -139,7 +161,11 @@ export function createImporter(deps: {
       report.postsCreated++;
     }
 
-    const known = await mapped(tx, SOURCE_COMMENT, comments.map((c) => c.id));
+    const known = await mapped(
+      tx,
+      SOURCE_COMMENT,
+      comments.map((c) => c.id),
+    );
     const fresh = comments.filter((c) => !known.has(c.id));
     report.commentsKept += known.size;
     if (fresh.length === 0) return report;
@@ -159,14 +185,19 @@ export function createImporter(deps: {
         const local = known.get(p);
         if (local !== undefined) return d + 1 + (depthOf.get(local) ?? 0);
         const parent = byExternal.get(p);
-        if (!parent) throw new AppError('invalid_request', `comment ${c.id}: its parent ${p} is neither in the file nor imported before`);
+        if (!parent)
+          throw new AppError(
+            'invalid_request',
+            `comment ${c.id}: its parent ${p} is neither in the file nor imported before`,
+          );
         p = parent.parent_id;
       }
       return d;
     };
     const rows = fresh.map((c) => ({ c, depth: depth(c) })).sort((a, b) => a.depth - b.depth);
     const deepest = rows[rows.length - 1];
-    if (deepest && deepest.depth >= q.MAX_DEPTH) throw new AppError('invalid_request', `comment ${deepest.c.id}: replies nest at most ${q.MAX_DEPTH} levels deep`);
+    if (deepest && deepest.depth >= q.MAX_DEPTH)
+      throw new AppError('invalid_request', `comment ${deepest.c.id}: replies nest at most ${q.MAX_DEPTH} levels deep`);
     const children = new Map<string, number>();
     for (const { c } of rows) if (c.parent_id !== null) children.set(c.parent_id, (children.get(c.parent_id) ?? 0) + 1);
     // Replies to comments imported before raise their reply counts.
@@ -185,10 +216,25 @@ export function createImporter(deps: {
         const author = c.author === DELETED ? null : (accountIds.get(c.author.toLowerCase()) ?? null);
         if (author !== null) karma.set(author, (karma.get(author) ?? 0) + c.score);
         const parent = c.parent_id === null ? null : (localId.get(c.parent_id) as string);
-        return [localId.get(c.id) as string, postId, parent, author, c.body, d, up, down, children.get(c.id) ?? 0, Math.round(c.created_utc * 1000), version];
+        return [
+          localId.get(c.id) as string,
+          postId,
+          parent,
+          author,
+          c.body,
+          d,
+          up,
+          down,
+          children.get(c.id) ?? 0,
+          Math.round(c.created_utc * 1000),
+          version,
+        ];
       });
       await tx.run(q.insertMany(chunk.length), params);
-      await tx.run(q.mapMany(chunk.length), chunk.flatMap(({ c }) => [SOURCE_COMMENT, c.id, localId.get(c.id) as string]));
+      await tx.run(
+        q.mapMany(chunk.length),
+        chunk.flatMap(({ c }) => [SOURCE_COMMENT, c.id, localId.get(c.id) as string]),
+      );
       for (const { c } of chunk) await search.index(tx, 'comments', localId.get(c.id) as string, '', c.body);
     }
     for (const [author, score] of karma) await accounts.addKarma(tx, author, { comment: score });
@@ -198,7 +244,10 @@ export function createImporter(deps: {
 
   return {
     /** Imports parsed comments (`parseRedditLines`) into the community, created if missing. */
-    async importReddit(comments: RedditComment[], options: { communityName: string; meta?: Record<string, RedditThreadMeta> }): Promise<ImportReport> {
+    async importReddit(
+      comments: RedditComment[],
+      options: { communityName: string; meta?: Record<string, RedditThreadMeta> },
+    ): Promise<ImportReport> {
       const target = await community(options.communityName);
       const threads = new Map<string, RedditComment[]>();
       const seen = new Set<string>();
@@ -209,7 +258,13 @@ export function createImporter(deps: {
         if (list) list.push(c);
         else threads.set(c.thread_id, [c]);
       }
-      const report: ImportReport = { threads: threads.size, postsCreated: 0, commentsCreated: 0, commentsKept: 0, placeholderAccounts: 0 };
+      const report: ImportReport = {
+        threads: threads.size,
+        postsCreated: 0,
+        commentsCreated: 0,
+        commentsKept: 0,
+        placeholderAccounts: 0,
+      };
       for (const [threadId, list] of threads) {
         // Counted after the commit (a transaction may be retried).
         const done = await store.write((tx) => thread(tx, target.id, threadId, list, options.meta?.[threadId]));

@@ -53,8 +53,14 @@ export function createInbox(deps: {
   const { store, clock, ids, outbox, accounts } = deps;
 
   async function deliver(event: CommentCreated): Promise<void> {
-    const mentioned = event.mentions.length === 0 ? [] : [...(await accounts.idsOf(event.mentions)).values()].filter((id) => id !== event.authorId);
-    const toParent = event.parentAuthorId !== undefined ? event.parentAuthorId !== null && event.parentAuthorId !== event.authorId : Boolean(event.parentId);
+    const mentioned =
+      event.mentions.length === 0
+        ? []
+        : [...(await accounts.idsOf(event.mentions)).values()].filter((id) => id !== event.authorId);
+    const toParent =
+      event.parentAuthorId !== undefined
+        ? event.parentAuthorId !== null && event.parentAuthorId !== event.authorId
+        : Boolean(event.parentId);
     if (!toParent && mentioned.length === 0) return;
     const now = clock.now();
     await store.write(async (tx) => {
@@ -87,13 +93,25 @@ export function createInbox(deps: {
         store.q.get<{ n: number }>(q.INBOX_UNREAD, [principal.accountId]),
       ]);
       const page = rows.slice(0, input.limit);
-      const comments = new Map((await deps.comments(page.map((r) => r.comment_id), principal, false)).map((c) => [c.id, c]));
+      const comments = new Map(
+        (
+          await deps.comments(
+            page.map((r) => r.comment_id),
+            principal,
+            false,
+          )
+        ).map((c) => [c.id, c]),
+      );
       const items: InboxItem[] = page.flatMap((r) => {
         const comment = comments.get(r.comment_id);
         return comment ? [{ id: r.id, type: r.kind, read: r.read_at !== null, createdAt: r.created_at, comment }] : [];
       });
       const last = page[page.length - 1];
-      return { items, unreadCount: Number(unread?.n ?? 0), nextCursor: rows.length > input.limit && last ? deps.cursors.encode('inbox', [last.id]) : null };
+      return {
+        items,
+        unreadCount: Number(unread?.n ?? 0),
+        nextCursor: rows.length > input.limit && last ? deps.cursors.encode('inbox', [last.id]) : null,
+      };
     },
 
     /** Marks the given items read (all unread ones when no ids are given). Idempotent. */

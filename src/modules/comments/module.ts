@@ -17,7 +17,10 @@ export interface CommentsModule {
 
 export function createCommentsModule(deps: CommentsDeps & { communities: CommunitiesModule }): CommentsModule {
   const service = createCommentsService(deps);
-  const inbox = createInbox({ ...deps, comments: (ids, principal, shownOnly) => service.byIds(ids, principal, shownOnly) });
+  const inbox = createInbox({
+    ...deps,
+    comments: (ids, principal, shownOnly) => service.byIds(ids, principal, shownOnly),
+  });
   const importer = createImporter(deps);
   return {
     service,

@@ -66,7 +66,12 @@ export function fromRow(row: CommentRow, author: string | null): Comment {
 /** A node's comment as JSON text without the closing brace (kept on the node until it changes). */
 function fragment(node: Node, postId: string): string {
   node.json ??= JSON.stringify(
-    present({ ...node, postId, parentId: node.parent?.parent ? node.parent.id : null, childCount: node.children.length }),
+    present({
+      ...node,
+      postId,
+      parentId: node.parent?.parent ? node.parent.id : null,
+      childCount: node.children.length,
+    }),
   ).slice(0, -1);
   return node.json;
 }
@@ -80,7 +85,9 @@ const str = (s: string | null) => (s === null ? 'null' : JSON.stringify(s));
  */
 export function stubCursor(cursors: Cursors, sort: Sort, stub: Stub, postId: string): string {
   const parent = stub.parent.parent ? stub.parent.id : postId;
-  return stub.after ? cursors.encode(stubList(parent, true), [sort, ...stub.after]) : cursors.encode(stubList(parent, false), [sort]);
+  return stub.after
+    ? cursors.encode(stubList(parent, true), [sort, ...stub.after])
+    : cursors.encode(stubList(parent, false), [sort]);
 }
 export const stubList = (parent: string, after: boolean) => `comments:${after ? 'after' : 'from-first'}:${parent}`;
 
@@ -90,7 +97,14 @@ export const stubList = (parent: string, after: boolean) => `comments:${after ? 
  * directly from the nodes' kept fragments: the largest answers of the API,
  * made without building and serializing an object per comment.
  */
-export function writeSelection(cursors: Cursors, selection: Selection, postId: string, sort: Sort, votes: ReadonlyMap<string, VoteValue> | null, subtree: Node | null): string {
+export function writeSelection(
+  cursors: Cursors,
+  selection: Selection,
+  postId: string,
+  sort: Sort,
+  votes: ReadonlyMap<string, VoteValue> | null,
+  subtree: Node | null,
+): string {
   const parts: string[] = [];
   const write = (node: Node) => {
     parts.push(fragment(node, postId));
@@ -104,7 +118,10 @@ export function writeSelection(cursors: Cursors, selection: Selection, postId: s
     parts.push(']}');
   };
   const more = selection.more
-    .map((stub) => `{"parentId":${stub.parent.parent ? str(stub.parent.id) : 'null'},"count":${stub.count},"cursor":${str(stubCursor(cursors, sort, stub, postId))}}`)
+    .map(
+      (stub) =>
+        `{"parentId":${stub.parent.parent ? str(stub.parent.id) : 'null'},"count":${stub.count},"cursor":${str(stubCursor(cursors, sort, stub, postId))}}`,
+    )
     .join(',');
   if (subtree) {
     parts.push(fragment(subtree, postId));

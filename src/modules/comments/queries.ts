@@ -30,7 +30,8 @@ export const MAX_DEPTH = 100;
 
 /** A comment neither deleted nor removed: in SQL, and of a row read. */
 const SHOWN = 'deleted_at IS NULL AND removed_at IS NULL';
-export const shown = (row: Pick<CommentRow, 'deleted_at' | 'removed_at'>) => row.deleted_at === null && row.removed_at === null;
+export const shown = (row: Pick<CommentRow, 'deleted_at' | 'removed_at'>) =>
+  row.deleted_at === null && row.removed_at === null;
 const COLUMNS = `id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, edited_at, deleted_at,
 removed_at, removal_reason, version`;
 
@@ -82,7 +83,8 @@ export const EDIT = 'UPDATE comments SET body = ?, edited_at = ? WHERE id = ?';
 /** Soft delete: the node stays in the tree; its text is erased. */
 export const DELETE = 'UPDATE comments SET body = NULL, deleted_at = ? WHERE id = ? AND deleted_at IS NULL';
 export const REMOVE = 'UPDATE comments SET removed_at = ?, removal_reason = ? WHERE id = ? AND removed_at IS NULL';
-export const RESTORE = 'UPDATE comments SET removed_at = NULL, removal_reason = NULL WHERE id = ? AND removed_at IS NOT NULL';
+export const RESTORE =
+  'UPDATE comments SET removed_at = NULL, removal_reason = NULL WHERE id = ? AND removed_at IS NOT NULL';
 
 export const BY_AUTHOR = `SELECT ${COLUMNS} FROM comments WHERE author_id = ? AND ${SHOWN} ORDER BY id DESC LIMIT ?`;
 export const BY_AUTHOR_AFTER = `SELECT ${COLUMNS} FROM comments WHERE author_id = ? AND ${SHOWN} AND id < ? ORDER BY id DESC LIMIT ?`;
@@ -105,10 +107,13 @@ export const inbox = (unreadOnly: boolean, after: boolean) =>
   `SELECT ${INBOX_COLUMNS} FROM inbox WHERE account_id = ?${unreadOnly ? ' AND read_at IS NULL' : ''}${after ? ' AND id < ?' : ''} ORDER BY id DESC LIMIT ?`;
 export const INBOX_UNREAD = 'SELECT COUNT(*) AS n FROM inbox WHERE account_id = ? AND read_at IS NULL';
 export const INBOX_READ_ALL = 'UPDATE inbox SET read_at = ? WHERE account_id = ? AND read_at IS NULL';
-export const inboxRead = (n: number) => `UPDATE inbox SET read_at = ? WHERE account_id = ? AND read_at IS NULL AND id IN (${rows(n, '?')})`;
+export const inboxRead = (n: number) =>
+  `UPDATE inbox SET read_at = ? WHERE account_id = ? AND read_at IS NULL AND id IN (${rows(n, '?')})`;
 
-export const MAPPED = (n: number) => `SELECT external_id, local_id FROM import_map WHERE source = ? AND external_id IN (${rows(n, '?')})`;
+export const MAPPED = (n: number) =>
+  `SELECT external_id, local_id FROM import_map WHERE source = ? AND external_id IN (${rows(n, '?')})`;
 export const MAP = 'INSERT INTO import_map (source, external_id, local_id) VALUES (?, ?, ?)';
-export const mapMany = (n: number) => `INSERT INTO import_map (source, external_id, local_id) VALUES ${rows(n, '(?, ?, ?)')}`;
+export const mapMany = (n: number) =>
+  `INSERT INTO import_map (source, external_id, local_id) VALUES ${rows(n, '(?, ?, ?)')}`;
 export const insertMany = (n: number) =>
   `INSERT INTO comments (id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, version) VALUES ${rows(n, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`;

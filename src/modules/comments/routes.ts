@@ -3,7 +3,18 @@ import type { FastifyPluginAsync } from 'fastify';
 import { UsernameRef } from '../accounts/index.js';
 import { ReasonBody, ReportSchema } from '../moderation/index.js';
 import { VoteAnswer, VoteBody, VoteValue } from '../posts/index.js';
-import { accountLimit, Id, IdParams, List, Nullable, principalOf, responses, sendJsonText, type App, type AuthHooks } from '../../platform/http/index.js';
+import {
+  accountLimit,
+  Id,
+  IdParams,
+  List,
+  Nullable,
+  principalOf,
+  responses,
+  sendJsonText,
+  type App,
+  type AuthHooks,
+} from '../../platform/http/index.js';
 import type { Inbox } from './inbox.js';
 import { TREE_DEPTH, TREE_LIMIT, type CommentsService, type TreeQuery } from './service.js';
 import { SORTS } from './tree.js';
@@ -27,20 +38,37 @@ const commentFields = {
 };
 export const CommentSchema = Type.Object(commentFields);
 const Stub = Type.Object({
-  parentId: Nullable(Type.String({ description: 'null: continue with GET /posts/:id/comments?cursor=; else GET /comments/:parentId?cursor=' })),
+  parentId: Nullable(
+    Type.String({
+      description: 'null: continue with GET /posts/:id/comments?cursor=; else GET /comments/:parentId?cursor=',
+    }),
+  ),
   count: Type.Integer({ description: 'Comments reached by following this stub (and the stubs it leads to)' }),
   cursor: Type.String(),
 });
 // The tree answers are written as JSON text by the presenter; these schemas document them.
-const Reply: TSchema = Type.Object({ ...commentFields, replies: Type.Array(Type.Object({}, { additionalProperties: true })) });
+const Reply: TSchema = Type.Object({
+  ...commentFields,
+  replies: Type.Array(Type.Object({}, { additionalProperties: true })),
+});
 const Tree = Type.Object({ items: Type.Array(Reply), more: Type.Array(Stub) });
 const Subtree = Type.Object({ ...commentFields, replies: Type.Array(Reply), more: Type.Array(Stub) });
 
 const Body = Type.String({ minLength: 1, maxLength: 10_000 });
 const TreeQuerySchema = Type.Object({
-  sort: Type.Optional(Type.Union(SORTS.map((s) => Type.Literal(s)), { description: 'default best; a cursor carries its own' })),
+  sort: Type.Optional(
+    Type.Union(
+      SORTS.map((s) => Type.Literal(s)),
+      { description: 'default best; a cursor carries its own' },
+    ),
+  ),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: TREE_LIMIT }),
-  depth: Type.Integer({ minimum: 1, maximum: 50, default: TREE_DEPTH, description: 'levels shown: of a post, top-level comments are level 1; of a comment, its replies' }),
+  depth: Type.Integer({
+    minimum: 1,
+    maximum: 50,
+    default: TREE_DEPTH,
+    description: 'levels shown: of a post, top-level comments are level 1; of a comment, its replies',
+  }),
   cursor: Type.Optional(Type.String({ maxLength: 400 })),
 });
 
@@ -50,7 +78,12 @@ export interface CommentLimits {
   reportsPer10Min: number;
 }
 
-export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: AuthHooks, limits: CommentLimits): FastifyPluginAsync {
+export function commentsRoutes(
+  comments: CommentsService,
+  inbox: Inbox,
+  auth: AuthHooks,
+  limits: CommentLimits,
+): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify as unknown as App;
     const tags = ['comments'];
@@ -70,7 +103,8 @@ export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: Au
           response: responses({ 201: CommentSchema }),
         },
       },
-      async (request, reply) => reply.code(201).send(await comments.create(request.params.id, request.body, principalOf(request))),
+      async (request, reply) =>
+        reply.code(201).send(await comments.create(request.params.id, request.body, principalOf(request))),
     );
 
     app.get(
@@ -79,13 +113,15 @@ export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: Au
         onRequest: auth.optional,
         schema: {
           tags,
-          summary: 'A post\'s comment tree: the best `limit` comments by the sort over the whole tree, `depth` levels; the rest as `more` stubs',
+          summary:
+            "A post's comment tree: the best `limit` comments by the sort over the whole tree, `depth` levels; the rest as `more` stubs",
           params: IdParams,
           querystring: TreeQuerySchema,
           response: responses({ 200: Tree }),
         },
       },
-      async (request, reply) => sendJsonText(reply, await comments.tree(request.params.id, request.query as TreeQuery, request.principal)),
+      async (request, reply) =>
+        sendJsonText(reply, await comments.tree(request.params.id, request.query as TreeQuery, request.principal)),
     );
 
     app.get(
@@ -94,27 +130,44 @@ export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: Au
         onRequest: auth.optional,
         schema: {
           tags,
-          summary: 'A comment with its subtree (continue this thread; with a stub\'s cursor, load more replies)',
+          summary: "A comment with its subtree (continue this thread; with a stub's cursor, load more replies)",
           params: IdParams,
           querystring: TreeQuerySchema,
           response: responses({ 200: Subtree }),
         },
       },
-      async (request, reply) => sendJsonText(reply, await comments.subtree(request.params.id, request.query as TreeQuery, request.principal)),
+      async (request, reply) =>
+        sendJsonText(reply, await comments.subtree(request.params.id, request.query as TreeQuery, request.principal)),
     );
 
     app.patch(
       '/api/v1/comments/:id',
       {
         onRequest: auth.required,
-        schema: { tags, security, summary: 'Edit the body (author only)', params: IdParams, body: Type.Object({ body: Body }), response: responses({ 200: CommentSchema }) },
+        schema: {
+          tags,
+          security,
+          summary: 'Edit the body (author only)',
+          params: IdParams,
+          body: Type.Object({ body: Body }),
+          response: responses({ 200: CommentSchema }),
+        },
       },
       async (request) => comments.edit(request.params.id, request.body, principalOf(request)),
     );
 
     app.delete(
       '/api/v1/comments/:id',
-      { onRequest: auth.required, schema: { tags, security, summary: 'Delete (author only; the node stays with its replies)', params: IdParams, response: responses({ 204: Type.Null() }) } },
+      {
+        onRequest: auth.required,
+        schema: {
+          tags,
+          security,
+          summary: 'Delete (author only; the node stays with its replies)',
+          params: IdParams,
+          response: responses({ 204: Type.Null() }),
+        },
+      },
       async (request, reply) => {
         await comments.remove(request.params.id, principalOf(request));
         return reply.code(204).send(null);
@@ -156,7 +209,16 @@ export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: Au
 
     app.delete(
       '/api/v1/comments/:id/removal',
-      { onRequest: auth.required, schema: { tags: ['moderation'], security, summary: 'Restore a removed comment (moderators)', params: IdParams, response: responses({ 200: CommentSchema }) } },
+      {
+        onRequest: auth.required,
+        schema: {
+          tags: ['moderation'],
+          security,
+          summary: 'Restore a removed comment (moderators)',
+          params: IdParams,
+          response: responses({ 200: CommentSchema }),
+        },
+      },
       async (request) => comments.restoreAsModerator(request.params.id, principalOf(request)),
     );
 
@@ -168,13 +230,14 @@ export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: Au
         schema: {
           tags: ['moderation'],
           security,
-          summary: 'Report a comment to its community\'s moderators (once per account)',
+          summary: "Report a comment to its community's moderators (once per account)",
           params: IdParams,
           body: ReasonBody,
           response: responses({ 201: ReportSchema }),
         },
       },
-      async (request, reply) => reply.code(201).send(await comments.report(request.params.id, request.body.reason, principalOf(request))),
+      async (request, reply) =>
+        reply.code(201).send(await comments.report(request.params.id, request.body.reason, principalOf(request))),
     );
 
     app.get(
@@ -183,9 +246,12 @@ export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: Au
         onRequest: auth.optional,
         schema: {
           tags,
-          summary: 'A user\'s comments, newest first',
+          summary: "A user's comments, newest first",
           params: Type.Object({ username: UsernameRef }),
-          querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 25 }), cursor: Type.Optional(Type.String({ maxLength: 300 })) }),
+          querystring: Type.Object({
+            limit: Type.Integer({ minimum: 1, maximum: 100, default: 25 }),
+            cursor: Type.Optional(Type.String({ maxLength: 300 })),
+          }),
           response: responses({ 200: List(CommentSchema) }),
         },
       },
@@ -208,7 +274,13 @@ export function commentsRoutes(comments: CommentsService, inbox: Inbox, auth: Au
           response: responses({
             200: Type.Object({
               items: Type.Array(
-                Type.Object({ id: Type.String(), type: Type.Union([Type.Literal('reply'), Type.Literal('mention')]), read: Type.Boolean(), createdAt: Type.Integer(), comment: CommentSchema }),
+                Type.Object({
+                  id: Type.String(),
+                  type: Type.Union([Type.Literal('reply'), Type.Literal('mention')]),
+                  read: Type.Boolean(),
+                  createdAt: Type.Integer(),
+                  comment: CommentSchema,
+                }),
               ),
               unreadCount: Type.Integer(),
               nextCursor: Nullable(Type.String()),

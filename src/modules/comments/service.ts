@@ -15,7 +15,17 @@ import type { Outbox } from '../../platform/outbox/index.js';
 import { allIn, StoreError, type Store, type Tx } from '../../platform/store/index.js';
 import { fromRow, stubList, writeSelection, type Comment } from './presenter.js';
 import * as q from './queries.js';
-import { NeedsSort, select, SORTS, Thread, type Key, type Node, type Selection, type Sort, type Start } from './tree.js';
+import {
+  NeedsSort,
+  select,
+  SORTS,
+  Thread,
+  type Key,
+  type Node,
+  type Selection,
+  type Sort,
+  type Start,
+} from './tree.js';
 
 export interface CommentsDeps {
   store: Store;
@@ -70,7 +80,12 @@ function readCursor(cursors: Cursors, cursor: string, parent: string): { sort: S
   try {
     found = { sort: cursors.decode(stubList(parent, false), cursor, ['string'])[0], after: null };
   } catch {
-    const [sort, rank, createdAt, id] = cursors.decode(stubList(parent, true), cursor, ['string', 'number', 'int', 'id']);
+    const [sort, rank, createdAt, id] = cursors.decode(stubList(parent, true), cursor, [
+      'string',
+      'number',
+      'int',
+      'id',
+    ]);
     found = { sort, after: [rank, createdAt, id] };
   }
   const sort = SORTS.find((s) => s === found.sort);
@@ -118,7 +133,9 @@ export function createCommentsService(deps: CommentsDeps) {
   async function catchUp(thread: Thread): Promise<boolean> {
     const changed = await store.read(async (r) => {
       const version = await posts.commentVersion(r, thread.postId);
-      return version === undefined ? null : { version, rows: await r.all<q.CommentRow>(q.OF_POST_SINCE, [thread.postId, thread.version]) };
+      return version === undefined
+        ? null
+        : { version, rows: await r.all<q.CommentRow>(q.OF_POST_SINCE, [thread.postId, thread.version]) };
     });
     if (!changed) throw new AppError('not_found', 'no such post');
     return thread.apply(changed.rows, changed.version, await usernamesOf(changed.rows));
@@ -137,7 +154,7 @@ export function createCommentsService(deps: CommentsDeps) {
     // Rows by depth (parents first), each depth in walk order: a row met twice is applied
     // twice, the newer last.
     const byDepth: q.CommentRow[][] = [];
-    for (let after: [number, string] = [0, '']; ; ) {
+    for (let after: [number, string] = [0, '']; ;) {
       const chunk = await store.q.all<q.CommentRow>(q.OF_POST_CHUNK, [postId, after[0], after[1], LOAD_CHUNK]);
       for (const row of chunk) (byDepth[row.depth] ??= []).push(row);
       const last = chunk[chunk.length - 1];
@@ -149,7 +166,8 @@ export function createCommentsService(deps: CommentsDeps) {
     let slice: q.CommentRow[] = [];
     let turn = performance.now();
     const apply = async () => {
-      if (!thread.applyInOrder(slice, await usernamesOf(slice))) throw new Error(`post ${postId}: a comment's parent is missing from its thread`);
+      if (!thread.applyInOrder(slice, await usernamesOf(slice)))
+        throw new Error(`post ${postId}: a comment's parent is missing from its thread`);
       slice = [];
       if (performance.now() - turn < SLICE_MS) return;
       await nextTurn();
@@ -169,14 +187,21 @@ export function createCommentsService(deps: CommentsDeps) {
   }
 
   /** A selection, with any long children list it needs sorted in slices first (`NeedsSort`). */
-  async function selectFrom(thread: Thread, start: Start, sort: Sort, limit: number, depth: number): Promise<Selection> {
+  async function selectFrom(
+    thread: Thread,
+    start: Start,
+    sort: Sort,
+    limit: number,
+    depth: number,
+  ): Promise<Selection> {
     for (let attempt = 1; ; attempt++) {
       try {
         return select(thread, start, sort, limit, depth);
       } catch (error) {
         if (!(error instanceof NeedsSort)) throw error;
         // Under a stream of changes the sort may keep being overtaken: then it is done in one go.
-        if (!(await thread.sortInSlices(error.node, error.sort, sortInSlices)) && attempt >= 3) thread.sorted(error.node, error.sort, true);
+        if (!(await thread.sortInSlices(error.node, error.sort, sortInSlices)) && attempt >= 3)
+          thread.sorted(error.node, error.sort, true);
       }
     }
   }
@@ -221,7 +246,12 @@ export function createCommentsService(deps: CommentsDeps) {
     tx.afterCommit(() => {
       const thread = threads.get(postId);
       if (!thread) return;
-      const applied = row && store.singleWriter && !thread.stale && row.version === thread.version + 1 && thread.apply([row], row.version, usernames);
+      const applied =
+        row &&
+        store.singleWriter &&
+        !thread.stale &&
+        row.version === thread.version + 1 &&
+        thread.apply([row], row.version, usernames);
       if (!applied) thread.stale = true;
       else resized(thread);
     });
@@ -241,7 +271,11 @@ export function createCommentsService(deps: CommentsDeps) {
    */
   async function change<T>(
     id: string,
-    fn: (tx: Tx, comment: q.CommentRow, post: { communityId: string }) => Promise<{ countDelta: number; result: T; unchanged?: true } | null>,
+    fn: (
+      tx: Tx,
+      comment: q.CommentRow,
+      post: { communityId: string },
+    ) => Promise<{ countDelta: number; result: T; unchanged?: true } | null>,
   ): Promise<T | null> {
     return store.write(async (tx) => {
       const comment = await tx.get<q.CommentRow>(q.FOR_CHANGE[store.dialect], [id]);
@@ -251,7 +285,10 @@ export function createCommentsService(deps: CommentsDeps) {
       const done = await fn(tx, comment, { communityId });
       if (!done) return null;
       if (done.unchanged) return done.result; // nothing written: no new change number
-      const bumped = Promise.all([posts.commentsChanged(tx, postId, communityId, done.countDelta), tx.run(q.SET_VERSION, [postId, id])]);
+      const bumped = Promise.all([
+        posts.commentsChanged(tx, postId, communityId, done.countDelta),
+        tx.run(q.SET_VERSION, [postId, id]),
+      ]);
       tx.commitEarly(); // the post lock is held only while the server runs these two
       await bumped;
       // On a single writer the changed row is read here (no round trip) and goes straight into the kept tree.
@@ -270,7 +307,13 @@ export function createCommentsService(deps: CommentsDeps) {
   async function present(rows: q.CommentRow[], principal: Principal | null): Promise<Comment[]> {
     const [names, mine] = await Promise.all([
       usernamesOf(rows),
-      principal ? votes.mine(principal.accountId, 'comment', rows.map((r) => r.id)) : Promise.resolve(null),
+      principal
+        ? votes.mine(
+            principal.accountId,
+            'comment',
+            rows.map((r) => r.id),
+          )
+        : Promise.resolve(null),
     ]);
     return rows.map((r) => {
       const comment = fromRow(r, r.author_id === null ? null : (names.get(r.author_id) ?? null));
@@ -280,7 +323,12 @@ export function createCommentsService(deps: CommentsDeps) {
   }
 
   /** Why a create's guards refused it, read from the same facts (null: nothing refuses it now). */
-  async function whyNotCreated(postId: string, communityId: string, parentId: string | null, author: string): Promise<AppError | null> {
+  async function whyNotCreated(
+    postId: string,
+    communityId: string,
+    parentId: string | null,
+    author: string,
+  ): Promise<AppError | null> {
     const [post, parent, banned] = await Promise.all([
       posts.commentTarget(store.q, postId),
       parentId === null ? undefined : store.q.get<q.CommentRow>(q.BY_ID, [parentId]),
@@ -297,16 +345,28 @@ export function createCommentsService(deps: CommentsDeps) {
       throw banned;
     }
     if (parentId !== null) {
-      if (!parent || parent.post_id !== postId) return new AppError('not_found', 'no such comment in this post', { field: 'parentId' });
-      if (!q.shown(parent)) return new AppError('not_found', 'the parent comment was deleted or removed', { field: 'parentId' });
-      if (parent.depth >= q.MAX_DEPTH - 1) return new AppError('invalid_request', `replies nest at most ${q.MAX_DEPTH} levels deep`, { field: 'parentId' });
+      if (!parent || parent.post_id !== postId)
+        return new AppError('not_found', 'no such comment in this post', { field: 'parentId' });
+      if (!q.shown(parent))
+        return new AppError('not_found', 'the parent comment was deleted or removed', { field: 'parentId' });
+      if (parent.depth >= q.MAX_DEPTH - 1)
+        return new AppError('invalid_request', `replies nest at most ${q.MAX_DEPTH} levels deep`, {
+          field: 'parentId',
+        });
     }
     return null;
   }
 
   /** The tree under `start` (the thread's root: the post's tree; a comment: that comment with its subtree). */
-  async function answer(thread: Thread, start: Node, query: TreeQuery, principal: Principal | null): Promise<string | Buffer> {
-    const fromCursor = query.cursor ? readCursor(cursors, query.cursor, start === thread.root ? thread.postId : start.id) : null;
+  async function answer(
+    thread: Thread,
+    start: Node,
+    query: TreeQuery,
+    principal: Principal | null,
+  ): Promise<string | Buffer> {
+    const fromCursor = query.cursor
+      ? readCursor(cursors, query.cursor, start === thread.root ? thread.postId : start.id)
+      : null;
     const sort = fromCursor?.sort ?? query.sort ?? 'best';
     // The selection (and, for anonymous readers, the whole text) of the size the site links
     // to (the default limit and depth; any sort; issued cursors only, as they are signed) is
@@ -317,7 +377,16 @@ export function createCommentsService(deps: CommentsDeps) {
     let kept = keepable ? thread.answers.get(key) : undefined;
     if (!kept) {
       // depth: levels shown below the start (top-level comments are level 1 of a post; a comment's replies, of its subtree).
-      kept = { selection: await selectFrom(thread, { parent: start, after: fromCursor?.after ?? null }, sort, query.limit, query.depth), text: undefined };
+      kept = {
+        selection: await selectFrom(
+          thread,
+          { parent: start, after: fromCursor?.after ?? null },
+          sort,
+          query.limit,
+          query.depth,
+        ),
+        text: undefined,
+      };
       if (keepable) {
         if (thread.answers.size >= 256) {
           thread.answers.clear();
@@ -347,7 +416,11 @@ export function createCommentsService(deps: CommentsDeps) {
   }
 
   return {
-    async create(postId: string, input: { body: string; parentId?: string | undefined }, principal: Principal): Promise<Comment> {
+    async create(
+      postId: string,
+      input: { body: string; parentId?: string | undefined },
+      principal: Principal,
+    ): Promise<Comment> {
       const id = ids.next();
       const author = principal.accountId;
       const parentId = input.parentId ?? null;
@@ -368,7 +441,13 @@ export function createCommentsService(deps: CommentsDeps) {
               // The author's own upvote is recorded at creation (it earns no karma).
               votes.first(tx, 'comment', id, author, 1),
               search.index(tx, 'comments', id, '', input.body),
-              outbox.record(tx, 'comment.created', { commentId: id, postId, authorId: author, parentId, mentions: mentionsIn(input.body) }),
+              outbox.record(tx, 'comment.created', {
+                commentId: id,
+                postId,
+                authorId: author,
+                parentId,
+                mentions: mentionsIn(input.body),
+              }),
               posts.commentsChanged(tx, postId, communityId, 1),
               tx.get<{ depth: number; version: number }>(
                 parentId === null ? insertTop : insertReply,
@@ -402,7 +481,8 @@ export function createCommentsService(deps: CommentsDeps) {
           return { ...fromRow(created, principal.username), myVote: 1 };
         } catch (error) {
           // NOT NULL: a guard refused; a foreign key: no such parent (or post) by now.
-          if (!(error instanceof StoreError && (error.kind === 'not_null' || error.kind === 'foreign_key'))) throw error;
+          if (!(error instanceof StoreError && (error.kind === 'not_null' || error.kind === 'foreign_key')))
+            throw error;
           const refusal = await whyNotCreated(postId, communityId, parentId, author);
           if (refusal) throw refusal;
           if (attempt === 3) throw error;
@@ -435,7 +515,10 @@ export function createCommentsService(deps: CommentsDeps) {
       await change(id, async (tx, comment, { communityId }) => {
         if (comment.deleted_at !== null) throw new AppError('not_found', 'this comment was deleted');
         await moderation.assertNotBanned(communityId, principal.accountId, tx);
-        await Promise.all([tx.run(q.EDIT, [input.body, clock.now(), id]), comment.removed_at === null ? search.index(tx, 'comments', id, '', input.body) : null]);
+        await Promise.all([
+          tx.run(q.EDIT, [input.body, clock.now(), id]),
+          comment.removed_at === null ? search.index(tx, 'comments', id, '', input.body) : null,
+        ]);
         return { countDelta: 0, result: true };
       });
       return (await present([await row(id)], principal))[0] as Comment;
@@ -444,7 +527,8 @@ export function createCommentsService(deps: CommentsDeps) {
     /** Soft delete (author): the node stays with its replies; body and author are hidden. Idempotent. */
     async remove(id: string, principal: Principal): Promise<void> {
       const comment = await row(id);
-      if (comment.author_id !== principal.accountId) throw new AppError('forbidden', 'only the author may delete a comment');
+      if (comment.author_id !== principal.accountId)
+        throw new AppError('forbidden', 'only the author may delete a comment');
       await change(id, async (tx, c) => {
         if ((await tx.run(q.DELETE, [clock.now(), id])) === 0) return null;
         await search.remove(tx, 'comments', id);
@@ -460,15 +544,25 @@ export function createCommentsService(deps: CommentsDeps) {
           moderation.assertNotBanned(communityId, principal.accountId, tx),
           votes.cast(tx, 'comment', id, principal.accountId, value),
         ]);
-        if (cast.up === 0 && cast.down === 0) return { countDelta: 0, result: { upvotes: comment.upvotes, downvotes: comment.downvotes }, unchanged: true };
+        if (cast.up === 0 && cast.down === 0)
+          return { countDelta: 0, result: { upvotes: comment.upvotes, downvotes: comment.downvotes }, unchanged: true };
         const upvotes = comment.upvotes + cast.up;
         const downvotes = comment.downvotes + cast.down;
-        const others = comment.author_id !== null && comment.author_id !== principal.accountId ? comment.author_id : null;
-        await Promise.all([tx.run(q.SET_VOTES, [upvotes, downvotes, id]), others ? accounts.addKarma(tx, others, { comment: cast.up - cast.down }) : null]);
+        const others =
+          comment.author_id !== null && comment.author_id !== principal.accountId ? comment.author_id : null;
+        await Promise.all([
+          tx.run(q.SET_VOTES, [upvotes, downvotes, id]),
+          others ? accounts.addKarma(tx, others, { comment: cast.up - cast.down }) : null,
+        ]);
         return { countDelta: 0, result: { upvotes, downvotes } };
       });
       if (!counts) throw new AppError('not_found', 'no such comment, or it was deleted or removed');
-      return { score: counts.upvotes - counts.downvotes, upvotes: counts.upvotes, downvotes: counts.downvotes, myVote: value };
+      return {
+        score: counts.upvotes - counts.downvotes,
+        upvotes: counts.upvotes,
+        downvotes: counts.downvotes,
+        myVote: value,
+      };
     },
 
     /** Moderator removal with a reason: the node stays, its body is hidden, it leaves search. */
@@ -478,7 +572,14 @@ export function createCommentsService(deps: CommentsDeps) {
         if ((await tx.run(q.REMOVE, [clock.now(), reason, id])) === 0) return null;
         await search.remove(tx, 'comments', id);
         await moderation.resolveReportsOn(tx, 'comment', id, principal.accountId);
-        await moderation.log(tx, { communityId, moderatorId: principal.accountId, action: 'remove_comment', targetType: 'comment', targetId: id, reason });
+        await moderation.log(tx, {
+          communityId,
+          moderatorId: principal.accountId,
+          action: 'remove_comment',
+          targetType: 'comment',
+          targetId: id,
+          reason,
+        });
         return { countDelta: comment.deleted_at === null ? -1 : 0, result: true };
       });
       return (await present([await row(id)], principal))[0] as Comment;
@@ -488,8 +589,15 @@ export function createCommentsService(deps: CommentsDeps) {
       await change(id, async (tx, comment, { communityId }) => {
         await moderation.assertModerator(communityId, principal);
         if ((await tx.run(q.RESTORE, [id])) === 0) return null;
-        if (comment.deleted_at === null && comment.body !== null) await search.index(tx, 'comments', id, '', comment.body);
-        await moderation.log(tx, { communityId, moderatorId: principal.accountId, action: 'restore_comment', targetType: 'comment', targetId: id });
+        if (comment.deleted_at === null && comment.body !== null)
+          await search.index(tx, 'comments', id, '', comment.body);
+        await moderation.log(tx, {
+          communityId,
+          moderatorId: principal.accountId,
+          action: 'restore_comment',
+          targetType: 'comment',
+          targetId: id,
+        });
         return { countDelta: comment.deleted_at === null ? 1 : 0, result: true };
       });
       return (await present([await row(id)], principal))[0] as Comment;
@@ -503,7 +611,11 @@ export function createCommentsService(deps: CommentsDeps) {
     },
 
     /** A user's comments, newest first (deleted and removed ones left out). */
-    async byAuthor(username: string, input: { limit: number; cursor?: string | undefined }, principal: Principal | null) {
+    async byAuthor(
+      username: string,
+      input: { limit: number; cursor?: string | undefined },
+      principal: Principal | null,
+    ) {
       const authorId = await accounts.idOf(username);
       const after = input.cursor ? cursors.decode('comments:by-author', input.cursor, ['id'])[0] : null;
       const rows = after
@@ -511,17 +623,24 @@ export function createCommentsService(deps: CommentsDeps) {
         : await store.q.all<q.CommentRow>(q.BY_AUTHOR, [authorId, input.limit + 1]);
       const page = rows.slice(0, input.limit);
       const last = page[page.length - 1];
-      return { items: await present(page, principal), nextCursor: rows.length > input.limit && last ? cursors.encode('comments:by-author', [last.id]) : null };
+      return {
+        items: await present(page, principal),
+        nextCursor: rows.length > input.limit && last ? cursors.encode('comments:by-author', [last.id]) : null,
+      };
     },
 
     /** Comments by id for search results and the inbox, in the given order; `shownOnly` drops deleted and removed ones. */
     async byIds(commentIds: string[], principal: Principal | null, shownOnly = true): Promise<Comment[]> {
       if (commentIds.length === 0) return [];
       const found = await allIn(commentIds, (slice) => store.q.all<q.CommentRow>(q.byIds(slice.length), slice));
-      const byId = new Map(found.filter((r) => !shownOnly || (r.deleted_at === null && r.removed_at === null)).map((r) => [r.id, r]));
-      return present(commentIds.map((id) => byId.get(id)).filter((r): r is q.CommentRow => r !== undefined), principal);
+      const byId = new Map(
+        found.filter((r) => !shownOnly || (r.deleted_at === null && r.removed_at === null)).map((r) => [r.id, r]),
+      );
+      return present(
+        commentIds.map((id) => byId.get(id)).filter((r): r is q.CommentRow => r !== undefined),
+        principal,
+      );
     },
-
   };
 }
 

@@ -165,7 +165,11 @@ export class Thread {
    * between). Kept only if the tree did not change meanwhile; false
    * otherwise (the caller may try again).
    */
-  async sortInSlices(node: Node, sort: Sort, sortFn: <T>(items: readonly T[], compare: (a: T, b: T) => number) => Promise<T[]>): Promise<boolean> {
+  async sortInSlices(
+    node: Node,
+    sort: Sort,
+    sortFn: <T>(items: readonly T[], compare: (a: T, b: T) => number) => Promise<T[]>,
+  ): Promise<boolean> {
     const version = this.version;
     const changes = this.changes;
     const list = await sortFn(node.children, (a: Node, b: Node) => compare(sort, a, b));

@@ -61,11 +61,17 @@ export function communitiesRoutes(communities: CommunitiesService, auth: AuthHoo
 
     app.get(
       '/api/v1/communities/:name',
-      { onRequest: auth.optional, schema: { tags, summary: 'A community', params: NameParams, response: responses({ 200: CommunitySchema }) } },
+      {
+        onRequest: auth.optional,
+        schema: { tags, summary: 'A community', params: NameParams, response: responses({ 200: CommunitySchema }) },
+      },
       async (request) => communities.get(request.params.name, request.principal),
     );
 
-    for (const [method, on] of [['PUT', true], ['DELETE', false]] as const) {
+    for (const [method, on] of [
+      ['PUT', true],
+      ['DELETE', false],
+    ] as const) {
       app.route({
         method,
         url: '/api/v1/communities/:name/subscription',

@@ -44,8 +44,18 @@ export interface CommunitiesDeps {
 export function createCommunitiesService(deps: CommunitiesDeps) {
   const { store, clock, ids, outbox, accounts, search, cursors } = deps;
   // A community's id and name never change: the copy is exact on any store.
-  const refs = createReadCache<string, CommunityRef>({ exact: true, ttlMs: 0, maxEntries: 50_000, now: () => clock.now() });
-  const refsById = createReadCache<string, CommunityRef>({ exact: true, ttlMs: 0, maxEntries: 50_000, now: () => clock.now() });
+  const refs = createReadCache<string, CommunityRef>({
+    exact: true,
+    ttlMs: 0,
+    maxEntries: 50_000,
+    now: () => clock.now(),
+  });
+  const refsById = createReadCache<string, CommunityRef>({
+    exact: true,
+    ttlMs: 0,
+    maxEntries: 50_000,
+    now: () => clock.now(),
+  });
   // Subscription lists (the feed's first step): exact on a single writer, time-bounded otherwise.
   const subscriptions = createReadCache<string, string[]>({
     exact: store.singleWriter,
@@ -68,13 +78,19 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
   async function present(rows: q.CommunityRow[], principal: Principal | null): Promise<Community[]> {
     if (rows.length === 0) return [];
     const communityIds = rows.map((r) => r.id);
-    const modRows = await store.q.all<{ community_id: string; account_id: string }>(q.moderatorsOf(rows.length), communityIds);
+    const modRows = await store.q.all<{ community_id: string; account_id: string }>(
+      q.moderatorsOf(rows.length),
+      communityIds,
+    );
     const names = await accounts.usernames(modRows.map((m) => m.account_id));
     const subscribed = principal
       ? new Set(
-          (await store.q.all<{ community_id: string }>(q.subscribedAmong(rows.length), [principal.accountId, ...communityIds])).map(
-            (s) => s.community_id,
-          ),
+          (
+            await store.q.all<{ community_id: string }>(q.subscribedAmong(rows.length), [
+              principal.accountId,
+              ...communityIds,
+            ])
+          ).map((s) => s.community_id),
         )
       : null;
     return rows.map((r) => {
@@ -111,19 +127,34 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
     ref,
 
     /** Creates a community; its creator becomes its first moderator and subscriber. */
-    async create(input: { name: string; title: string; description?: string | undefined }, principal: Principal): Promise<Community> {
+    async create(
+      input: { name: string; title: string; description?: string | undefined },
+      principal: Principal,
+    ): Promise<Community> {
       const id = ids.next();
       const now = clock.now();
       const description = input.description ?? '';
       const created = await store.write(async (tx) => {
-        const row = await tx.get(q.INSERT, [id, input.name, input.name.toLowerCase(), input.title, description, principal.accountId, now]);
+        const row = await tx.get(q.INSERT, [
+          id,
+          input.name,
+          input.name.toLowerCase(),
+          input.title,
+          description,
+          principal.accountId,
+          now,
+        ]);
         if (!row) return false;
         await tx.run(q.ADD_MODERATOR, [id, principal.accountId, principal.accountId, now]);
         await tx.run(q.SUBSCRIBE, [principal.accountId, id, now]);
         await tx.run(q.ADD_SUBSCRIBERS, [1, id]);
         tx.afterCommit(() => subscriptions.invalidate(principal.accountId));
         await search.index(tx, 'communities', id, `${input.name} ${input.title}`, description);
-        await outbox.record(tx, 'community.created', { communityId: id, name: input.name, creatorId: principal.accountId });
+        await outbox.record(tx, 'community.created', {
+          communityId: id,
+          name: input.name,
+          creatorId: principal.accountId,
+        });
         return true;
       });
       if (!created) throw new AppError('community_exists', `a community named ${input.name} exists`, { field: 'name' });
@@ -136,12 +167,17 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
       return (await present([row], principal))[0] as Community;
     },
 
-    async list(input: { sort: 'popular' | 'new'; limit: number; cursor?: string | undefined }, principal: Principal | null) {
+    async list(
+      input: { sort: 'popular' | 'new'; limit: number; cursor?: string | undefined },
+      principal: Principal | null,
+    ) {
       const n = input.limit + 1;
       let rows: q.CommunityRow[];
       if (input.sort === 'popular') {
         const after = input.cursor ? cursors.decode('communities:popular', input.cursor, ['int', 'id']) : null;
-        rows = after ? await store.q.all(q.LIST_POPULAR_AFTER, [after[0], after[0], after[1], n]) : await store.q.all(q.LIST_POPULAR, [n]);
+        rows = after
+          ? await store.q.all(q.LIST_POPULAR_AFTER, [after[0], after[0], after[1], n])
+          : await store.q.all(q.LIST_POPULAR, [n]);
       } else {
         const after = input.cursor ? cursors.decode('communities:new', input.cursor, ['id']) : null;
         rows = after ? await store.q.all(q.LIST_NEW_AFTER, [after[0], n]) : await store.q.all(q.LIST_NEW, [n]);
@@ -186,7 +222,10 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
       if (communityIds.length === 0) return [];
       const rows = await store.q.all<q.CommunityRow>(q.byIds(communityIds.length), communityIds);
       const byId = new Map(rows.map((r) => [r.id, r]));
-      return present(communityIds.map((id) => byId.get(id)).filter((r): r is q.CommunityRow => r !== undefined), principal);
+      return present(
+        communityIds.map((id) => byId.get(id)).filter((r): r is q.CommunityRow => r !== undefined),
+        principal,
+      );
     },
 
     isModerator,
@@ -209,12 +248,20 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
      */
     async removeModerator(tx: Tx, communityId: string, accountId: string, by: Principal): Promise<boolean> {
       if (!by.isAdmin && by.accountId !== accountId) {
-        const rows = await tx.all<{ account_id: string; created_at: number; founder: number }>(q.SENIORITY, [communityId, by.accountId, accountId]);
+        const rows = await tx.all<{ account_id: string; created_at: number; founder: number }>(q.SENIORITY, [
+          communityId,
+          by.accountId,
+          accountId,
+        ]);
         const remover = rows.find((r) => r.account_id === by.accountId);
         const target = rows.find((r) => r.account_id === accountId);
         if (!target) return false;
         const senior = remover && !target.founder && (remover.founder || remover.created_at < target.created_at);
-        if (!senior) throw new AppError('forbidden', 'moderators may remove only moderators added after them (and never the founder)');
+        if (!senior)
+          throw new AppError(
+            'forbidden',
+            'moderators may remove only moderators added after them (and never the founder)',
+          );
       }
       return (await tx.run(q.REMOVE_MODERATOR, [communityId, accountId])) > 0;
     },

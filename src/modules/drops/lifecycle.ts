@@ -14,7 +14,13 @@ export const TRANSITIONS: Record<OrderStatus, Partial<Record<OrderEvent, OrderSt
 };
 
 /** Whether an order in this status holds units of its drop's stock. */
-export const HOLDS_STOCK: Record<OrderStatus, boolean> = { pending: true, paid: true, expired: false, cancelled: false, refunded: false };
+export const HOLDS_STOCK: Record<OrderStatus, boolean> = {
+  pending: true,
+  paid: true,
+  expired: false,
+  cancelled: false,
+  refunded: false,
+};
 
 /** The status after the event, or null when the event is not allowed from this status. */
 export function transition(from: OrderStatus, event: OrderEvent): OrderStatus | null {

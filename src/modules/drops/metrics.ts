@@ -10,15 +10,28 @@ export function createDropMetrics(registry: Registry) {
       labelNames: ['outcome'],
       registers,
     }),
-    unitsReserved: new Counter({ name: 'agora_drop_units_reserved_total', help: 'Units reserved by new orders', registers }),
-    sellouts: new Counter({ name: 'agora_drop_sellouts_total', help: 'Times a drop\'s last unit was reserved', registers }),
+    unitsReserved: new Counter({
+      name: 'agora_drop_units_reserved_total',
+      help: 'Units reserved by new orders',
+      registers,
+    }),
+    sellouts: new Counter({
+      name: 'agora_drop_sellouts_total',
+      help: "Times a drop's last unit was reserved",
+      registers,
+    }),
     unitsReleased: new Counter({
       name: 'agora_drop_units_released_total',
       help: 'Units returned to their drop, by reason (expired, cancelled)',
       labelNames: ['reason'],
       registers,
     }),
-    paymentEvents: new Counter({ name: 'agora_payment_events_total', help: 'Payment provider events by outcome', labelNames: ['outcome'], registers }),
+    paymentEvents: new Counter({
+      name: 'agora_payment_events_total',
+      help: 'Payment provider events by outcome',
+      labelNames: ['outcome'],
+      registers,
+    }),
   };
 }
 

@@ -16,7 +16,13 @@ export interface DropsModule {
 }
 
 export function createDropsModule(
-  deps: Omit<DropsDeps, 'metrics'> & { log: Logger; sweepMs: number; webhookSecret: string; registry: Registry; ordersPerMinute: number },
+  deps: Omit<DropsDeps, 'metrics'> & {
+    log: Logger;
+    sweepMs: number;
+    webhookSecret: string;
+    registry: Registry;
+    ordersPerMinute: number;
+  },
 ): DropsModule {
   const service = createDropsService({ ...deps, metrics: createDropMetrics(deps.registry) });
   let timer: NodeJS.Timeout | null = null;
@@ -36,7 +42,9 @@ export function createDropsModule(
   return {
     service,
     routes: (auth) => async (app) => {
-      await app.register(dropsRoutes(service, auth, { ordersPerMinute: deps.ordersPerMinute, now: () => deps.clock.now() }));
+      await app.register(
+        dropsRoutes(service, auth, { ordersPerMinute: deps.ordersPerMinute, now: () => deps.clock.now() }),
+      );
       await app.register(webhookRoutes(service, deps.webhookSecret, deps.clock));
     },
     startWorkers() {

@@ -59,7 +59,13 @@ function fixedFields(row: DropRow, communityName: string) {
 }
 
 export function presentDrop(row: DropRow, communityName: string, now: number): Drop {
-  return { ...fixedFields(row, communityName), sold: row.sold, remaining: row.stock - row.sold, status: dropStatus(row, now), serverTime: now };
+  return {
+    ...fixedFields(row, communityName),
+    sold: row.sold,
+    remaining: row.stock - row.sold,
+    status: dropStatus(row, now),
+    serverTime: now,
+  };
 }
 
 /**

@@ -31,8 +31,10 @@ export interface OrderRow {
   updated_at: number;
 }
 
-const DROP_COLUMNS = 'id, community_id, name, description, stock, sold, price_cents, currency, starts_at, ends_at, per_customer_limit, created_by, created_at';
-const ORDER_COLUMNS = 'id, drop_id, account_id, quantity, amount_cents, currency, status, created_at, expires_at, updated_at';
+const DROP_COLUMNS =
+  'id, community_id, name, description, stock, sold, price_cents, currency, starts_at, ends_at, per_customer_limit, created_by, created_at';
+const ORDER_COLUMNS =
+  'id, drop_id, account_id, quantity, amount_cents, currency, status, created_at, expires_at, updated_at';
 
 export const INSERT_DROP = `INSERT INTO drops (${DROP_COLUMNS}) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)`;
 export const DROP_BY_ID = `SELECT ${DROP_COLUMNS} FROM drops WHERE id = ?`;
@@ -59,14 +61,17 @@ ORDER BY starts_at, id LIMIT ?`;
 /** What each of `n` buyers holds of a drop (pending and paid units); buyers holding nothing are left out. */
 /** Unpaid orders of each buyer over every drop (the cap on holds per account). */
 export const PENDING_OF_BUYERS = bySize(
-  (n) => `SELECT account_id, COUNT(*) AS n FROM orders WHERE account_id IN (${rows(n, '?')}) AND status = 'pending' GROUP BY account_id`,
+  (n) =>
+    `SELECT account_id, COUNT(*) AS n FROM orders WHERE account_id IN (${rows(n, '?')}) AND status = 'pending' GROUP BY account_id`,
 );
 export const HELD_BY_BUYERS = bySize(
   (n) => `SELECT account_id, SUM(quantity) AS held FROM orders
 WHERE drop_id = ? AND account_id IN (${rows(n, '?')}) AND status IN ('pending', 'paid')
 GROUP BY account_id`,
 );
-export const INSERT_ORDERS = bySize((n) => `INSERT INTO orders (${ORDER_COLUMNS}) VALUES ${rows(n, "(?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)")}`);
+export const INSERT_ORDERS = bySize(
+  (n) => `INSERT INTO orders (${ORDER_COLUMNS}) VALUES ${rows(n, "(?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)")}`,
+);
 export const ORDER_BY_ID = `SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ?`;
 export const ORDERS_OF = `SELECT ${ORDER_COLUMNS} FROM orders WHERE account_id = ? AND id < ? ORDER BY id DESC LIMIT ?`;
 /** Moves an order from one status to the next only if it is still in the first (a race has one winner). */
@@ -82,7 +87,8 @@ export const CLAIM_KEYS = bySize(
 VALUES ${rows(n, "(?, ?, ?, 0, '', ?)")} ON CONFLICT (account_id, idempotency_key) DO NOTHING
 RETURNING account_id, idempotency_key`,
 );
-export const KEY = 'SELECT request_hash, status_code, response FROM idempotency_keys WHERE account_id = ? AND idempotency_key = ?';
+export const KEY =
+  'SELECT request_hash, status_code, response FROM idempotency_keys WHERE account_id = ? AND idempotency_key = ?';
 /** Stores the answers of `n` keys claimed in this transaction. */
 export const ANSWER_KEYS = bySize(
   (n) => `INSERT INTO idempotency_keys (account_id, idempotency_key, request_hash, status_code, response, created_at)

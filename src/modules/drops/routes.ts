@@ -2,7 +2,17 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { CommunityName } from '../communities/index.js';
 import { AppError } from '../../platform/errors.js';
-import { clientKey, IdParams, List, Nullable, principalOf, responses, sendJsonText, type App, type AuthHooks } from '../../platform/http/index.js';
+import {
+  clientKey,
+  IdParams,
+  List,
+  Nullable,
+  principalOf,
+  responses,
+  sendJsonText,
+  type App,
+  type AuthHooks,
+} from '../../platform/http/index.js';
 import type { DropsService } from './service.js';
 
 const Time = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000, description: 'epoch milliseconds' });
@@ -40,7 +50,11 @@ const Cursor = Type.Optional(Type.String({ maxLength: 300 }));
 /** Accounts younger than this place orders under their IP address's limit, not their own. */
 const NEW_ACCOUNT_MS = 24 * 3600_000;
 
-export function dropsRoutes(drops: DropsService, auth: AuthHooks, limits: { ordersPerMinute: number; now: () => number }): FastifyPluginAsync {
+export function dropsRoutes(
+  drops: DropsService,
+  auth: AuthHooks,
+  limits: { ordersPerMinute: number; now: () => number },
+): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify as unknown as App;
     const tags = ['drops'];
@@ -56,7 +70,12 @@ export function dropsRoutes(drops: DropsService, auth: AuthHooks, limits: { orde
           summary: 'Create a drop (site admins and moderators of the community)',
           body: Type.Object({
             communityName: CommunityName,
-            name: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]+$', description: 'one line: no control characters' }),
+            name: Type.String({
+              minLength: 1,
+              maxLength: 200,
+              pattern: '^[^\\u0000-\\u001f\\u007f]+$',
+              description: 'one line: no control characters',
+            }),
             description: Type.Optional(Type.String({ maxLength: 10_000 })),
             stock: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
             priceCents: Type.Integer({ minimum: 0, maximum: 100_000_000_00 }),
@@ -73,7 +92,14 @@ export function dropsRoutes(drops: DropsService, auth: AuthHooks, limits: { orde
 
     app.get(
       '/api/v1/drops/:id',
-      { schema: { tags, summary: 'A drop with its exact remaining stock (anonymous)', params: IdParams, response: responses({ 200: DropSchema }) } },
+      {
+        schema: {
+          tags,
+          summary: 'A drop with its exact remaining stock (anonymous)',
+          params: IdParams,
+          response: responses({ 200: DropSchema }),
+        },
+      },
       (request, reply) => {
         const text = drops.statusText(request.params.id);
         if (typeof text !== 'string') return text.then((json) => void sendJsonText(reply, json));
@@ -108,7 +134,9 @@ export function dropsRoutes(drops: DropsService, auth: AuthHooks, limits: { orde
             timeWindow: 60_000,
             keyGenerator: (request: FastifyRequest) => {
               const p = request.principal;
-              return p && limits.now() - p.createdAt >= NEW_ACCOUNT_MS ? `orders:a:${p.accountId}` : `orders:ip:${clientKey(request.ip)}`;
+              return p && limits.now() - p.createdAt >= NEW_ACCOUNT_MS
+                ? `orders:a:${p.accountId}`
+                : `orders:ip:${clientKey(request.ip)}`;
             },
           },
         },
@@ -124,15 +152,30 @@ export function dropsRoutes(drops: DropsService, auth: AuthHooks, limits: { orde
       },
       async (request, reply) => {
         const key = request.headers['idempotency-key'];
-        if (typeof key !== 'string' || key.length === 0) throw new AppError('missing_idempotency_key', 'an Idempotency-Key header (1–255 characters) is required');
-        if (key.length > 255) throw new AppError('invalid_request', 'the Idempotency-Key header is longer than 255 characters', { field: 'idempotency-key' });
-        return reply.code(201).send(await drops.order(request.params.id, request.body.quantity, key, principalOf(request)));
+        if (typeof key !== 'string' || key.length === 0)
+          throw new AppError('missing_idempotency_key', 'an Idempotency-Key header (1–255 characters) is required');
+        if (key.length > 255)
+          throw new AppError('invalid_request', 'the Idempotency-Key header is longer than 255 characters', {
+            field: 'idempotency-key',
+          });
+        return reply
+          .code(201)
+          .send(await drops.order(request.params.id, request.body.quantity, key, principalOf(request)));
       },
     );
 
     app.get(
       '/api/v1/orders/:id',
-      { onRequest: auth.required, schema: { tags, security, summary: 'An order (its buyer only)', params: IdParams, response: responses({ 200: OrderSchema }) } },
+      {
+        onRequest: auth.required,
+        schema: {
+          tags,
+          security,
+          summary: 'An order (its buyer only)',
+          params: IdParams,
+          response: responses({ 200: OrderSchema }),
+        },
+      },
       async (request) => drops.getOrder(request.params.id, principalOf(request)),
     );
 
@@ -140,7 +183,13 @@ export function dropsRoutes(drops: DropsService, auth: AuthHooks, limits: { orde
       '/api/v1/orders/:id/cancellation',
       {
         onRequest: auth.required,
-        schema: { tags, security, summary: 'Cancel a pending order (its buyer); the units go back at once', params: IdParams, response: responses({ 200: OrderSchema }) },
+        schema: {
+          tags,
+          security,
+          summary: 'Cancel a pending order (its buyer); the units go back at once',
+          params: IdParams,
+          response: responses({ 200: OrderSchema }),
+        },
       },
       async (request) => drops.cancel(request.params.id, principalOf(request)),
     );
@@ -149,7 +198,13 @@ export function dropsRoutes(drops: DropsService, auth: AuthHooks, limits: { orde
       '/api/v1/me/orders',
       {
         onRequest: auth.required,
-        schema: { tags, security, summary: 'The signed-in account\'s orders, newest first', querystring: Type.Object({ limit: Limit, cursor: Cursor }), response: responses({ 200: List(OrderSchema) }) },
+        schema: {
+          tags,
+          security,
+          summary: "The signed-in account's orders, newest first",
+          querystring: Type.Object({ limit: Limit, cursor: Cursor }),
+          response: responses({ 200: List(OrderSchema) }),
+        },
       },
       async (request) => drops.myOrders(principalOf(request), request.query),
     );

@@ -143,7 +143,11 @@ export function createDropsService(deps: DropsDeps) {
   }
 
   const toOrder = (row: q.OrderRow) =>
-    presentOrder(row, payments.checkoutUrl({ id: row.id, amountCents: row.amount_cents, currency: row.currency }), clock.now());
+    presentOrder(
+      row,
+      payments.checkoutUrl({ id: row.id, amountCents: row.amount_cents, currency: row.currency }),
+      clock.now(),
+    );
 
   async function ownOrder(id: string, principal: Principal): Promise<q.OrderRow> {
     const row = await store.q.get<q.OrderRow>(q.ORDER_BY_ID, [id]);
@@ -170,7 +174,12 @@ export function createDropsService(deps: DropsDeps) {
       tx.afterCommit(() => metrics.unitsReleased.inc({ reason: to }, row.quantity));
     }
     // No event leads back to pending (lifecycle.ts).
-    await outbox.record(tx, `order.${to as Exclude<OrderStatus, 'pending'>}`, { orderId: row.id, dropId: row.drop_id, accountId: row.account_id, quantity: row.quantity });
+    await outbox.record(tx, `order.${to as Exclude<OrderStatus, 'pending'>}`, {
+      orderId: row.id,
+      dropId: row.drop_id,
+      accountId: row.account_id,
+      quantity: row.quantity,
+    });
     return { ...row, status: to, updated_at: now };
   }
 
@@ -198,8 +207,10 @@ export function createDropsService(deps: DropsDeps) {
     const now = clock.now();
     const drop = await tx.get<q.DropRow>(q.LOCK_DROP[store.dialect], [dropId]);
     if (!drop) return requests.map(() => ({ ok: false, code: 'not_found', message: 'no such drop' }));
-    if (now < drop.starts_at) return requests.map(() => ({ ok: false, code: 'not_started', message: 'this drop has not started yet' }));
-    if (drop.ends_at !== null && now >= drop.ends_at) return requests.map(() => ({ ok: false, code: 'ended', message: 'this drop has ended' }));
+    if (now < drop.starts_at)
+      return requests.map(() => ({ ok: false, code: 'not_started', message: 'this drop has not started yet' }));
+    if (drop.ends_at !== null && now >= drop.ends_at)
+      return requests.map(() => ({ ok: false, code: 'ended', message: 'this drop has ended' }));
     const buyers = [...new Set(requests.map((r) => r.principal.accountId))];
     const [heldRows, pendingRows] = await Promise.all([
       tx.all<{ account_id: string; held: number }>(q.HELD_BY_BUYERS(buyers.length), [dropId, ...buyers]),
@@ -213,14 +224,24 @@ export function createDropsService(deps: DropsDeps) {
       const account = r.principal.accountId;
       const has = held.get(account) ?? 0;
       if (has + r.quantity > drop.per_customer_limit) {
-        return { ok: false, code: 'limit_exceeded', message: `at most ${drop.per_customer_limit} per customer (you hold ${has})` };
+        return {
+          ok: false,
+          code: 'limit_exceeded',
+          message: `at most ${drop.per_customer_limit} per customer (you hold ${has})`,
+        };
       }
       const unpaid = pending.get(account) ?? 0;
       if (unpaid >= deps.pendingPerAccount) {
-        return { ok: false, code: 'too_many_pending', message: `you have ${unpaid} unpaid orders: pay or cancel one first` };
+        return {
+          ok: false,
+          code: 'too_many_pending',
+          message: `you have ${unpaid} unpaid orders: pay or cancel one first`,
+        };
       }
-      if (drop.price_cents * r.quantity > Number.MAX_SAFE_INTEGER) return { ok: false, code: 'invalid_request', message: 'the amount is too large' };
-      if (sold + r.quantity > drop.stock) return { ok: false, code: 'sold_out', message: `not enough left for ${r.quantity}` };
+      if (drop.price_cents * r.quantity > Number.MAX_SAFE_INTEGER)
+        return { ok: false, code: 'invalid_request', message: 'the amount is too large' };
+      if (sold + r.quantity > drop.stock)
+        return { ok: false, code: 'sold_out', message: `not enough left for ${r.quantity}` };
       sold += r.quantity;
       held.set(account, has + r.quantity);
       pending.set(account, unpaid + 1);
@@ -251,12 +272,29 @@ export function createDropsService(deps: DropsDeps) {
     });
     await tx.run(
       q.INSERT_ORDERS(orders.length),
-      orders.flatMap((o) => [o.id, dropId, o.account_id, o.quantity, o.amount_cents, o.currency, now, o.expires_at, now]),
+      orders.flatMap((o) => [
+        o.id,
+        dropId,
+        o.account_id,
+        o.quantity,
+        o.amount_cents,
+        o.currency,
+        now,
+        o.expires_at,
+        now,
+      ]),
     );
     await outbox.recordMany(
       tx,
       'order.created',
-      orders.map((o) => ({ orderId: o.id, dropId, accountId: o.account_id, quantity: o.quantity, amountCents: o.amount_cents, currency: o.currency })),
+      orders.map((o) => ({
+        orderId: o.id,
+        dropId,
+        accountId: o.account_id,
+        quantity: o.quantity,
+        amountCents: o.amount_cents,
+        currency: o.currency,
+      })),
     );
     return outcomes;
   }
@@ -275,9 +313,12 @@ export function createDropsService(deps: DropsDeps) {
     for (const r of requests) if (!first.has(keyOf(r))) first.set(keyOf(r), r);
     const claims = [...first.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
     const claimed = new Set(
-      (await tx.all<{ account_id: string; idempotency_key: string }>(q.CLAIM_KEYS(claims.length), claims.flatMap((r) => [r.principal.accountId, r.key, r.hash, now]))).map(
-        (row) => `${row.account_id}\u0000${row.idempotency_key}`,
-      ),
+      (
+        await tx.all<{ account_id: string; idempotency_key: string }>(
+          q.CLAIM_KEYS(claims.length),
+          claims.flatMap((r) => [r.principal.accountId, r.key, r.hash, now]),
+        )
+      ).map((row) => `${row.account_id}\u0000${row.idempotency_key}`),
     );
     const fresh = [...first.values()].filter((r) => claimed.has(keyOf(r)));
     const decided = new Map<OrderRequest, Outcome>();
@@ -288,11 +329,22 @@ export function createDropsService(deps: DropsDeps) {
         q.ANSWER_KEYS(fresh.length),
         fresh.flatMap((r) => {
           const outcome = decided.get(r)!;
-          return [r.principal.accountId, r.key, r.hash, outcome.ok ? 201 : ERROR_STATUS[outcome.code], JSON.stringify(outcome), now];
+          return [
+            r.principal.accountId,
+            r.key,
+            r.hash,
+            outcome.ok ? 201 : ERROR_STATUS[outcome.code],
+            JSON.stringify(outcome),
+            now,
+          ];
         }),
       );
     }
-    const reused: Outcome = { ok: false, code: 'idempotency_key_reused', message: 'this Idempotency-Key was used with a different request' };
+    const reused: Outcome = {
+      ok: false,
+      code: 'idempotency_key_reused',
+      message: 'this Idempotency-Key was used with a different request',
+    };
     const answers: Outcome[] = [];
     for (const r of requests) {
       const own = decided.get(r);
@@ -320,7 +372,9 @@ export function createDropsService(deps: DropsDeps) {
   // Order requests of one drop that arrive while a batch of it is being
   // decided go together in the next batch: one transaction, one row lock
   // wait, a handful of statements whatever the batch size.
-  const orderBatches = createBatcher<OrderRequest, Outcome>((dropId, requests) => store.write((tx) => orderBatch(tx, dropId, requests)));
+  const orderBatches = createBatcher<OrderRequest, Outcome>((dropId, requests) =>
+    store.write((tx) => orderBatch(tx, dropId, requests)),
+  );
 
   return {
     /** Site admins and the community's moderators may create a drop. */
@@ -336,8 +390,18 @@ export function createDropsService(deps: DropsDeps) {
       const now = clock.now();
       await store.write(async (tx) => {
         await tx.run(q.INSERT_DROP, [
-          id, community.id, input.name, input.description ?? '', input.stock, input.priceCents, input.currency.toUpperCase(),
-          input.startsAt, input.endsAt ?? null, input.perCustomerLimit, principal.accountId, now,
+          id,
+          community.id,
+          input.name,
+          input.description ?? '',
+          input.stock,
+          input.priceCents,
+          input.currency.toUpperCase(),
+          input.startsAt,
+          input.endsAt ?? null,
+          input.perCustomerLimit,
+          principal.accountId,
+          now,
         ]);
         await outbox.record(tx, 'drop.created', { dropId: id, communityId: community.id });
       });
@@ -361,7 +425,9 @@ export function createDropsService(deps: DropsDeps) {
       const n = input.limit + 1;
       let rows: q.DropRow[];
       if (input.status === 'live') {
-        const [at, id] = input.cursor ? cursors.decode('drops:live', input.cursor, ['int', 'id']) : [Number.MAX_SAFE_INTEGER, '~'];
+        const [at, id] = input.cursor
+          ? cursors.decode('drops:live', input.cursor, ['int', 'id'])
+          : [Number.MAX_SAFE_INTEGER, '~'];
         rows = await store.q.all<q.DropRow>(q.LIST_LIVE, [now, now, at, id, n]);
       } else {
         const [at, id] = input.cursor ? cursors.decode('drops:scheduled', input.cursor, ['int', 'id']) : [now, ''];
@@ -372,7 +438,8 @@ export function createDropsService(deps: DropsDeps) {
       const refs = await communities.refsByIds(page.map((r) => r.community_id));
       return {
         items: page.map((r) => presentDrop(r, refs.get(r.community_id)?.name ?? '', now)),
-        nextCursor: rows.length > input.limit && last ? cursors.encode(`drops:${input.status}`, [last.starts_at, last.id]) : null,
+        nextCursor:
+          rows.length > input.limit && last ? cursors.encode(`drops:${input.status}`, [last.starts_at, last.id]) : null,
       };
     },
 
@@ -385,7 +452,9 @@ export function createDropsService(deps: DropsDeps) {
      */
     async order(dropId: string, quantity: number, key: string, principal: Principal): Promise<Order> {
       await deps.moderation.assertNotBanned((await dropRow(dropId)).community_id, principal.accountId);
-      const hash = createHash('sha256').update(JSON.stringify([dropId, quantity])).digest('hex');
+      const hash = createHash('sha256')
+        .update(JSON.stringify([dropId, quantity]))
+        .digest('hex');
       const outcome = await orderBatches(dropId, { quantity, key, hash, principal });
       if (!outcome.ok) throw new AppError(outcome.code, outcome.message);
       return outcome.order;
@@ -400,7 +469,10 @@ export function createDropsService(deps: DropsDeps) {
       const rows = await store.q.all<q.OrderRow>(q.ORDERS_OF, [principal.accountId, before, input.limit + 1]);
       const page = rows.slice(0, input.limit);
       const last = page[page.length - 1];
-      return { items: page.map(toOrder), nextCursor: rows.length > input.limit && last ? cursors.encode('orders', [last.id]) : null };
+      return {
+        items: page.map(toOrder),
+        nextCursor: rows.length > input.limit && last ? cursors.encode('orders', [last.id]) : null,
+      };
     },
 
     /** The buyer cancels a pending order; its units go back at once. */
@@ -433,7 +505,13 @@ export function createDropsService(deps: DropsDeps) {
     async paymentEvent(event: PaymentEvent): Promise<PaymentOutcome> {
       const now = clock.now();
       return store.write(async (tx): Promise<PaymentOutcome> => {
-        const fresh = await tx.run(q.RECORD_PAYMENT_EVENT, [event.id, event.data.orderId, event.type, event.data.amountCents, now]);
+        const fresh = await tx.run(q.RECORD_PAYMENT_EVENT, [
+          event.id,
+          event.data.orderId,
+          event.type,
+          event.data.amountCents,
+          now,
+        ]);
         if (fresh === 0) {
           metrics.paymentEvents.inc({ outcome: 'duplicate' });
           return 'duplicate';

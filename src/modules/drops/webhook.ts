@@ -37,21 +37,41 @@ export function webhookRoutes(drops: DropsService, secret: string, clock: Clock)
       {
         preValidation: (request, _reply, done) => {
           const header = request.headers['agora-signature'];
-          const ok = verifySignature(secret, typeof header === 'string' ? header : undefined, request.rawBody ?? '', clock.now());
-          done(ok ? undefined : new AppError('invalid_signature', 'the Agora-Signature header does not match this body, or is older than five minutes'));
+          const ok = verifySignature(
+            secret,
+            typeof header === 'string' ? header : undefined,
+            request.rawBody ?? '',
+            clock.now(),
+          );
+          done(
+            ok
+              ? undefined
+              : new AppError(
+                  'invalid_signature',
+                  'the Agora-Signature header does not match this body, or is older than five minutes',
+                ),
+          );
         },
         schema: {
           tags: ['payments'],
-          summary: 'Payment provider events, signed: Agora-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, t + "." + body)>',
+          summary:
+            'Payment provider events, signed: Agora-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, t + "." + body)>',
           body: Type.Object({
             id: Type.String({ minLength: 1, maxLength: 255 }),
             type: Type.Union([Type.Literal('payment.succeeded'), Type.Literal('payment.failed')]),
-            data: Type.Object({ orderId: Type.String({ minLength: 1, maxLength: 64 }), amountCents: Type.Integer({ minimum: 0 }) }),
+            data: Type.Object({
+              orderId: Type.String({ minLength: 1, maxLength: 64 }),
+              amountCents: Type.Integer({ minimum: 0 }),
+            }),
           }),
           response: responses({
             200: Type.Object({
               received: Type.Boolean(),
-              outcome: Type.Union(['paid', 'refund_due', 'amount_mismatch', 'failed', 'unknown_order', 'duplicate'].map((o) => Type.Literal(o))),
+              outcome: Type.Union(
+                ['paid', 'refund_due', 'amount_mismatch', 'failed', 'unknown_order', 'duplicate'].map((o) =>
+                  Type.Literal(o),
+                ),
+              ),
             }),
           }),
         },

@@ -5,5 +5,9 @@
  * a write of theirs in its own SQL.
  */
 export { notBannedSql } from './service.js';
-export { createModerationService as createModerationModule, type ModerationService as ModerationModule, type ModAction } from './service.js';
+export {
+  createModerationService as createModerationModule,
+  type ModerationService as ModerationModule,
+  type ModAction,
+} from './service.js';
 export { moderationRoutes, ReasonBody, ReportSchema } from './routes.js';

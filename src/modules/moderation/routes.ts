@@ -2,7 +2,15 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { UsernameRef } from '../accounts/index.js';
 import { CommunityName } from '../communities/index.js';
-import { IdParams, List, Nullable, principalOf, responses, type App, type AuthHooks } from '../../platform/http/index.js';
+import {
+  IdParams,
+  List,
+  Nullable,
+  principalOf,
+  responses,
+  type App,
+  type AuthHooks,
+} from '../../platform/http/index.js';
 import type { ModerationService } from './service.js';
 
 const NameParams = Type.Object({ name: CommunityName });
@@ -10,7 +18,12 @@ const Paging = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 25 }),
   cursor: Type.Optional(Type.String({ maxLength: 200 })),
 });
-const BanSchema = Type.Object({ username: Type.String(), reason: Type.String(), createdAt: Type.Integer(), expiresAt: Nullable(Type.Integer()) });
+const BanSchema = Type.Object({
+  username: Type.String(),
+  reason: Type.String(),
+  createdAt: Type.Integer(),
+  expiresAt: Nullable(Type.Integer()),
+});
 /** A report as shown to its reporter and the moderators. */
 export const ReportSchema = Type.Object({
   id: Type.String(),
@@ -52,14 +65,22 @@ export function moderationRoutes(moderation: ModerationService, auth: AuthHooks)
         },
       },
       async (request, reply) =>
-        reply.code(201).send({ moderators: await moderation.addModerator(request.params.name, request.body.username, principalOf(request)) }),
+        reply.code(201).send({
+          moderators: await moderation.addModerator(request.params.name, request.body.username, principalOf(request)),
+        }),
     );
 
     app.delete(
       '/api/v1/communities/:name/moderators/:username',
       {
         onRequest: auth.required,
-        schema: { tags, security, summary: 'Remove a moderator', params: Type.Object({ name: CommunityName, username: UsernameRef }), response: responses({ 204: Type.Null() }) },
+        schema: {
+          tags,
+          security,
+          summary: 'Remove a moderator',
+          params: Type.Object({ name: CommunityName, username: UsernameRef }),
+          response: responses({ 204: Type.Null() }),
+        },
       },
       async (request, reply) => {
         await moderation.removeModerator(request.params.name, request.params.username, principalOf(request));
@@ -84,12 +105,22 @@ export function moderationRoutes(moderation: ModerationService, auth: AuthHooks)
           response: responses({ 201: BanSchema }),
         },
       },
-      async (request, reply) => reply.code(201).send(await moderation.ban(request.params.name, request.body, principalOf(request))),
+      async (request, reply) =>
+        reply.code(201).send(await moderation.ban(request.params.name, request.body, principalOf(request))),
     );
 
     app.get(
       '/api/v1/communities/:name/bans',
-      { onRequest: auth.required, schema: { tags, security, summary: 'Active bans (moderators)', params: NameParams, response: responses({ 200: Type.Object({ items: Type.Array(BanSchema) }) }) } },
+      {
+        onRequest: auth.required,
+        schema: {
+          tags,
+          security,
+          summary: 'Active bans (moderators)',
+          params: NameParams,
+          response: responses({ 200: Type.Object({ items: Type.Array(BanSchema) }) }),
+        },
+      },
       async (request) => ({ items: await moderation.bans(request.params.name, principalOf(request)) }),
     );
 
@@ -97,7 +128,13 @@ export function moderationRoutes(moderation: ModerationService, auth: AuthHooks)
       '/api/v1/communities/:name/bans/:username',
       {
         onRequest: auth.required,
-        schema: { tags, security, summary: 'Lift a ban', params: Type.Object({ name: CommunityName, username: UsernameRef }), response: responses({ 204: Type.Null() }) },
+        schema: {
+          tags,
+          security,
+          summary: 'Lift a ban',
+          params: Type.Object({ name: CommunityName, username: UsernameRef }),
+          response: responses({ 204: Type.Null() }),
+        },
       },
       async (request, reply) => {
         await moderation.unban(request.params.name, request.params.username, principalOf(request));
@@ -109,7 +146,14 @@ export function moderationRoutes(moderation: ModerationService, auth: AuthHooks)
       '/api/v1/communities/:name/reports',
       {
         onRequest: auth.required,
-        schema: { tags, security, summary: 'Open reports, newest first (moderators)', params: NameParams, querystring: Paging, response: responses({ 200: List(ReportSchema) }) },
+        schema: {
+          tags,
+          security,
+          summary: 'Open reports, newest first (moderators)',
+          params: NameParams,
+          querystring: Paging,
+          response: responses({ 200: List(ReportSchema) }),
+        },
       },
       async (request) => moderation.reports(request.params.name, request.query, principalOf(request)),
     );
@@ -118,7 +162,13 @@ export function moderationRoutes(moderation: ModerationService, auth: AuthHooks)
       '/api/v1/reports/:id/resolution',
       {
         onRequest: auth.required,
-        schema: { tags, security, summary: 'Mark a report handled (moderators)', params: IdParams, response: responses({ 204: Type.Null() }) },
+        schema: {
+          tags,
+          security,
+          summary: 'Mark a report handled (moderators)',
+          params: IdParams,
+          response: responses({ 204: Type.Null() }),
+        },
       },
       async (request, reply) => {
         await moderation.resolveReport(request.params.id, principalOf(request));
@@ -128,7 +178,15 @@ export function moderationRoutes(moderation: ModerationService, auth: AuthHooks)
 
     app.get(
       '/api/v1/communities/:name/modlog',
-      { schema: { tags, summary: 'The public log of moderator actions, newest first', params: NameParams, querystring: Paging, response: responses({ 200: List(ModlogSchema) }) } },
+      {
+        schema: {
+          tags,
+          summary: 'The public log of moderator actions, newest first',
+          params: NameParams,
+          querystring: Paging,
+          response: responses({ 200: List(ModlogSchema) }),
+        },
+      },
       async (request) => moderation.modlog(request.params.name, request.query),
     );
   };

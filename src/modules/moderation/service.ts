@@ -82,16 +82,38 @@ export function createModerationService(deps: ModerationDeps) {
     return community;
   }
 
-  async function log(tx: Tx, entry: { communityId: string; moderatorId: string; action: ModAction; targetType: TargetType; targetId: string; reason?: string | null }) {
+  async function log(
+    tx: Tx,
+    entry: {
+      communityId: string;
+      moderatorId: string;
+      action: ModAction;
+      targetType: TargetType;
+      targetId: string;
+      reason?: string | null;
+    },
+  ) {
     await tx.run(
       'INSERT INTO modlog (id, community_id, moderator_id, action, target_type, target_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [ids.next(), entry.communityId, entry.moderatorId, entry.action, entry.targetType, entry.targetId, entry.reason ?? null, clock.now()],
+      [
+        ids.next(),
+        entry.communityId,
+        entry.moderatorId,
+        entry.action,
+        entry.targetType,
+        entry.targetId,
+        entry.reason ?? null,
+        clock.now(),
+      ],
     );
   }
 
   /** Throws banned if the account is banned (and the ban has not expired) in the community; `within` a transaction if given. */
   async function assertNotBanned(communityId: string, accountId: string, within: Queryable = store.q): Promise<void> {
-    const ban = await within.get<{ expires_at: number | null }>('SELECT expires_at FROM bans WHERE community_id = ? AND account_id = ?', [communityId, accountId]);
+    const ban = await within.get<{ expires_at: number | null }>(
+      'SELECT expires_at FROM bans WHERE community_id = ? AND account_id = ?',
+      [communityId, accountId],
+    );
     if (ban && (ban.expires_at === null || ban.expires_at > clock.now())) {
       throw new AppError('banned', 'you are banned from this community');
     }
@@ -100,7 +122,8 @@ export function createModerationService(deps: ModerationDeps) {
   return {
     /** Throws forbidden unless the principal may moderate the community. */
     async assertModerator(communityId: string, principal: Principal): Promise<void> {
-      if (!(await communities.canModerate(communityId, principal))) throw new AppError('forbidden', 'only moderators of this community may do this');
+      if (!(await communities.canModerate(communityId, principal)))
+        throw new AppError('forbidden', 'only moderators of this community may do this');
     },
 
     assertNotBanned,
@@ -113,7 +136,13 @@ export function createModerationService(deps: ModerationDeps) {
       const accountId = await accounts.idOf(username);
       await store.write(async (tx) => {
         if (await communities.addModerator(tx, community.id, accountId, principal.accountId)) {
-          await log(tx, { communityId: community.id, moderatorId: principal.accountId, action: 'add_moderator', targetType: 'account', targetId: accountId });
+          await log(tx, {
+            communityId: community.id,
+            moderatorId: principal.accountId,
+            action: 'add_moderator',
+            targetType: 'account',
+            targetId: accountId,
+          });
         }
       });
       return (await communities.get(name, null)).moderators;
@@ -124,12 +153,22 @@ export function createModerationService(deps: ModerationDeps) {
       const accountId = await accounts.idOf(username);
       await store.write(async (tx) => {
         if (await communities.removeModerator(tx, community.id, accountId, principal)) {
-          await log(tx, { communityId: community.id, moderatorId: principal.accountId, action: 'remove_moderator', targetType: 'account', targetId: accountId });
+          await log(tx, {
+            communityId: community.id,
+            moderatorId: principal.accountId,
+            action: 'remove_moderator',
+            targetType: 'account',
+            targetId: accountId,
+          });
         }
       });
     },
 
-    async ban(name: string, input: { username: string; reason: string; expiresAt?: number | undefined }, principal: Principal): Promise<Ban> {
+    async ban(
+      name: string,
+      input: { username: string; reason: string; expiresAt?: number | undefined },
+      principal: Principal,
+    ): Promise<Ban> {
       const community = await moderated(name, principal);
       const accountId = await accounts.idOf(input.username);
       const now = clock.now();
@@ -144,7 +183,14 @@ export function createModerationService(deps: ModerationDeps) {
              created_at = excluded.created_at, expires_at = excluded.expires_at`,
           [community.id, accountId, input.reason, principal.accountId, now, expiresAt],
         );
-        await log(tx, { communityId: community.id, moderatorId: principal.accountId, action: 'ban', targetType: 'account', targetId: accountId, reason: input.reason });
+        await log(tx, {
+          communityId: community.id,
+          moderatorId: principal.accountId,
+          action: 'ban',
+          targetType: 'account',
+          targetId: accountId,
+          reason: input.reason,
+        });
       });
       return { username: input.username, reason: input.reason, createdAt: now, expiresAt };
     },
@@ -153,52 +199,83 @@ export function createModerationService(deps: ModerationDeps) {
       const community = await moderated(name, principal);
       const accountId = await accounts.idOf(username);
       await store.write(async (tx) => {
-        if ((await tx.run('DELETE FROM bans WHERE community_id = ? AND account_id = ?', [community.id, accountId])) > 0) {
-          await log(tx, { communityId: community.id, moderatorId: principal.accountId, action: 'unban', targetType: 'account', targetId: accountId });
+        if (
+          (await tx.run('DELETE FROM bans WHERE community_id = ? AND account_id = ?', [community.id, accountId])) > 0
+        ) {
+          await log(tx, {
+            communityId: community.id,
+            moderatorId: principal.accountId,
+            action: 'unban',
+            targetType: 'account',
+            targetId: accountId,
+          });
         }
       });
     },
 
     async bans(name: string, principal: Principal): Promise<Ban[]> {
       const community = await moderated(name, principal);
-      const rows = await store.q.all<{ account_id: string; reason: string; created_at: number; expires_at: number | null }>(
+      const rows = await store.q.all<{
+        account_id: string;
+        reason: string;
+        created_at: number;
+        expires_at: number | null;
+      }>(
         'SELECT account_id, reason, created_at, expires_at FROM bans WHERE community_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY created_at DESC',
         [community.id, clock.now()],
       );
       const who = await accounts.usernames(rows.map((r) => r.account_id));
-      return rows.map((r) => ({ username: who.get(r.account_id) ?? '[deleted]', reason: r.reason, createdAt: r.created_at, expiresAt: r.expires_at }));
+      return rows.map((r) => ({
+        username: who.get(r.account_id) ?? '[deleted]',
+        reason: r.reason,
+        createdAt: r.created_at,
+        expiresAt: r.expires_at,
+      }));
     },
 
     /** Files a report (once per account and target); the caller checked that the target exists. */
     /** Files a report; an account banned from the community cannot. */
-    async report(input: { communityId: string; targetType: 'post' | 'comment'; targetId: string; reason: string }, principal: Principal): Promise<Report> {
+    async report(
+      input: { communityId: string; targetType: 'post' | 'comment'; targetId: string; reason: string },
+      principal: Principal,
+    ): Promise<Report> {
       await assertNotBanned(input.communityId, principal.accountId);
       const id = ids.next();
       const now = clock.now();
       try {
         await store.write((tx) =>
-          tx.run('INSERT INTO reports (id, community_id, target_type, target_id, reporter_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-            id,
-            input.communityId,
-            input.targetType,
-            input.targetId,
-            principal.accountId,
-            input.reason,
-            now,
-          ]),
+          tx.run(
+            'INSERT INTO reports (id, community_id, target_type, target_id, reporter_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+            [id, input.communityId, input.targetType, input.targetId, principal.accountId, input.reason, now],
+          ),
         );
       } catch (error) {
-        if (error instanceof StoreError && error.kind === 'unique') throw new AppError('already_reported', 'you have reported this already');
+        if (error instanceof StoreError && error.kind === 'unique')
+          throw new AppError('already_reported', 'you have reported this already');
         throw error;
       }
-      return { id, targetType: input.targetType, targetId: input.targetId, reason: input.reason, reporter: principal.username, createdAt: now };
+      return {
+        id,
+        targetType: input.targetType,
+        targetId: input.targetId,
+        reason: input.reason,
+        reporter: principal.username,
+        createdAt: now,
+      };
     },
 
     /** Open reports of a community, newest first (moderators only). */
     async reports(name: string, input: { limit: number; cursor?: string | undefined }, principal: Principal) {
       const community = await moderated(name, principal);
       const after = input.cursor ? cursors.decode(LIST_REPORTS, input.cursor, ['id'])[0] : null;
-      const rows = await store.q.all<{ id: string; target_type: 'post' | 'comment'; target_id: string; reporter_id: string; reason: string; created_at: number }>(
+      const rows = await store.q.all<{
+        id: string;
+        target_type: 'post' | 'comment';
+        target_id: string;
+        reporter_id: string;
+        reason: string;
+        created_at: number;
+      }>(
         `SELECT id, target_type, target_id, reporter_id, reason, created_at FROM reports
          WHERE community_id = ? AND resolved_at IS NULL${after ? ' AND id < ?' : ''} ORDER BY id DESC LIMIT ?`,
         after ? [community.id, after, input.limit + 1] : [community.id, input.limit + 1],
@@ -214,37 +291,65 @@ export function createModerationService(deps: ModerationDeps) {
           reporter: who.get(r.reporter_id) ?? '[deleted]',
           createdAt: r.created_at,
         })),
-        nextCursor: rows.length > input.limit && page.length > 0 ? cursors.encode(LIST_REPORTS, [page[page.length - 1]!.id]) : null,
+        nextCursor:
+          rows.length > input.limit && page.length > 0
+            ? cursors.encode(LIST_REPORTS, [page[page.length - 1]!.id])
+            : null,
       };
     },
 
     /** Marks one report handled (moderators only). */
     async resolveReport(reportId: string, principal: Principal): Promise<void> {
-      const report = await store.q.get<{ community_id: string; resolved_at: number | null }>('SELECT community_id, resolved_at FROM reports WHERE id = ?', [reportId]);
+      const report = await store.q.get<{ community_id: string; resolved_at: number | null }>(
+        'SELECT community_id, resolved_at FROM reports WHERE id = ?',
+        [reportId],
+      );
       if (!report) throw new AppError('not_found', 'no such report');
-      if (!(await communities.canModerate(report.community_id, principal))) throw new AppError('forbidden', 'only moderators of this community may do this');
+      if (!(await communities.canModerate(report.community_id, principal)))
+        throw new AppError('forbidden', 'only moderators of this community may do this');
       if (report.resolved_at !== null) return;
       await store.write(async (tx) => {
-        await tx.run('UPDATE reports SET resolved_at = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL', [clock.now(), principal.accountId, reportId]);
-        await log(tx, { communityId: report.community_id, moderatorId: principal.accountId, action: 'resolve_report', targetType: 'report', targetId: reportId });
+        await tx.run('UPDATE reports SET resolved_at = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL', [
+          clock.now(),
+          principal.accountId,
+          reportId,
+        ]);
+        await log(tx, {
+          communityId: report.community_id,
+          moderatorId: principal.accountId,
+          action: 'resolve_report',
+          targetType: 'report',
+          targetId: reportId,
+        });
       });
     },
 
     /** Resolves every open report on a target, in the caller's transaction (the target was removed). */
-    async resolveReportsOn(tx: Tx, targetType: 'post' | 'comment', targetId: string, moderatorId: string): Promise<void> {
-      await tx.run('UPDATE reports SET resolved_at = ?, resolved_by = ? WHERE target_type = ? AND target_id = ? AND resolved_at IS NULL', [
-        clock.now(),
-        moderatorId,
-        targetType,
-        targetId,
-      ]);
+    async resolveReportsOn(
+      tx: Tx,
+      targetType: 'post' | 'comment',
+      targetId: string,
+      moderatorId: string,
+    ): Promise<void> {
+      await tx.run(
+        'UPDATE reports SET resolved_at = ?, resolved_by = ? WHERE target_type = ? AND target_id = ? AND resolved_at IS NULL',
+        [clock.now(), moderatorId, targetType, targetId],
+      );
     },
 
     /** The public moderation log of a community, newest first. */
     async modlog(name: string, input: { limit: number; cursor?: string | undefined }) {
       const community = await communities.ref(name);
       const after = input.cursor ? cursors.decode(LIST_MODLOG, input.cursor, ['id'])[0] : null;
-      const rows = await store.q.all<{ id: string; moderator_id: string; action: ModAction; target_type: TargetType; target_id: string; reason: string | null; created_at: number }>(
+      const rows = await store.q.all<{
+        id: string;
+        moderator_id: string;
+        action: ModAction;
+        target_type: TargetType;
+        target_id: string;
+        reason: string | null;
+        created_at: number;
+      }>(
         `SELECT id, moderator_id, action, target_type, target_id, reason, created_at FROM modlog
          WHERE community_id = ?${after ? ' AND id < ?' : ''} ORDER BY id DESC LIMIT ?`,
         after ? [community.id, after, input.limit + 1] : [community.id, input.limit + 1],
@@ -260,7 +365,13 @@ export function createModerationService(deps: ModerationDeps) {
         reason: r.reason,
         createdAt: r.created_at,
       }));
-      return { items, nextCursor: rows.length > input.limit && page.length > 0 ? cursors.encode(LIST_MODLOG, [page[page.length - 1]!.id]) : null };
+      return {
+        items,
+        nextCursor:
+          rows.length > input.limit && page.length > 0
+            ? cursors.encode(LIST_MODLOG, [page[page.length - 1]!.id])
+            : null,
+      };
     },
   };
 }

@@ -29,7 +29,12 @@ async function startSmtp() {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
-  return { received, state, url: `smtp://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    received,
+    state,
+    url: `smtp://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 describeStores('order e-mails through the outbox', (kind) => {
@@ -39,29 +44,48 @@ describeStores('order e-mails through the outbox', (kind) => {
   let dropId: string;
 
   const account = async (username: string, email?: string) => {
-    await app.request('POST', '/api/v1/accounts', { body: { username, password: 'correct horse', ...(email ? { email } : {}) } });
-    return (await app.request('POST', '/api/v1/sessions', { body: { username, password: 'correct horse' } })).body.token as string;
+    await app.request('POST', '/api/v1/accounts', {
+      body: { username, password: 'correct horse', ...(email ? { email } : {}) },
+    });
+    return (await app.request('POST', '/api/v1/sessions', { body: { username, password: 'correct horse' } })).body
+      .token as string;
   };
   let keys = 0;
   const order = async (token: string) => {
-    const res = await app.request('POST', `/api/v1/drops/${dropId}/orders`, { token, body: { quantity: 1 }, headers: { 'idempotency-key': `m-${keys++}` } });
+    const res = await app.request('POST', `/api/v1/drops/${dropId}/orders`, {
+      token,
+      body: { quantity: 1 },
+      headers: { 'idempotency-key': `m-${keys++}` },
+    });
     assert.equal(res.status, 201);
     return res.body as { id: string; amountCents: number; paymentUrl: string };
   };
   const mailsTo = (address: string) => smtp.received.filter((m) => m.to.includes(address));
   const waitFor = async (what: () => boolean, ms: number) => {
-    for (const until = Date.now() + ms; Date.now() < until && !what(); ) await sleep(25);
+    for (const until = Date.now() + ms; Date.now() < until && !what();) await sleep(25);
     return what();
   };
 
   before(async () => {
     smtp = await startSmtp();
-    app = await startTestApp(kind, { AGORA_SMTP_URL: smtp.url, AGORA_PAYMENT_WEBHOOK_SECRET: SECRET, AGORA_OUTBOX_POLL_MS: '100' });
+    app = await startTestApp(kind, {
+      AGORA_SMTP_URL: smtp.url,
+      AGORA_PAYMENT_WEBHOOK_SECRET: SECRET,
+      AGORA_OUTBOX_POLL_MS: '100',
+    });
     admin = await account('n_admin');
     await app.request('POST', '/api/v1/communities', { token: admin, body: { name: 'n_shop', title: 'Shop' } });
     const drop = await app.request('POST', '/api/v1/drops', {
       token: admin,
-      body: { communityName: 'n_shop', name: 'Mailable Boots', stock: 10, priceCents: 4200, currency: 'EUR', startsAt: 0, perCustomerLimit: 5 },
+      body: {
+        communityName: 'n_shop',
+        name: 'Mailable Boots',
+        stock: 10,
+        priceCents: 4200,
+        currency: 'EUR',
+        startsAt: 0,
+        perCustomerLimit: 5,
+      },
     });
     dropId = drop.body.id;
   });
@@ -79,9 +103,16 @@ describeStores('order e-mails through the outbox', (kind) => {
     assert.ok(confirmation.includes(o.id) && confirmation.includes('42.00 EUR'));
     assert.ok(confirmation.replace(/=\r\n/g, '').includes(o.paymentUrl));
 
-    const raw = JSON.stringify({ id: `evt_${o.id}`, type: 'payment.succeeded', data: { orderId: o.id, amountCents: o.amountCents } });
+    const raw = JSON.stringify({
+      id: `evt_${o.id}`,
+      type: 'payment.succeeded',
+      data: { orderId: o.id, amountCents: o.amountCents },
+    });
     const t = Math.floor(Date.now() / 1000);
-    const paid = await app.request('POST', '/api/v1/payments/webhook', { raw, headers: { 'content-type': 'application/json', 'agora-signature': `t=${t},v1=${signPayload(SECRET, t, raw)}` } });
+    const paid = await app.request('POST', '/api/v1/payments/webhook', {
+      raw,
+      headers: { 'content-type': 'application/json', 'agora-signature': `t=${t},v1=${signPayload(SECRET, t, raw)}` },
+    });
     assert.equal(paid.body.outcome, 'paid');
     assert.ok(await waitFor(() => mailsTo('buyer@example.com').length === 2, 5000), 'the receipt arrives');
     assert.match(mailsTo('buyer@example.com')[1]!.raw, /Subject: Receipt: Mailable Boots/);
@@ -95,7 +126,10 @@ describeStores('order e-mails through the outbox', (kind) => {
     await sleep(600);
     assert.equal(mailsTo('patient@example.com').length, 0);
     smtp.state.refusing = false;
-    assert.ok(await waitFor(() => mailsTo('patient@example.com').length === 1, 8000), 'retried with backoff and delivered');
+    assert.ok(
+      await waitFor(() => mailsTo('patient@example.com').length === 1, 8000),
+      'retried with backoff and delivered',
+    );
   });
 
   test('an account without an e-mail address gets no mail, and its order stands', async () => {

@@ -37,7 +37,10 @@ export function oneLine(text: string): string {
 export function createNotificationsService(deps: NotificationsDeps) {
   const { outbox, log, mailer } = deps;
 
-  async function mailAboutOrder(event: OutboxEvent<'order.created' | 'order.paid'>, compose: (s: OrderSummary, username: string) => { subject: string; text: string }) {
+  async function mailAboutOrder(
+    event: OutboxEvent<'order.created' | 'order.paid'>,
+    compose: (s: OrderSummary, username: string) => { subject: string; text: string },
+  ) {
     const { orderId } = event.payload;
     const summary = await deps.orderSummary(orderId);
     if (!summary) return;

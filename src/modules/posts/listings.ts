@@ -26,7 +26,6 @@ export interface ListingInput {
   cursor?: string | undefined;
 }
 
-
 /**
  * Keyset paging over stored ranks.
  * - new: the cursor is the last id; posts that arrive later have greater ids
@@ -64,15 +63,29 @@ export function createListings(deps: {
   }
 
   function page(input: ListingInput): Page {
-    const windowed = (input.sort === 'top' || input.sort === 'controversial') && input.t !== undefined && input.t !== 'all';
+    const windowed =
+      (input.sort === 'top' || input.sort === 'controversial') && input.t !== undefined && input.t !== 'all';
     const list = input.sort === 'new' ? 'posts:new' : `posts:${input.sort}:${windowed ? input.t : 'all'}`;
     if (input.cursor) {
-      if (input.sort === 'new') return { list, rank: 'new', after: [...cursors.decode(list, input.cursor, ['id'])], bound: '', windowStart: null };
+      if (input.sort === 'new')
+        return {
+          list,
+          rank: 'new',
+          after: [...cursors.decode(list, input.cursor, ['id'])],
+          bound: '',
+          windowStart: null,
+        };
       const [rank, id, bound, windowStart] = cursors.decode(list, input.cursor, ['number', 'id', 'id', 'int']);
       return { list, rank: input.sort, after: [rank, id], bound, windowStart: windowed ? windowStart : null };
     }
     const now = clock.now();
-    return { list, rank: input.sort, after: null, bound: idUpperBound(now), windowStart: windowed ? now - WINDOWS[input.t as keyof typeof WINDOWS] : null };
+    return {
+      list,
+      rank: input.sort,
+      after: null,
+      bound: idUpperBound(now),
+      windowStart: windowed ? now - WINDOWS[input.t as keyof typeof WINDOWS] : null,
+    };
   }
 
   function params(p: Page, communityIds: readonly string[], limit: number): Param[] {
@@ -91,14 +104,29 @@ export function createListings(deps: {
     return cursors.encode(p.list, [last[q.RANK[p.rank]], last.id, p.bound, p.windowStart ?? 0]);
   }
 
-  async function query(p: Page, scope: 'one' | 'many' | 'all', communityIds: readonly string[], limit: number): Promise<q.PostRow[]> {
+  async function query(
+    p: Page,
+    scope: 'one' | 'many' | 'all',
+    communityIds: readonly string[],
+    limit: number,
+  ): Promise<q.PostRow[]> {
     let window: q.ListingShape['window'] = false;
     if (p.windowStart !== null) {
       const shape = { scope, n: communityIds.length };
-      const size = await store.q.get<{ n: number }>(q.windowSize(shape), [...communityIds, idLowerBound(p.windowStart), p.bound]);
+      const size = await store.q.get<{ n: number }>(q.windowSize(shape), [
+        ...communityIds,
+        idLowerBound(p.windowStart),
+        p.bound,
+      ]);
       window = Number(size?.n ?? 0) > q.WINDOW_SCAN_MAX ? 'wide' : 'narrow';
     }
-    const sql = q.listing(store.dialect, { sort: p.rank, scope, n: communityIds.length, window, after: p.after !== null });
+    const sql = q.listing(store.dialect, {
+      sort: p.rank,
+      scope,
+      n: communityIds.length,
+      window,
+      after: p.after !== null,
+    });
     return store.q.all<q.PostRow>(sql, params(p, communityIds, limit));
   }
 
@@ -146,7 +174,10 @@ export function createListings(deps: {
   const anonymous = new WeakMap<q.PostRow[], Promise<ListingPage>>();
 
   function answer(p: Page, rows: q.PostRow[], limit: number, principal: Principal | null): Promise<ListingPage> {
-    const make = async () => ({ items: await present.many(rows.slice(0, limit), principal), nextCursor: nextCursor(p, rows, limit) });
+    const make = async () => ({
+      items: await present.many(rows.slice(0, limit), principal),
+      nextCursor: nextCursor(p, rows, limit),
+    });
     if (principal !== null) return make();
     let made = anonymous.get(rows);
     if (!made) {
@@ -171,10 +202,13 @@ export function createListings(deps: {
       if (!principal) return answer(p, await run(p, null, n), input.limit, principal);
       const subscribed = await communities.subscribedIds(principal.accountId);
       if (subscribed.length === 0) return { items: [], nextCursor: null };
-      if (subscribed.length > feedMergeLimit) return answer(p, await query(p, 'many', subscribed, n), input.limit, principal);
+      if (subscribed.length > feedMergeLimit)
+        return answer(p, await query(p, 'many', subscribed, n), input.limit, principal);
       const merge = async () => {
         const found = subscribed.map((id) => run(p, id, n));
-        const pagesOf = found.some((rows) => rows instanceof Promise) ? await Promise.all(found) : (found as q.PostRow[][]);
+        const pagesOf = found.some((rows) => rows instanceof Promise)
+          ? await Promise.all(found)
+          : (found as q.PostRow[][]);
         return answer(p, mergeTop(pagesOf, n, before(p.rank)), input.limit, principal);
       };
       // The viewer's page (their votes included) is kept until one of their communities changes.
@@ -183,13 +217,22 @@ export function createListings(deps: {
     },
 
     /** A user's posts, newest first (deleted and removed ones left out). */
-    async byAuthor(username: string, input: { limit: number; cursor?: string | undefined }, principal: Principal | null) {
+    async byAuthor(
+      username: string,
+      input: { limit: number; cursor?: string | undefined },
+      principal: Principal | null,
+    ) {
       const authorId = (await accounts.profile(username)).id;
       const after = input.cursor ? cursors.decode('posts:by-author', input.cursor, ['id'])[0] : null;
       const rows = after
         ? await store.q.all<q.PostRow>(q.BY_AUTHOR_AFTER, [authorId, after, input.limit + 1])
         : await store.q.all<q.PostRow>(q.BY_AUTHOR, [authorId, input.limit + 1]);
-      return answer({ list: 'posts:by-author', rank: 'new', after: null, bound: '', windowStart: null }, rows, input.limit, principal);
+      return answer(
+        { list: 'posts:by-author', rank: 'new', after: null, bound: '', windowStart: null },
+        rows,
+        input.limit,
+        principal,
+      );
     },
   };
 }

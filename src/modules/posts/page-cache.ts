@@ -37,11 +37,20 @@ export interface PageCache {
 
 const ALL = '';
 
-export function createPageCache(options: { exact: boolean; ttlMs: number; maxEntries: number; now: () => number; memory: MemoryBudget }): PageCache {
+export function createPageCache(options: {
+  exact: boolean;
+  ttlMs: number;
+  maxEntries: number;
+  now: () => number;
+  memory: MemoryBudget;
+}): PageCache {
   const enabled = options.exact || options.ttlMs > 0;
   const versions = new Map<string, number>();
   const pages = new Map<string, { version: number; until: number; rows: PostRow[]; charge: Charge | null }>();
-  const answers = new Map<string, { stamp: number; basis: object; until: number; value: unknown; charge: Charge | null }>();
+  const answers = new Map<
+    string,
+    { stamp: number; basis: object; until: number; value: unknown; charge: Charge | null }
+  >();
   const reading = new Map<string, { version: number; promise: Promise<PostRow[]> }>();
   const version = (scope: string) => versions.get(scope) ?? 0;
   // Counts only grow, so their sum over a set of communities changes exactly when one of them does.
@@ -52,7 +61,13 @@ export function createPageCache(options: { exact: boolean; ttlMs: number; maxEnt
   };
   // Each kept entry is charged to the memory budget: the rows (and, for pages, the
   // anonymous answer made from them once, about as large again).
-  const keep = <V extends { charge: Charge | null }>(map: Map<string, V>, owner: string, key: string, value: V, bytes: number) => {
+  const keep = <V extends { charge: Charge | null }>(
+    map: Map<string, V>,
+    owner: string,
+    key: string,
+    value: V,
+    bytes: number,
+  ) => {
     map.get(key)?.charge?.release();
     map.delete(key);
     if (map.size >= options.maxEntries) {
@@ -77,7 +92,8 @@ export function createPageCache(options: { exact: boolean; ttlMs: number; maxEnt
       if (!enabled) return load();
       const scope = communityId ?? ALL;
       const page = pages.get(key);
-      if (page && page.version === version(scope) && (options.exact || page.until > options.now())) return hit(page).rows;
+      if (page && page.version === version(scope) && (options.exact || page.until > options.now()))
+        return hit(page).rows;
       const seen = version(scope);
       const pending = reading.get(key);
       if (pending && pending.version === seen) return pending.promise;
@@ -85,7 +101,14 @@ export function createPageCache(options: { exact: boolean; ttlMs: number; maxEnt
       const promise = load().then(
         (rows) => {
           if (reading.get(key)?.promise === promise) reading.delete(key);
-          if (version(scope) === seen) keep(pages, 'pages', key, { version: seen, until: loadedAt + options.ttlMs, rows, charge: null }, 2 * sizeOf(rows));
+          if (version(scope) === seen)
+            keep(
+              pages,
+              'pages',
+              key,
+              { version: seen, until: loadedAt + options.ttlMs, rows, charge: null },
+              2 * sizeOf(rows),
+            );
           return rows;
         },
         (error: unknown) => {
@@ -100,10 +123,18 @@ export function createPageCache(options: { exact: boolean; ttlMs: number; maxEnt
       if (!enabled) return make();
       const stamp = stampOf(communityIds);
       const answer = answers.get(key);
-      if (answer && answer.stamp === stamp && answer.basis === basis && (options.exact || answer.until > options.now())) return hit(answer).value as T;
+      if (answer && answer.stamp === stamp && answer.basis === basis && (options.exact || answer.until > options.now()))
+        return hit(answer).value as T;
       const madeAt = options.now();
       return make().then((value) => {
-        if (stampOf(communityIds) === stamp) keep(answers, 'feeds', key, { stamp, basis, until: madeAt + options.ttlMs, value, charge: null }, sizeOf(value));
+        if (stampOf(communityIds) === stamp)
+          keep(
+            answers,
+            'feeds',
+            key,
+            { stamp, basis, until: madeAt + options.ttlMs, value, charge: null },
+            sizeOf(value),
+          );
         return value;
       });
     },

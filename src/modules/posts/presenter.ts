@@ -30,7 +30,11 @@ export interface Post {
  * with body, url and author null; a removed one shows body and url only to
  * the community's moderators (and site admins).
  */
-export function createPresenter(deps: { accounts: AccountsModule; communities: CommunitiesModule; votes: VotesModule }) {
+export function createPresenter(deps: {
+  accounts: AccountsModule;
+  communities: CommunitiesModule;
+  votes: VotesModule;
+}) {
   const { accounts, communities, votes } = deps;
 
   async function many(rows: PostRow[], principal: Principal | null): Promise<Post[]> {
@@ -38,7 +42,13 @@ export function createPresenter(deps: { accounts: AccountsModule; communities: C
     const [authors, refs, mine] = await Promise.all([
       accounts.usernames(rows.map((r) => r.author_id)),
       communities.refsByIds(rows.map((r) => r.community_id)),
-      principal ? votes.mine(principal.accountId, 'post', rows.map((r) => r.id)) : Promise.resolve(null),
+      principal
+        ? votes.mine(
+            principal.accountId,
+            'post',
+            rows.map((r) => r.id),
+          )
+        : Promise.resolve(null),
     ]);
     const modOf = new Map<string, boolean>();
     for (const r of rows) {

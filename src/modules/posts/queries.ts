@@ -31,7 +31,12 @@ locked, visible, created_at, edited_at, deleted_at, removed_at, removal_reason`;
 const list = (n: number) => rows(n, '?');
 
 /** The stored rank column of each sort (new sorts by id: ids are time-ordered). */
-export const RANK: Record<Sort, 'hot' | 'id' | 'score' | 'controversy'> = { hot: 'hot', new: 'id', top: 'score', controversial: 'controversy' };
+export const RANK: Record<Sort, 'hot' | 'id' | 'score' | 'controversy'> = {
+  hot: 'hot',
+  new: 'id',
+  top: 'score',
+  controversial: 'controversy',
+};
 
 export const INSERT = `INSERT INTO posts (id, community_id, author_id, title, body, url, upvotes, downvotes, score, hot, controversy,
 comment_count, locked, visible, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, 0, 1, ?, 0, 0, 0, 1, ?)`;
@@ -51,12 +56,15 @@ export interface VoteTargetRow {
  */
 export const LOCK_FOR_VOTE: Record<Dialect, string> = {
   sqlite: 'SELECT author_id, community_id, upvotes, downvotes, created_at FROM posts WHERE id = ? AND visible = 1',
-  postgres: 'SELECT author_id, community_id, upvotes, downvotes, created_at FROM posts WHERE id = ? AND visible = 1 FOR UPDATE',
+  postgres:
+    'SELECT author_id, community_id, upvotes, downvotes, created_at FROM posts WHERE id = ? AND visible = 1 FOR UPDATE',
 };
-export const SET_VOTES = 'UPDATE posts SET upvotes = ?, downvotes = ?, score = ?, hot = ?, controversy = ? WHERE id = ?';
+export const SET_VOTES =
+  'UPDATE posts SET upvotes = ?, downvotes = ?, score = ?, hot = ?, controversy = ? WHERE id = ?';
 export const EDIT = 'UPDATE posts SET body = ?, edited_at = ? WHERE id = ?';
 export const DELETE = 'UPDATE posts SET deleted_at = ?, visible = 0 WHERE id = ? AND deleted_at IS NULL';
-export const REMOVE = 'UPDATE posts SET removed_at = ?, removal_reason = ?, visible = 0 WHERE id = ? AND removed_at IS NULL';
+export const REMOVE =
+  'UPDATE posts SET removed_at = ?, removal_reason = ?, visible = 0 WHERE id = ? AND removed_at IS NULL';
 export const RESTORE = `UPDATE posts SET removed_at = NULL, removal_reason = NULL, visible = CASE WHEN deleted_at IS NULL THEN 1 ELSE 0 END
 WHERE id = ? AND removed_at IS NOT NULL`;
 export const SET_LOCKED = 'UPDATE posts SET locked = ? WHERE id = ? AND locked <> ?';
@@ -89,7 +97,11 @@ export interface ListingShape {
 export const WINDOW_SCAN_MAX = 5000;
 
 const scopeWhere = (shape: Pick<ListingShape, 'scope' | 'n'>) =>
-  shape.scope === 'one' ? ' AND community_id = ?' : shape.scope === 'many' ? ` AND community_id IN (${list(shape.n ?? 1)})` : '';
+  shape.scope === 'one'
+    ? ' AND community_id = ?'
+    : shape.scope === 'many'
+      ? ` AND community_id IN (${list(shape.n ?? 1)})`
+      : '';
 
 /** How many of the scope's posts a window holds, up to WINDOW_SCAN_MAX + 1. Parameters: community id(s), lowest id, snapshot bound. */
 export const windowSize = (shape: Pick<ListingShape, 'scope' | 'n'>) =>
@@ -116,7 +128,8 @@ ORDER BY id DESC LIMIT ${WINDOW_SCAN_MAX + 1}) w WHERE 1 = 1${after} ORDER BY ${
   if (shape.scope === 'many') where.push(`community_id IN (${list(shape.n ?? 1)})`);
   if (shape.window === 'wide') where.push('id >= ?', 'created_at >= ?');
   if (rank !== 'id') where.push('id <= ?');
-  const index = dialect === 'sqlite' && shape.scope === 'many' && !shape.window ? ` INDEXED BY posts_${shape.sort}` : '';
+  const index =
+    dialect === 'sqlite' && shape.scope === 'many' && !shape.window ? ` INDEXED BY posts_${shape.sort}` : '';
   return `SELECT ${COLUMNS} FROM posts${index} WHERE ${where.join(' AND ')}${after} ORDER BY ${order} LIMIT ?`;
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { controversy, hot, wilson } from './ranks.js';
 
-test('hot is Reddit\'s formula rounded to 7 places', () => {
+test("hot is Reddit's formula rounded to 7 places", () => {
   const t = Date.UTC(2026, 0, 1);
   const base = (t / 1000 - 1134028003) / 45000;
   assert.equal(hot(1, 0, t), Math.round(base * 1e7) / 1e7);

@@ -24,5 +24,11 @@ export function wilson(up: number, down: number): number {
   return (p + (z * z) / (2 * n) - z * Math.sqrt((p * (1 - p) + (z * z) / (4 * n)) / n)) / (1 + (z * z) / n);
 }
 
-export const WINDOWS = { hour: 3600_000, day: 86_400_000, week: 7 * 86_400_000, month: 30 * 86_400_000, year: 365 * 86_400_000 } as const;
+export const WINDOWS = {
+  hour: 3600_000,
+  day: 86_400_000,
+  week: 7 * 86_400_000,
+  month: 30 * 86_400_000,
+  year: 365 * 86_400_000,
+} as const;
 export type TimeWindow = keyof typeof WINDOWS | 'all';

@@ -3,7 +3,17 @@ import type { FastifyPluginAsync } from 'fastify';
 import { UsernameRef } from '../accounts/index.js';
 import { CommunityName } from '../communities/index.js';
 import { ReasonBody, ReportSchema } from '../moderation/index.js';
-import { accountLimit, createSerializeOnce, IdParams, List, Nullable, principalOf, responses, type App, type AuthHooks } from '../../platform/http/index.js';
+import {
+  accountLimit,
+  createSerializeOnce,
+  IdParams,
+  List,
+  Nullable,
+  principalOf,
+  responses,
+  type App,
+  type AuthHooks,
+} from '../../platform/http/index.js';
 import type { Post } from './presenter.js';
 import { PAGE_SIZE } from './listings.js';
 import type { PostsService } from './service.js';
@@ -11,7 +21,12 @@ import type { PostsService } from './service.js';
 export const VoteValue = Type.Union([Type.Literal(1), Type.Literal(0), Type.Literal(-1)]);
 /** A vote on a post or a comment, and its answer. */
 export const VoteBody = Type.Object({ value: VoteValue });
-export const VoteAnswer = Type.Object({ score: Type.Integer(), upvotes: Type.Integer(), downvotes: Type.Integer(), myVote: VoteValue });
+export const VoteAnswer = Type.Object({
+  score: Type.Integer(),
+  upvotes: Type.Integer(),
+  downvotes: Type.Integer(),
+  myVote: VoteValue,
+});
 export const PostSchema = Type.Object({
   id: Type.String(),
   communityName: Type.String(),
@@ -33,7 +48,10 @@ export const PostSchema = Type.Object({
 });
 const Limit = Type.Integer({ minimum: 1, maximum: 100, default: PAGE_SIZE });
 const Cursor = Type.Optional(Type.String({ maxLength: 300 }));
-const Window = Type.Union(['hour', 'day', 'week', 'month', 'year', 'all'].map((t) => Type.Literal(t)), { default: 'all' });
+const Window = Type.Union(
+  ['hour', 'day', 'week', 'month', 'year', 'all'].map((t) => Type.Literal(t)),
+  { default: 'all' },
+);
 const Body = Type.String({ maxLength: 40_000 });
 
 export interface PostLimits {
@@ -68,7 +86,8 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
           response: responses({ 201: PostSchema }),
         },
       },
-      async (request, reply) => reply.code(201).send(await posts.create(request.params.name, request.body, principalOf(request))),
+      async (request, reply) =>
+        reply.code(201).send(await posts.create(request.params.name, request.body, principalOf(request))),
     );
 
     app.get(
@@ -77,10 +96,13 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
         onRequest: auth.optional,
         schema: {
           tags,
-          summary: 'A community\'s posts: hot, new, top or controversial (t: time window of top/controversial)',
+          summary: "A community's posts: hot, new, top or controversial (t: time window of top/controversial)",
           params: Type.Object({ name: CommunityName }),
           querystring: Type.Object({
-            sort: Type.Union([Type.Literal('hot'), Type.Literal('new'), Type.Literal('top'), Type.Literal('controversial')], { default: 'hot' }),
+            sort: Type.Union(
+              [Type.Literal('hot'), Type.Literal('new'), Type.Literal('top'), Type.Literal('controversial')],
+              { default: 'hot' },
+            ),
             t: Window,
             limit: Limit,
             cursor: Cursor,
@@ -89,7 +111,14 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
         },
       },
       async (request, reply) =>
-        sendPage(reply, await posts.community(request.params.name, request.query as Parameters<PostsService['community']>[1], request.principal)),
+        sendPage(
+          reply,
+          await posts.community(
+            request.params.name,
+            request.query as Parameters<PostsService['community']>[1],
+            request.principal,
+          ),
+        ),
     );
 
     app.get(
@@ -108,21 +137,31 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
           response: responses({ 200: List(PostSchema) }),
         },
       },
-      async (request, reply) => sendPage(reply, await posts.feed(request.query as Parameters<PostsService['feed']>[0], request.principal)),
+      async (request, reply) =>
+        sendPage(reply, await posts.feed(request.query as Parameters<PostsService['feed']>[0], request.principal)),
     );
 
     app.get(
       '/api/v1/accounts/:username/posts',
       {
         onRequest: auth.optional,
-        schema: { tags, summary: 'A user\'s posts, newest first', params: Type.Object({ username: UsernameRef }), querystring: Type.Object({ limit: Limit, cursor: Cursor }), response: responses({ 200: List(PostSchema) }) },
+        schema: {
+          tags,
+          summary: "A user's posts, newest first",
+          params: Type.Object({ username: UsernameRef }),
+          querystring: Type.Object({ limit: Limit, cursor: Cursor }),
+          response: responses({ 200: List(PostSchema) }),
+        },
       },
       async (request) => posts.byAuthor(request.params.username, request.query, request.principal),
     );
 
     app.get(
       '/api/v1/posts/:id',
-      { onRequest: auth.optional, schema: { tags, summary: 'A post', params: IdParams, response: responses({ 200: PostSchema }) } },
+      {
+        onRequest: auth.optional,
+        schema: { tags, summary: 'A post', params: IdParams, response: responses({ 200: PostSchema }) },
+      },
       async (request) => posts.get(request.params.id, request.principal),
     );
 
@@ -130,14 +169,30 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
       '/api/v1/posts/:id',
       {
         onRequest: auth.required,
-        schema: { tags, security, summary: 'Edit the body (author only)', params: IdParams, body: Type.Object({ body: Body }), response: responses({ 200: PostSchema }) },
+        schema: {
+          tags,
+          security,
+          summary: 'Edit the body (author only)',
+          params: IdParams,
+          body: Type.Object({ body: Body }),
+          response: responses({ 200: PostSchema }),
+        },
       },
       async (request) => posts.edit(request.params.id, request.body, principalOf(request)),
     );
 
     app.delete(
       '/api/v1/posts/:id',
-      { onRequest: auth.required, schema: { tags, security, summary: 'Delete (author only; the shell stays)', params: IdParams, response: noContent } },
+      {
+        onRequest: auth.required,
+        schema: {
+          tags,
+          security,
+          summary: 'Delete (author only; the shell stays)',
+          params: IdParams,
+          response: noContent,
+        },
+      },
       async (request, reply) => {
         await posts.remove(request.params.id, principalOf(request));
         return reply.code(204).send(null);
@@ -161,7 +216,13 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
       async (request) => posts.vote(request.params.id, request.body.value, principalOf(request)),
     );
 
-    const modRoute = (path: string, method: 'POST' | 'DELETE', summary: string, act: (id: string, reason: string, request: Parameters<typeof principalOf>[0]) => Promise<Post>, withReason = false) =>
+    const modRoute = (
+      path: string,
+      method: 'POST' | 'DELETE',
+      summary: string,
+      act: (id: string, reason: string, request: Parameters<typeof principalOf>[0]) => Promise<Post>,
+      withReason = false,
+    ) =>
       app.route({
         method,
         url: path,
@@ -174,12 +235,29 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
           ...(withReason ? { body: ReasonBody } : {}),
           response: responses({ 200: PostSchema }),
         },
-        handler: async (request) => act((request.params as { id: string }).id, (request.body as { reason?: string } | undefined)?.reason ?? '', request),
+        handler: async (request) =>
+          act(
+            (request.params as { id: string }).id,
+            (request.body as { reason?: string } | undefined)?.reason ?? '',
+            request,
+          ),
       });
-    modRoute('/api/v1/posts/:id/removal', 'POST', 'Remove a post with a reason (moderators)', (id, reason, r) => posts.removeAsModerator(id, reason, principalOf(r)), true);
-    modRoute('/api/v1/posts/:id/removal', 'DELETE', 'Restore a removed post (moderators)', (id, _reason, r) => posts.restoreAsModerator(id, principalOf(r)));
-    modRoute('/api/v1/posts/:id/lock', 'POST', 'Lock a post: no new comments (moderators)', (id, _reason, r) => posts.setLocked(id, true, principalOf(r)));
-    modRoute('/api/v1/posts/:id/lock', 'DELETE', 'Unlock a post (moderators)', (id, _reason, r) => posts.setLocked(id, false, principalOf(r)));
+    modRoute(
+      '/api/v1/posts/:id/removal',
+      'POST',
+      'Remove a post with a reason (moderators)',
+      (id, reason, r) => posts.removeAsModerator(id, reason, principalOf(r)),
+      true,
+    );
+    modRoute('/api/v1/posts/:id/removal', 'DELETE', 'Restore a removed post (moderators)', (id, _reason, r) =>
+      posts.restoreAsModerator(id, principalOf(r)),
+    );
+    modRoute('/api/v1/posts/:id/lock', 'POST', 'Lock a post: no new comments (moderators)', (id, _reason, r) =>
+      posts.setLocked(id, true, principalOf(r)),
+    );
+    modRoute('/api/v1/posts/:id/lock', 'DELETE', 'Unlock a post (moderators)', (id, _reason, r) =>
+      posts.setLocked(id, false, principalOf(r)),
+    );
 
     app.post(
       '/api/v1/posts/:id/reports',
@@ -189,13 +267,14 @@ export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLi
         schema: {
           tags: ['moderation'],
           security,
-          summary: 'Report a post to its community\'s moderators (once per account)',
+          summary: "Report a post to its community's moderators (once per account)",
           params: IdParams,
           body: ReasonBody,
           response: responses({ 201: ReportSchema }),
         },
       },
-      async (request, reply) => reply.code(201).send(await posts.report(request.params.id, request.body.reason, principalOf(request))),
+      async (request, reply) =>
+        reply.code(201).send(await posts.report(request.params.id, request.body.reason, principalOf(request))),
     );
   };
 }

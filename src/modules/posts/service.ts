@@ -39,10 +39,21 @@ export interface PostsDeps {
 export function createPostsService(deps: PostsDeps) {
   const { store, clock, ids, outbox, accounts, communities, moderation, votes, search } = deps;
   const present = createPresenter(deps);
-  const pages = createPageCache({ exact: store.singleWriter, ttlMs: deps.cacheTtlMs, maxEntries: 5_000, now: () => clock.now(), memory: deps.memory });
+  const pages = createPageCache({
+    exact: store.singleWriter,
+    ttlMs: deps.cacheTtlMs,
+    maxEntries: 5_000,
+    now: () => clock.now(),
+    memory: deps.memory,
+  });
   const listings = createListings({ ...deps, present, pages });
   // A post never moves to another community: the copy is exact on any store.
-  const communityOfPost = createReadCache<string, string>({ exact: true, ttlMs: 0, maxEntries: 10_000, now: () => clock.now() });
+  const communityOfPost = createReadCache<string, string>({
+    exact: true,
+    ttlMs: 0,
+    maxEntries: 10_000,
+    now: () => clock.now(),
+  });
 
   async function row(id: string): Promise<q.PostRow> {
     const found = await store.q.get<q.PostRow>(q.BY_ID, [id]);
@@ -57,9 +68,14 @@ export function createPostsService(deps: PostsDeps) {
     return post;
   }
 
-  const searchText = (post: { body: string | null; url: string | null }) => [post.body, post.url].filter(Boolean).join('\n');
+  const searchText = (post: { body: string | null; url: string | null }) =>
+    [post.body, post.url].filter(Boolean).join('\n');
 
-  async function moderate(id: string, principal: Principal, change: (tx: Tx, post: q.PostRow) => Promise<boolean>): Promise<Post> {
+  async function moderate(
+    id: string,
+    principal: Principal,
+    change: (tx: Tx, post: q.PostRow) => Promise<boolean>,
+  ): Promise<Post> {
     const post = await row(id);
     await moderation.assertModerator(post.community_id, principal);
     await store.write(async (tx) => {
@@ -71,7 +87,11 @@ export function createPostsService(deps: PostsDeps) {
   return {
     ...listings,
 
-    async create(communityName: string, input: { title: string; body?: string | undefined; url?: string | undefined }, principal: Principal): Promise<Post> {
+    async create(
+      communityName: string,
+      input: { title: string; body?: string | undefined; url?: string | undefined },
+      principal: Principal,
+    ): Promise<Post> {
       const community = await communities.ref(communityName);
       await moderation.assertNotBanned(community.id, principal.accountId);
       const id = ids.next();
@@ -84,7 +104,11 @@ export function createPostsService(deps: PostsDeps) {
         // The author's own upvote is recorded at creation (it earns no karma).
         await votes.first(tx, 'post', id, principal.accountId, 1);
         await search.index(tx, 'posts', id, input.title, searchText({ body, url }));
-        await outbox.record(tx, 'post.created', { postId: id, communityId: community.id, authorId: principal.accountId });
+        await outbox.record(tx, 'post.created', {
+          postId: id,
+          communityId: community.id,
+          authorId: principal.accountId,
+        });
       });
       return present.one(await row(id), principal);
     },
@@ -98,7 +122,10 @@ export function createPostsService(deps: PostsDeps) {
       if (postIds.length === 0) return [];
       const rows = await store.q.all<q.PostRow>(q.byIds(postIds.length), postIds);
       const byId = new Map(rows.filter((r) => r.visible === 1).map((r) => [r.id, r]));
-      return present.many(postIds.map((id) => byId.get(id)).filter((r): r is q.PostRow => r !== undefined), principal);
+      return present.many(
+        postIds.map((id) => byId.get(id)).filter((r): r is q.PostRow => r !== undefined),
+        principal,
+      );
     },
 
     async edit(id: string, input: { body: string }, principal: Principal): Promise<Post> {
@@ -107,7 +134,8 @@ export function createPostsService(deps: PostsDeps) {
         await moderation.assertNotBanned(post.community_id, principal.accountId, tx);
         await tx.run(q.EDIT, [input.body, clock.now(), id]);
         pages.changed(tx, post.community_id);
-        if (post.visible === 1) await search.index(tx, 'posts', id, post.title, searchText({ body: input.body, url: post.url }));
+        if (post.visible === 1)
+          await search.index(tx, 'posts', id, post.title, searchText({ body: input.body, url: post.url }));
       });
       return present.one(await row(id), principal);
     },
@@ -140,13 +168,26 @@ export function createPostsService(deps: PostsDeps) {
         if (change.up === 0 && change.down === 0) return post;
         const upvotes = post.upvotes + change.up;
         const downvotes = post.downvotes + change.down;
-        await tx.run(q.SET_VOTES, [upvotes, downvotes, upvotes - downvotes, hot(upvotes, downvotes, post.created_at), controversy(upvotes, downvotes), id]);
-        if (post.author_id !== principal.accountId) await accounts.addKarma(tx, post.author_id, { post: change.up - change.down });
+        await tx.run(q.SET_VOTES, [
+          upvotes,
+          downvotes,
+          upvotes - downvotes,
+          hot(upvotes, downvotes, post.created_at),
+          controversy(upvotes, downvotes),
+          id,
+        ]);
+        if (post.author_id !== principal.accountId)
+          await accounts.addKarma(tx, post.author_id, { post: change.up - change.down });
         pages.changed(tx, post.community_id);
         return { upvotes, downvotes };
       });
       if (!counts) throw new AppError('not_found', 'no such post, or it was deleted or removed');
-      return { score: counts.upvotes - counts.downvotes, upvotes: counts.upvotes, downvotes: counts.downvotes, myVote: value };
+      return {
+        score: counts.upvotes - counts.downvotes,
+        upvotes: counts.upvotes,
+        downvotes: counts.downvotes,
+        myVote: value,
+      };
     },
 
     /** Moderator removal with a reason: the post leaves listings and search; mods still see it. */
@@ -155,7 +196,14 @@ export function createPostsService(deps: PostsDeps) {
         if ((await tx.run(q.REMOVE, [clock.now(), reason, id])) === 0) return false;
         await search.remove(tx, 'posts', id);
         await moderation.resolveReportsOn(tx, 'post', id, principal.accountId);
-        await moderation.log(tx, { communityId: post.community_id, moderatorId: principal.accountId, action: 'remove_post', targetType: 'post', targetId: id, reason });
+        await moderation.log(tx, {
+          communityId: post.community_id,
+          moderatorId: principal.accountId,
+          action: 'remove_post',
+          targetType: 'post',
+          targetId: id,
+          reason,
+        });
         return true;
       }),
 
@@ -163,7 +211,13 @@ export function createPostsService(deps: PostsDeps) {
       moderate(id, principal, async (tx, post) => {
         if ((await tx.run(q.RESTORE, [id])) === 0) return false;
         if (post.deleted_at === null) await search.index(tx, 'posts', id, post.title, searchText(post));
-        await moderation.log(tx, { communityId: post.community_id, moderatorId: principal.accountId, action: 'restore_post', targetType: 'post', targetId: id });
+        await moderation.log(tx, {
+          communityId: post.community_id,
+          moderatorId: principal.accountId,
+          action: 'restore_post',
+          targetType: 'post',
+          targetId: id,
+        });
         return true;
       }),
 
@@ -181,7 +235,10 @@ export function createPostsService(deps: PostsDeps) {
       }),
 
     /** For the comments module: whether a post takes comments — its community, locked and visible flags (null: no such post). Read without a lock. */
-    async commentTarget(within: Queryable, id: string): Promise<{ communityId: string; locked: boolean; visible: boolean } | null> {
+    async commentTarget(
+      within: Queryable,
+      id: string,
+    ): Promise<{ communityId: string; locked: boolean; visible: boolean } | null> {
       const post = await within.get<q.CommentTargetRow>(q.COMMENT_TARGET, [id]);
       return post ? { communityId: post.community_id, locked: post.locked === 1, visible: post.visible === 1 } : null;
     },
@@ -200,7 +257,10 @@ export function createPostsService(deps: PostsDeps) {
 
     /** The community a post is in (not_found: no such post); a post never moves, so the answer is kept. */
     async communityIdOf(id: string): Promise<string> {
-      const found = await communityOfPost.get(id, async () => (await store.q.get<q.PostRow>(q.BY_ID, [id]))?.community_id);
+      const found = await communityOfPost.get(
+        id,
+        async () => (await store.q.get<q.PostRow>(q.BY_ID, [id]))?.community_id,
+      );
       if (found === undefined) throw new AppError('not_found', 'no such post');
       return found;
     },
@@ -211,9 +271,35 @@ export function createPostsService(deps: PostsDeps) {
     },
 
     /** An imported post with its original time and counts (no vote rows), in the importer's transaction. */
-    async insertImported(tx: Tx, post: { id: string; communityId: string; authorId: string; title: string; body: string | null; url: string | null; upvotes: number; downvotes: number; createdAt: number }): Promise<void> {
+    async insertImported(
+      tx: Tx,
+      post: {
+        id: string;
+        communityId: string;
+        authorId: string;
+        title: string;
+        body: string | null;
+        url: string | null;
+        upvotes: number;
+        downvotes: number;
+        createdAt: number;
+      },
+    ): Promise<void> {
       const { upvotes: up, downvotes: down } = post;
-      await tx.run(q.INSERT_IMPORTED, [post.id, post.communityId, post.authorId, post.title, post.body, post.url, up, down, up - down, hot(up, down, post.createdAt), controversy(up, down), post.createdAt]);
+      await tx.run(q.INSERT_IMPORTED, [
+        post.id,
+        post.communityId,
+        post.authorId,
+        post.title,
+        post.body,
+        post.url,
+        up,
+        down,
+        up - down,
+        hot(up, down, post.createdAt),
+        controversy(up, down),
+        post.createdAt,
+      ]);
       pages.changed(tx, post.communityId);
       await search.index(tx, 'posts', post.id, post.title, searchText(post));
     },

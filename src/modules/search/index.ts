@@ -4,5 +4,11 @@
  * route ranks ids and asks each kind's hydrator (wired at the composition
  * root) for the public items.
  */
-export { createSearchService as createSearchModule, searchTerms, type SearchService as SearchModule, type SearchKind, type Hydrator } from './service.js';
+export {
+  createSearchService as createSearchModule,
+  searchTerms,
+  type SearchService as SearchModule,
+  type SearchKind,
+  type Hydrator,
+} from './service.js';
 export { searchRoutes } from './routes.js';

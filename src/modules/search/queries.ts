@@ -8,7 +8,11 @@ export interface SearchQueries {
 }
 
 /** The FTS5 table of each kind (fixed names, never from input). */
-const FTS: Record<string, string> = { posts: 'search_fts_posts', comments: 'search_fts_comments', communities: 'search_fts_communities' };
+const FTS: Record<string, string> = {
+  posts: 'search_fts_posts',
+  comments: 'search_fts_comments',
+  communities: 'search_fts_communities',
+};
 const ftsOf = (kind: string) => {
   const table = FTS[kind];
   if (!table) throw new Error(`unknown search kind ${kind}`);
@@ -18,7 +22,10 @@ const ftsOf = (kind: string) => {
 const sqlite: SearchQueries = {
   async upsert(tx, doc) {
     const fts = ftsOf(doc.kind);
-    const found = await tx.get<{ doc_rowid: number }>('SELECT doc_rowid FROM search_documents WHERE kind = ? AND id = ?', [doc.kind, doc.id]);
+    const found = await tx.get<{ doc_rowid: number }>(
+      'SELECT doc_rowid FROM search_documents WHERE kind = ? AND id = ?',
+      [doc.kind, doc.id],
+    );
     if (found) {
       await tx.run(`UPDATE ${fts} SET title = ?, body = ? WHERE rowid = ?`, [doc.title, doc.body, found.doc_rowid]);
       await tx.run('UPDATE search_documents SET updated_at = ? WHERE kind = ? AND id = ?', [doc.now, doc.kind, doc.id]);
@@ -27,10 +34,18 @@ const sqlite: SearchQueries = {
     const next = await tx.get<{ r: number }>('SELECT COALESCE(MAX(doc_rowid), 0) + 1 AS r FROM search_documents');
     const rowid = next?.r ?? 1;
     await tx.run(`INSERT INTO ${fts} (rowid, title, body) VALUES (?, ?, ?)`, [rowid, doc.title, doc.body]);
-    await tx.run('INSERT INTO search_documents (kind, id, doc_rowid, updated_at) VALUES (?, ?, ?, ?)', [doc.kind, doc.id, rowid, doc.now]);
+    await tx.run('INSERT INTO search_documents (kind, id, doc_rowid, updated_at) VALUES (?, ?, ?, ?)', [
+      doc.kind,
+      doc.id,
+      rowid,
+      doc.now,
+    ]);
   },
   async remove(tx, kind, id) {
-    const found = await tx.get<{ doc_rowid: number }>('SELECT doc_rowid FROM search_documents WHERE kind = ? AND id = ?', [kind, id]);
+    const found = await tx.get<{ doc_rowid: number }>(
+      'SELECT doc_rowid FROM search_documents WHERE kind = ? AND id = ?',
+      [kind, id],
+    );
     if (!found) return;
     await tx.run(`DELETE FROM ${ftsOf(kind)} WHERE rowid = ?`, [found.doc_rowid]);
     await tx.run('DELETE FROM search_documents WHERE kind = ? AND id = ?', [kind, id]);

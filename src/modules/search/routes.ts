@@ -12,14 +12,19 @@ export function searchRoutes(search: SearchService, auth: AuthHooks): FastifyPlu
         onRequest: auth.optional,
         schema: {
           tags: ['search'],
-          summary: 'Full-text search (stemmed, prefix matching), ranked by relevance; deleted and removed items never appear',
+          summary:
+            'Full-text search (stemmed, prefix matching), ranked by relevance; deleted and removed items never appear',
           querystring: Type.Object({
             q: Type.String({ maxLength: 512 }),
-            type: Type.Union([Type.Literal('posts'), Type.Literal('comments'), Type.Literal('communities')], { default: 'posts' }),
+            type: Type.Union([Type.Literal('posts'), Type.Literal('comments'), Type.Literal('communities')], {
+              default: 'posts',
+            }),
             limit: Type.Integer({ minimum: 1, maximum: 100, default: SEARCH_PAGE }),
             cursor: Type.Optional(Type.String({ maxLength: 200 })),
           }),
-          response: responses({ 200: Type.Object({ items: Type.Array(Type.Any()), nextCursor: Type.Union([Type.String(), Type.Null()]) }) }),
+          response: responses({
+            200: Type.Object({ items: Type.Array(Type.Any()), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          }),
         },
       },
       async (request) => search.search(request.query, request.principal),

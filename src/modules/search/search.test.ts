@@ -14,12 +14,17 @@ describeStores('search', (kind) => {
   let app: TestApp;
   let token: string;
   const titles = async (q: string, type = 'posts') =>
-    (await app.request('GET', `/api/v1/search?q=${encodeURIComponent(q)}&type=${type}`)).body.items.map((i: { title: string }) => i.title);
+    (await app.request('GET', `/api/v1/search?q=${encodeURIComponent(q)}&type=${type}`)).body.items.map(
+      (i: { title: string }) => i.title,
+    );
 
   before(async () => {
     app = await startTestApp(kind);
     token = (await signUp(app, 's_user')).token;
-    await app.request('POST', '/api/v1/communities', { token, body: { name: 'birdwatching', title: 'Birds of the world', description: 'Herons and owls' } });
+    await app.request('POST', '/api/v1/communities', {
+      token,
+      body: { name: 'birdwatching', title: 'Birds of the world', description: 'Herons and owls' },
+    });
     for (const [title, body] of [
       ['Running with herons', 'Early morning runs by the lake'],
       ['Owls at night', 'A barn owl hunting'],
@@ -40,12 +45,20 @@ describeStores('search', (kind) => {
 
   test('communities are searchable by name, title and description', async () => {
     const items = (await app.request('GET', '/api/v1/search?q=heron&type=communities')).body.items;
-    assert.deepEqual(items.map((c: { name: string }) => c.name), ['birdwatching']);
+    assert.deepEqual(
+      items.map((c: { name: string }) => c.name),
+      ['birdwatching'],
+    );
   });
 
   test('deleted posts are never found; new posts and edits are, at once', async () => {
     assert.deepEqual(await titles('kingfisher'), [], 'an empty answer, kept in memory');
-    const p = (await app.request('POST', '/api/v1/communities/birdwatching/posts', { token, body: { title: 'Kingfisher sighting' } })).body;
+    const p = (
+      await app.request('POST', '/api/v1/communities/birdwatching/posts', {
+        token,
+        body: { title: 'Kingfisher sighting' },
+      })
+    ).body;
     assert.deepEqual(await titles('kingfisher'), ['Kingfisher sighting']);
     await app.request('PATCH', `/api/v1/posts/${p.id}`, { token, body: { body: 'also a wagtail' } });
     assert.deepEqual(await titles('wagtail'), ['Kingfisher sighting']);
@@ -54,7 +67,20 @@ describeStores('search', (kind) => {
   });
 
   test('hostile query strings are just text', async () => {
-    for (const q of ['"', "'", 'OR', 'NEAR(', '*', ':*', '!', '&|', '"; DROP TABLE posts; --', 'a'.repeat(500), '()', 'AND NOT']) {
+    for (const q of [
+      '"',
+      "'",
+      'OR',
+      'NEAR(',
+      '*',
+      ':*',
+      '!',
+      '&|',
+      '"; DROP TABLE posts; --',
+      'a'.repeat(500),
+      '()',
+      'AND NOT',
+    ]) {
       const res = await app.request('GET', `/api/v1/search?q=${encodeURIComponent(q)}`);
       assert.equal(res.status, 200, q);
     }
@@ -62,7 +88,8 @@ describeStores('search', (kind) => {
   });
 
   test('results page with a cursor', async () => {
-    for (let i = 0; i < 5; i++) await app.request('POST', '/api/v1/communities/birdwatching/posts', { token, body: { title: `Sparrow ${i}` } });
+    for (let i = 0; i < 5; i++)
+      await app.request('POST', '/api/v1/communities/birdwatching/posts', { token, body: { title: `Sparrow ${i}` } });
     const first = await app.request('GET', '/api/v1/search?q=sparrow&limit=3');
     assert.equal(first.body.items.length, 3);
     const second = await app.request('GET', `/api/v1/search?q=sparrow&limit=3&cursor=${first.body.nextCursor}`);

@@ -16,7 +16,16 @@ const MAX_OFFSET = 1000;
 
 /** Search terms: runs of letters and digits, lower-cased; anything else in the query is just a separator. */
 export function searchTerms(q: string): string[] {
-  return [...new Set((q.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).map((t) => t.slice(0, 64)))].slice(0, MAX_TERMS);
+  return [
+    ...new Set(
+      (
+        q
+          .normalize('NFKC')
+          .toLowerCase()
+          .match(/[\p{L}\p{N}]+/gu) ?? []
+      ).map((t) => t.slice(0, 64)),
+    ),
+  ].slice(0, MAX_TERMS);
 }
 
 export interface SearchDeps {
@@ -40,8 +49,19 @@ export function createSearchService(deps: SearchDeps) {
   // list is what the index would answer; elsewhere it is at most cacheTtlMs
   // old. Items are hydrated on every request, so nothing deleted or removed
   // since is ever shown.
-  const kept = () => createReadCache<string, { id: string }[]>({ exact: store.singleWriter, ttlMs: deps.cacheTtlMs, maxEntries: 10_000, now: () => clock.now(), memory: { budget: deps.memory, owner: 'search' } });
-  const results: Record<SearchKind, ReadCache<string, { id: string }[]>> = { posts: kept(), comments: kept(), communities: kept() };
+  const kept = () =>
+    createReadCache<string, { id: string }[]>({
+      exact: store.singleWriter,
+      ttlMs: deps.cacheTtlMs,
+      maxEntries: 10_000,
+      now: () => clock.now(),
+      memory: { budget: deps.memory, owner: 'search' },
+    });
+  const results: Record<SearchKind, ReadCache<string, { id: string }[]>> = {
+    posts: kept(),
+    comments: kept(),
+    communities: kept(),
+  };
   const changed = (tx: Tx, kind: SearchKind) => tx.afterCommit(() => results[kind].clear());
 
   return {
@@ -58,17 +78,32 @@ export function createSearchService(deps: SearchDeps) {
     registerHydrator(kind: SearchKind, hydrate: Hydrator): void {
       hydrators.set(kind, hydrate);
     },
-    async search(input: { q: string; type: SearchKind; limit: number; cursor?: string | undefined }, principal: Principal | null) {
+    async search(
+      input: { q: string; type: SearchKind; limit: number; cursor?: string | undefined },
+      principal: Principal | null,
+    ) {
       const terms = searchTerms(input.q);
       const offset = input.cursor ? cursors.decode(`search:${input.type}`, input.cursor, ['int'])[0] : 0;
       const hydrate = hydrators.get(input.type);
       if (terms.length === 0 || !hydrate || offset > MAX_OFFSET || offset < 0) return { items: [], nextCursor: null };
       const find = () => sql.find(store.q, input.type, terms, input.limit + 1, offset);
       // Only pages of the size the site links to are kept: other sizes are read each time.
-      const rows = (await (input.limit === SEARCH_PAGE ? results[input.type].get(`${offset}|${terms.join(' ')}`, find) : find())) ?? [];
+      const rows =
+        (await (input.limit === SEARCH_PAGE
+          ? results[input.type].get(`${offset}|${terms.join(' ')}`, find)
+          : find())) ?? [];
       const more = rows.length > input.limit;
-      const items = await hydrate(rows.slice(0, input.limit).map((r) => r.id), principal);
-      return { items, nextCursor: more && offset + input.limit <= MAX_OFFSET ? cursors.encode(`search:${input.type}`, [offset + input.limit]) : null };
+      const items = await hydrate(
+        rows.slice(0, input.limit).map((r) => r.id),
+        principal,
+      );
+      return {
+        items,
+        nextCursor:
+          more && offset + input.limit <= MAX_OFFSET
+            ? cursors.encode(`search:${input.type}`, [offset + input.limit])
+            : null,
+      };
     },
   };
 }

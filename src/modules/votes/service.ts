@@ -48,7 +48,9 @@ export function createVotesService(deps: { store: Store; clock: Clock }) {
 
     /** The account's votes on these targets (absent = no vote). */
     async mine(accountId: string, target: VoteTarget, targetIds: readonly string[]): Promise<Map<string, VoteValue>> {
-      const rows = await allIn(targetIds, (slice) => store.q.all<{ target_id: string; value: number }>(mineSql(slice.length), [accountId, target, ...slice]));
+      const rows = await allIn(targetIds, (slice) =>
+        store.q.all<{ target_id: string; value: number }>(mineSql(slice.length), [accountId, target, ...slice]),
+      );
       return new Map(rows.map((r) => [r.target_id, r.value as VoteValue]));
     },
   };

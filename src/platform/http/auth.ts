@@ -27,7 +27,9 @@ export function createAuthHooks(authenticate: Authenticate): AuthHooks {
   function resolve(request: FastifyRequest, needed: boolean, done: (error?: Error) => void): void {
     const header = request.headers.authorization;
     if (header === undefined || header === '') {
-      return needed ? done(new AppError('unauthenticated', 'this route needs a bearer token (POST /api/v1/sessions)')) : done();
+      return needed
+        ? done(new AppError('unauthenticated', 'this route needs a bearer token (POST /api/v1/sessions)'))
+        : done();
     }
     const token = BEARER.exec(header)?.[1];
     if (!token) return done(invalid());

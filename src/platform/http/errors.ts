@@ -30,21 +30,38 @@ export function toErrorAnswer(error: unknown): ErrorAnswer {
   }
   if (error instanceof StoreError) {
     if (error.kind === 'read_only') {
-      return { status: 503, code: 'read_only', message: 'the site is read-only for now; try again later', retryAfter: 30 };
+      return {
+        status: 503,
+        code: 'read_only',
+        message: 'the site is read-only for now; try again later',
+        retryAfter: 30,
+      };
     }
     if (error.kind === 'unavailable' || error.kind === 'busy') {
-      return { status: 503, code: 'store_unavailable', message: 'the database is unavailable; try again', retryAfter: 1 };
+      return {
+        status: 503,
+        code: 'store_unavailable',
+        message: 'the database is unavailable; try again',
+        retryAfter: 1,
+      };
     }
     return internal();
   }
-  const e = error as FastifyError & { validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] };
+  const e = error as FastifyError & {
+    validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[];
+  };
   if (e.validation) {
     const first = e.validation[0];
     const missing = typeof first?.params?.missingProperty === 'string' ? first.params.missingProperty : '';
     const path = [first?.instancePath.replace(/^\//, '').replace(/\//g, '.'), missing].filter(Boolean).join('.');
     const where = e.validationContext ?? 'body';
     const field = path || where;
-    return { status: 400, code: 'invalid_request', message: `${where}${path ? `.${path}` : ''} ${first?.message ?? 'is invalid'}`, field };
+    return {
+      status: 400,
+      code: 'invalid_request',
+      message: `${where}${path ? `.${path}` : ''} ${first?.message ?? 'is invalid'}`,
+      field,
+    };
   }
   const mapped = e.code ? FASTIFY_CODES[e.code] : undefined;
   if (mapped) return { status: ERROR_STATUS[mapped], code: mapped, message: e.message };
@@ -63,7 +80,8 @@ function internal(): ErrorAnswer {
 }
 
 export function sendError(reply: FastifyReply, answer: ErrorAnswer): FastifyReply {
-  if (answer.retryAfter !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', String(answer.retryAfter));
+  if (answer.retryAfter !== undefined && !reply.hasHeader('retry-after'))
+    reply.header('retry-after', String(answer.retryAfter));
   const body: { code: string; message: string; field?: string } = { code: answer.code, message: answer.message };
   if (answer.field) body.field = answer.field;
   return reply.code(answer.status).send({ error: body });
@@ -71,12 +89,17 @@ export function sendError(reply: FastifyReply, answer: ErrorAnswer): FastifyRepl
 
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const answer = toErrorAnswer(error);
-  if (answer.status >= 500) request.log.error({ err: error, reqId: request.id, url: request.url, method: request.method }, 'request failed');
+  if (answer.status >= 500)
+    request.log.error({ err: error, reqId: request.id, url: request.url, method: request.method }, 'request failed');
   return sendError(reply, answer);
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return sendError(reply, { status: 404, code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  return sendError(reply, {
+    status: 404,
+    code: 'not_found',
+    message: `no route ${request.method} ${request.url.split('?')[0]}`,
+  });
 }
 
 /**
@@ -94,7 +117,9 @@ export function clientErrorHandler(error: Error & { code?: string; rawPacket?: u
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'request_timeout', 'Request Timeout']
         : [400, 'malformed_request', 'Bad Request'];
-  const body = JSON.stringify({ error: { code, message: `the HTTP request could not be parsed (${error.code ?? 'unknown'})` } });
+  const body = JSON.stringify({
+    error: { code, message: `the HTTP request could not be parsed (${error.code ?? 'unknown'})` },
+  });
   // A HEAD request gets the headers of the answer without its body.
   const head = Buffer.isBuffer(error.rawPacket) && error.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
   socket.end(

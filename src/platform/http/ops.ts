@@ -15,10 +15,16 @@ export interface Readiness {
  * read, nothing written), /metrics (Prometheus; only with the bearer token
  * `metricsToken` — with none set, it is not served).
  */
-export function opsRoutes(metrics: Metrics, readiness: () => Promise<Readiness>, metricsToken: string): FastifyPluginAsync {
+export function opsRoutes(
+  metrics: Metrics,
+  readiness: () => Promise<Readiness>,
+  metricsToken: string,
+): FastifyPluginAsync {
   const expected = createHash('sha256').update(`Bearer ${metricsToken}`).digest();
   const allowed = (header: string | undefined) =>
-    metricsToken !== '' && header !== undefined && timingSafeEqual(createHash('sha256').update(header).digest(), expected);
+    metricsToken !== '' &&
+    header !== undefined &&
+    timingSafeEqual(createHash('sha256').update(header).digest(), expected);
   return async (fastify) => {
     const app = fastify as unknown as App;
     const noLimit = { rateLimit: false } as const;
@@ -46,7 +52,8 @@ export function opsRoutes(metrics: Metrics, readiness: () => Promise<Readiness>,
     );
     app.get('/metrics', { config: noLimit, schema: { hide: true } }, async (request, reply) => {
       if (!allowed(request.headers.authorization)) {
-        if (metricsToken === '') throw new AppError('not_found', '/metrics is served only with AGORA_METRICS_TOKEN set');
+        if (metricsToken === '')
+          throw new AppError('not_found', '/metrics is served only with AGORA_METRICS_TOKEN set');
         throw new AppError('unauthenticated', '/metrics needs the bearer token AGORA_METRICS_TOKEN');
       }
       const body = await metrics.registry.metrics();

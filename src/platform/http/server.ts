@@ -37,7 +37,9 @@ export function clientKey(ip: string): string {
   const [head = '', tail = ''] = ip.split('::');
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
-  const groups = ip.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
+  const groups = ip.includes('::')
+    ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+    : left;
   return `${groups
     .slice(0, 4)
     .map((g) => (Number.parseInt(g, 16) || 0).toString(16))
@@ -73,7 +75,9 @@ function createWindowCounter(windowMs: number, maxKeys: number) {
 
 /** Per-route limit for abuse-prone anonymous writes (sign-up, sign-in), keyed by IP. */
 export function ipLimit(max: number, timeWindowMs: number) {
-  return { rateLimit: { max, timeWindow: timeWindowMs, keyGenerator: (req: { ip: string }) => `ip:${clientKey(req.ip)}` } };
+  return {
+    rateLimit: { max, timeWindow: timeWindowMs, keyGenerator: (req: { ip: string }) => `ip:${clientKey(req.ip)}` },
+  };
 }
 
 /**
@@ -97,7 +101,10 @@ function findNulOrInfinite(value: unknown, path: string, depth = 0): string | nu
 /** With the `u` flag a surrogate matches only when it is not half of a pair. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
-type Validate = ((data: unknown, context?: { parentData: object; parentDataProperty: string }) => unknown) & { errors?: unknown; schemaEnv?: unknown };
+type Validate = ((data: unknown, context?: { parentData: object; parentDataProperty: string }) => unknown) & {
+  errors?: unknown;
+  schemaEnv?: unknown;
+};
 
 /**
  * Fastify's own Ajv validators, each followed by one walk of the validated
@@ -118,10 +125,19 @@ function buildValidatorWith(...args: Parameters<typeof ajvValidators>) {
       const ok = validate(data, context);
       checked.errors = validate.errors;
       if (ok === false) return false;
-      const where = findNulOrInfinite(context ? (context.parentData as Record<string, unknown>)[context.parentDataProperty] : data, part);
+      const where = findNulOrInfinite(
+        context ? (context.parentData as Record<string, unknown>)[context.parentDataProperty] : data,
+        part,
+      );
       if (!where) return true;
       const field = where.split('.').slice(1).join('.') || where;
-      return { error: new AppError('invalid_request', `${where} must not contain NUL characters, lone surrogates or numbers out of range`, { field }) };
+      return {
+        error: new AppError(
+          'invalid_request',
+          `${where} must not contain NUL characters, lone surrogates or numbers out of range`,
+          { field },
+        ),
+      };
     };
     checked.schemaEnv = validate.schemaEnv;
     return checked;
@@ -135,7 +151,8 @@ export function accountLimit(max: number, timeWindowMs: number) {
     rateLimit: {
       max,
       timeWindow: timeWindowMs,
-      keyGenerator: (req: { ip: string; principal: { accountId: string } | null }) => (req.principal ? `a:${req.principal.accountId}` : `ip:${clientKey(req.ip)}`),
+      keyGenerator: (req: { ip: string; principal: { accountId: string } | null }) =>
+        req.principal ? `a:${req.principal.accountId}` : `ip:${clientKey(req.ip)}`,
     },
   };
 }
@@ -217,7 +234,8 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
     app.addHook('onRequest', (request, _reply, done) => {
       // Routes without a limit (the operations routes) stay open.
       const exempt = (request.routeOptions.config as { rateLimit?: unknown } | undefined)?.rateLimit === false;
-      if (!exempt && failures.count(clientKey(request.ip)) >= perIpPerMinute) done(new AppError('rate_limited', 'too many failed requests from this address: slow down'));
+      if (!exempt && failures.count(clientKey(request.ip)) >= perIpPerMinute)
+        done(new AppError('rate_limited', 'too many failed requests from this address: slow down'));
       else done();
     });
     app.addHook('preHandler', (request, _reply, done) => {
@@ -226,7 +244,8 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
     });
     app.addHook('onResponse', (request, reply, done) => {
       const status = reply.statusCode;
-      if (!request.passedLimiter && status >= 400 && status < 500 && status !== 429) failures.hit(clientKey(request.ip));
+      if (!request.passedLimiter && status >= 400 && status < 500 && status !== 429)
+        failures.hit(clientKey(request.ip));
       done();
     });
     await app.register(fastifyRateLimit, {
@@ -235,7 +254,8 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
       hook: 'preHandler',
       timeWindow: 60_000,
       max: (request) => (request.principal ? perAccountPerMinute : perIpPerMinute),
-      keyGenerator: (request) => (request.principal ? `a:${request.principal.accountId}` : `ip:${clientKey(request.ip)}`),
+      keyGenerator: (request) =>
+        request.principal ? `a:${request.principal.accountId}` : `ip:${clientKey(request.ip)}`,
     });
   }
 

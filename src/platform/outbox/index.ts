@@ -1,1 +1,9 @@
-export { createOutbox, type Outbox, type OutboxEvent, type OutboxHandler, type OutboxOptions, type OutboxTopics, type Topic } from './outbox.js';
+export {
+  createOutbox,
+  type Outbox,
+  type OutboxEvent,
+  type OutboxHandler,
+  type OutboxOptions,
+  type OutboxTopics,
+  type Topic,
+} from './outbox.js';

@@ -82,10 +82,19 @@ describeStores('outbox', (kind) => {
     clock.advance(1000);
     assert.equal(await outbox.dispatchOnce(), 1); // succeeds
 
-    assert.deepEqual(attempts.map((a) => a.attempt), [1, 2, 3]);
-    assert.deepEqual(attempts.map((a) => a.at - start), [0, 1200, 3700]);
+    assert.deepEqual(
+      attempts.map((a) => a.attempt),
+      [1, 2, 3],
+    );
+    assert.deepEqual(
+      attempts.map((a) => a.at - start),
+      [0, 1200, 3700],
+    );
     assert.equal(steadyRuns, 1, 'the handler that succeeded ran once');
-    const row = await store.q.get<{ delivered_at: number | null; attempts: number }>('SELECT delivered_at, attempts FROM outbox WHERE id = ?', [id]);
+    const row = await store.q.get<{ delivered_at: number | null; attempts: number }>(
+      'SELECT delivered_at, attempts FROM outbox WHERE id = ?',
+      [id],
+    );
     assert.equal(row?.delivered_at, clock.now());
     assert.equal(row?.attempts, 3);
   });
@@ -99,7 +108,13 @@ describeStores('outbox', (kind) => {
       seen.push(n);
       if (n === 3 && failing) throw new Error('not yet');
     });
-    await store.write((tx) => outbox.recordMany(tx, 't.mixed', [1, 2, 3, 4, 5].map((n) => ({ n }))));
+    await store.write((tx) =>
+      outbox.recordMany(
+        tx,
+        't.mixed',
+        [1, 2, 3, 4, 5].map((n) => ({ n })),
+      ),
+    );
     assert.equal(await outbox.dispatchOnce(), 5);
     assert.deepEqual([...seen].sort(), [1, 2, 3, 4, 5]);
     assert.equal((await outbox.backlog()).pending, 1, 'four marked delivered, one waiting for its retry');
@@ -161,8 +176,14 @@ describeStores('outbox', (kind) => {
       const counts = new Map<string, number>();
       for (const d of delivered) counts.set(d.id, (counts.get(d.id) ?? 0) + 1);
       assert.equal(counts.size, ids.length, 'every event delivered');
-      assert.ok([...counts.values()].every((c) => c === 1), 'no event delivered twice');
-      assert.ok(delivered.some((d) => d.worker === 0) && delivered.some((d) => d.worker === 1), 'both processes took part');
+      assert.ok(
+        [...counts.values()].every((c) => c === 1),
+        'no event delivered twice',
+      );
+      assert.ok(
+        delivered.some((d) => d.worker === 0) && delivered.some((d) => d.worker === 1),
+        'both processes took part',
+      );
     });
   }
 });

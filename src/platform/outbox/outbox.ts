@@ -96,7 +96,13 @@ export function createOutbox(options: OutboxOptions): Outbox {
     });
 
   /** Runs the event's handlers; true when all succeeded (marked delivered by the pass), else settles the failure. */
-  async function deliver(row: { id: string; topic: string; payload: string; created_at: number; attempts: number }): Promise<boolean> {
+  async function deliver(row: {
+    id: string;
+    topic: string;
+    payload: string;
+    created_at: number;
+    attempts: number;
+  }): Promise<boolean> {
     // The row was written by `record` with a topic and payload the compiler checked.
     const event: OutboxEvent = {
       id: row.id,
@@ -109,7 +115,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
     // Handlers are marked done only when their event is not delivered as a whole, so a
     // first attempt has nothing to look up.
     const done =
-      row.attempts > 1 ? new Set((await store.q.all<{ handler: string }>(sql.HANDLED, [row.id])).map((r) => r.handler)) : new Set<string>();
+      row.attempts > 1
+        ? new Set((await store.q.all<{ handler: string }>(sql.HANDLED, [row.id])).map((r) => r.handler))
+        : new Set<string>();
     const errors: string[] = [];
     const succeeded: string[] = [];
     for (const { name, handler } of subscribed) {
@@ -119,7 +127,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
         succeeded.push(name);
       } catch (error) {
         errors.push(`${name}: ${(error as Error)?.message ?? String(error)}`);
-        log.warn({ err: error, eventId: row.id, topic: row.topic, handler: name, attempt: row.attempts }, 'outbox handler failed');
+        log.warn(
+          { err: error, eventId: row.id, topic: row.topic, handler: name, attempt: row.attempts },
+          'outbox handler failed',
+        );
       }
     }
     if (errors.length === 0) return true;
@@ -150,7 +161,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
     const delivered = claimed.filter((_, i) => outcomes[i]);
     if (delivered.length > 0) {
       // One statement for the pass (a claim is at most batchSize events), not one per event.
-      await store.write((tx) => tx.run(sql.DELIVERED(delivered.length), [clock.now(), ...delivered.map((row) => row.id)]));
+      await store.write((tx) =>
+        tx.run(sql.DELIVERED(delivered.length), [clock.now(), ...delivered.map((row) => row.id)]),
+      );
       for (const row of delivered) options.onDelivered?.(row.topic);
     }
     if (now - lastPrune > 3600_000) {

@@ -22,12 +22,16 @@ RETURNING id, topic, payload, created_at, attempts`,
 };
 
 /** Inserts `n` events in one statement. */
-export const INSERT = bySize((n) => `INSERT INTO outbox (id, topic, payload, created_at, available_at) VALUES ${rows(n, '(?, ?, ?, ?, ?)')}`);
+export const INSERT = bySize(
+  (n) => `INSERT INTO outbox (id, topic, payload, created_at, available_at) VALUES ${rows(n, '(?, ?, ?, ?, ?)')}`,
+);
 export const HANDLED = `SELECT handler FROM outbox_handled WHERE event_id = ?`;
 export const MARK_HANDLED = `INSERT INTO outbox_handled (event_id, handler, handled_at) VALUES (?, ?, ?)
 ON CONFLICT (event_id, handler) DO NOTHING`;
 /** Marks `n` events delivered (the events of a pass whose handlers all succeeded), in one statement. */
-export const DELIVERED = bySize((n) => `UPDATE outbox SET delivered_at = ?, locked_until = NULL, last_error = NULL WHERE id IN (${rows(n, '?')})`);
+export const DELIVERED = bySize(
+  (n) => `UPDATE outbox SET delivered_at = ?, locked_until = NULL, last_error = NULL WHERE id IN (${rows(n, '?')})`,
+);
 export const RETRY = `UPDATE outbox SET available_at = ?, locked_until = NULL, last_error = ? WHERE id = ?`;
 export const GIVE_UP = `UPDATE outbox SET failed_at = ?, locked_until = NULL, last_error = ? WHERE id = ?`;
 export const BACKLOG = `SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox

@@ -39,8 +39,14 @@ describeStores('write combiner', (kind) => {
     );
     assert.equal((await store.q.get<{ n: number }>("SELECT n FROM t_combined WHERE id = 'hot'"))?.n, 19);
     assert.equal(await store.q.get("SELECT id FROM t_combined WHERE id = 'row-7'"), undefined);
-    assert.equal((await store.q.get<{ c: number }>("SELECT COUNT(*) AS c FROM t_combined WHERE id LIKE 'row-%'"))?.c, 19);
-    assert.deepEqual(hooked.sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i).filter((i) => i !== 7));
+    assert.equal(
+      (await store.q.get<{ c: number }>("SELECT COUNT(*) AS c FROM t_combined WHERE id LIKE 'row-%'"))?.c,
+      19,
+    );
+    assert.deepEqual(
+      hooked.sort((a, b) => a - b),
+      Array.from({ length: 20 }, (_, i) => i).filter((i) => i !== 7),
+    );
     if (kind === 'postgres') {
       // The first job runs at once; the 19 that arrived meanwhile share the next transaction
       // (run again, without job 7, after it threw).

@@ -40,7 +40,11 @@ export function createWriteCombiner(store: Store, maxBatch = 64): CombinedWrite 
             const hooks: (() => void)[] = [];
             try {
               // A job ends its statements, not the batch's transaction: no early commit.
-              const jobTx = { ...tx, afterCommit: (hook: () => void) => void hooks.push(hook), commitEarly: () => undefined };
+              const jobTx = {
+                ...tx,
+                afterCommit: (hook: () => void) => void hooks.push(hook),
+                commitEarly: () => undefined,
+              };
               done.push({ value: await batch[at]!(jobTx), hooks });
             } catch (error) {
               // A lost race (deadlock, serialization failure) is the store's to retry.

@@ -2,7 +2,16 @@ export type { Dialect, Notices, Param, Queryable, Row, Store, StoreErrorKind, St
 export { StoreError } from './types.js';
 export { openStore, type OpenStoreOptions } from './open.js';
 export { createStoreHandle, type StoreHandle } from './handle.js';
-export { appliedVersion, loadMigrations, migrate, schemaStatus, assertCompatible, SchemaError, type Migration, type SchemaStatus } from './migrations.js';
+export {
+  appliedVersion,
+  loadMigrations,
+  migrate,
+  schemaStatus,
+  assertCompatible,
+  SchemaError,
+  type Migration,
+  type SchemaStatus,
+} from './migrations.js';
 export { createWriteCombiner, type CombinedWrite } from './combine.js';
 export { allIn, bySize, IN_LIST_MAX, rows } from './batch-sql.js';
 export { siteSecret } from './secrets.js';

@@ -32,9 +32,14 @@ describeStores('schema migrations', (kind) => {
     write('0002_second.sql', 'ALTER TABLE m_one ADD COLUMN note TEXT;');
     write('README.txt', 'not a migration');
     const applied = await migrate(store, loadMigrations(dir, kind), systemClock);
-    assert.deepEqual(applied.map((m) => m.version), [1, 2]);
+    assert.deepEqual(
+      applied.map((m) => m.version),
+      [1, 2],
+    );
     assert.deepEqual(await migrate(store, loadMigrations(dir, kind), systemClock), []);
-    const rows = await store.q.all<{ version: number; name: string }>('SELECT version, name FROM schema_migrations ORDER BY version');
+    const rows = await store.q.all<{ version: number; name: string }>(
+      'SELECT version, name FROM schema_migrations ORDER BY version',
+    );
     assert.deepEqual(rows, [
       { version: 1, name: 'first' },
       { version: 2, name: 'second' },
@@ -47,21 +52,35 @@ describeStores('schema migrations', (kind) => {
     await assert.rejects(migrate(store, loadMigrations(dir, kind), systemClock));
     const status = await schemaStatus(store, loadMigrations(dir, kind));
     assert.equal(status.current, 2);
-    assert.deepEqual(status.pending.map((m) => m.version), [3]);
+    assert.deepEqual(
+      status.pending.map((m) => m.version),
+      [3],
+    );
     await assert.rejects(store.q.get('SELECT * FROM m_two'));
     rmSync(join(folder(), '0003_broken.sql'));
   });
 
   test('a database newer than the build is refused', async () => {
     await store.write((tx) =>
-      tx.run('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)', [9999, 'future', 'x', 1]),
+      tx.run('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)', [
+        9999,
+        'future',
+        'x',
+        1,
+      ]),
     );
-    await assert.rejects(migrate(store, loadMigrations(dir, kind), systemClock), (e: unknown) => e instanceof SchemaError && /newer/.test(e.message));
+    await assert.rejects(
+      migrate(store, loadMigrations(dir, kind), systemClock),
+      (e: unknown) => e instanceof SchemaError && /newer/.test(e.message),
+    );
     await store.write((tx) => tx.run('DELETE FROM schema_migrations WHERE version = ?', [9999]));
   });
 
   test('an applied file that was edited is refused', async () => {
     write('0002_second.sql', 'ALTER TABLE m_one ADD COLUMN other TEXT;');
-    await assert.rejects(migrate(store, loadMigrations(dir, kind), systemClock), (e: unknown) => e instanceof SchemaError && /frozen/.test(e.message));
+    await assert.rejects(
+      migrate(store, loadMigrations(dir, kind), systemClock),
+      (e: unknown) => e instanceof SchemaError && /frozen/.test(e.message),
+    );
   });
 });

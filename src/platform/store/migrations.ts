@@ -56,7 +56,9 @@ export async function schemaStatus(store: Store, migrations: Migration[]): Promi
     latest: migrations.reduce((max, m) => Math.max(max, m.version), 0),
     pending: migrations.filter((m) => !done.has(m.version)),
     unknown: applied.filter((a) => !known.has(a.version)).map((a) => a.version),
-    altered: applied.filter((a) => known.has(a.version) && known.get(a.version)?.checksum !== a.checksum).map((a) => a.version),
+    altered: applied
+      .filter((a) => known.has(a.version) && known.get(a.version)?.checksum !== a.checksum)
+      .map((a) => a.version),
   };
 }
 

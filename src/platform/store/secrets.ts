@@ -11,7 +11,9 @@ export async function siteSecret(store: Store, name: string): Promise<Buffer> {
   let row = await read();
   if (!row) {
     const value = randomBytes(32).toString('base64url');
-    await store.write((tx) => tx.run('INSERT INTO site_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING', [name, value]));
+    await store.write((tx) =>
+      tx.run('INSERT INTO site_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING', [name, value]),
+    );
     row = await read();
   }
   if (!row) throw new Error(`the site secret ${name} could not be stored`);

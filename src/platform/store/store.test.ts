@@ -19,7 +19,10 @@ describeStores('store contract', (kind) => {
   test('a committed write is read back with the same types', async () => {
     const big = Date.UTC(2030, 0, 1);
     await store.write((tx) => tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['a', 'héllo 👋', big]));
-    const row = await store.q.get<{ id: string; name: string; n: number }>('SELECT id, name, n FROM t_items WHERE id = ?', ['a']);
+    const row = await store.q.get<{ id: string; name: string; n: number }>(
+      'SELECT id, name, n FROM t_items WHERE id = ?',
+      ['a'],
+    );
     assert.deepEqual(row, { id: 'a', name: 'héllo 👋', n: big });
     const count = await store.q.get<{ c: number }>('SELECT COUNT(*) AS c FROM t_items');
     assert.equal(count?.c, 1);
@@ -148,7 +151,9 @@ describeStores('store contract', (kind) => {
   test('pauseWrites holds new writes until resumed; read-only refuses them', async () => {
     await store.pauseWrites();
     let done = false;
-    const pending = store.write((tx) => tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['p', 'p', 1])).then(() => (done = true));
+    const pending = store
+      .write((tx) => tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['p', 'p', 1]))
+      .then(() => (done = true));
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(done, false);
     store.resumeWrites();
@@ -165,8 +170,16 @@ describeStores('store contract', (kind) => {
 
   test('a notice reaches the subscribers when its write commits, never when it rolls back', async () => {
     const heard: string[] = [];
-    store.notices.subscribe('t_topic', (message) => heard.push(message), () => heard.push('gap'));
-    store.notices.subscribe('t_other', (message) => heard.push(`other ${message}`), () => undefined);
+    store.notices.subscribe(
+      't_topic',
+      (message) => heard.push(message),
+      () => heard.push('gap'),
+    );
+    store.notices.subscribe(
+      't_other',
+      (message) => heard.push(`other ${message}`),
+      () => undefined,
+    );
     await store.write(async (tx) => {
       await tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['n1', 'n1', 1]);
       await store.notices.publish(tx, 't_topic', 'changed n1 ✓');
@@ -215,7 +228,11 @@ describe('notices across processes [postgres]', needs('postgres'), () => {
     const b = openStore({ url, sqliteSync: 'normal', pgPoolSize: 2 });
     try {
       const heard: string[] = [];
-      b.notices.subscribe('t_topic', (message) => heard.push(message), () => heard.push('gap'));
+      b.notices.subscribe(
+        't_topic',
+        (message) => heard.push(message),
+        () => heard.push('gap'),
+      );
       await until('b listens', () => b.notices.hearing);
       await a.write((tx) => a.notices.publish(tx, 't_topic', 'from a: tab\there'));
       await until('b hears a', () => heard.length === 1);
@@ -223,7 +240,9 @@ describe('notices across processes [postgres]', needs('postgres'), () => {
 
       // The listening connection is cut (a restart, a network fault): b is told, stops
       // counting on notices, and listens again.
-      await a.q.get("SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'agora-notices' AND datname = current_database()");
+      await a.q.get(
+        "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'agora-notices' AND datname = current_database()",
+      );
       await until('b is told of the gap', () => heard.includes('gap'));
       await until('b listens again', () => b.notices.hearing);
       await a.write((tx) => a.notices.publish(tx, 't_topic', 'after the gap'));

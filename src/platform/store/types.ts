@@ -83,15 +83,7 @@ export interface Store {
 
 /** Driver errors, translated once in the adapters. */
 export type StoreErrorKind =
-  | 'unique'
-  | 'foreign_key'
-  | 'check'
-  | 'not_null'
-  | 'busy'
-  | 'serialization'
-  | 'unavailable'
-  | 'read_only'
-  | 'other';
+  'unique' | 'foreign_key' | 'check' | 'not_null' | 'busy' | 'serialization' | 'unavailable' | 'read_only' | 'other';
 
 export class StoreError extends Error {
   readonly kind: StoreErrorKind;

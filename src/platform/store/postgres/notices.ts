@@ -62,7 +62,10 @@ export function createPostgresNotices(options: PostgresNoticesOptions): Postgres
   };
 
   const heartbeat = (c: pg.Client) => {
-    const timeout = setTimeout(() => void lost(c, new Error(`the notices connection did not answer within ${heartbeatMs} ms`)), heartbeatMs);
+    const timeout = setTimeout(
+      () => void lost(c, new Error(`the notices connection did not answer within ${heartbeatMs} ms`)),
+      heartbeatMs,
+    );
     timeout.unref();
     c.query('SELECT 1').then(
       () => clearTimeout(timeout),

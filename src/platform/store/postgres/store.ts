@@ -120,7 +120,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         await began;
         // COMMIT of a transaction a statement failed in answers ROLLBACK (not an error).
         const ended = await (committing ?? send.query('COMMIT'));
-        if (ended.command !== 'COMMIT') throw firstError ?? new StoreError('other', `the transaction ended with ${ended.command}`);
+        if (ended.command !== 'COMMIT')
+          throw firstError ?? new StoreError('other', `the transaction ended with ${ended.command}`);
         for (const hook of hooks) hook();
         return value;
       } catch (error) {
@@ -179,7 +180,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
  */
 function sendTogether(client: pg.PoolClient): Pick<pg.PoolClient, 'query'> {
   // pg's socket: not in its typings, there since its first versions.
-  const stream = (client as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
+  const stream = (client as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } })
+    .connection?.stream;
   if (!stream?.cork || !stream.uncork) return client;
   const socket = stream as { cork(): void; uncork(): void };
   let corked = false;

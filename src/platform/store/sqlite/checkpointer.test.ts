@@ -24,7 +24,10 @@ test('committed pages reach the database file in the background while the store 
       await sleep(20);
       size = statSync(path).size;
     }
-    assert.ok(size >= before + 4 * 1024 * 1024, `the database file grew by the 4 MiB written (${before} -> ${size} bytes)`);
+    assert.ok(
+      size >= before + 4 * 1024 * 1024,
+      `the database file grew by the 4 MiB written (${before} -> ${size} bytes)`,
+    );
     const row = await store.q.get<{ n: number }>('SELECT COUNT(*) AS n FROM blobs');
     assert.equal(row?.n, 64);
   } finally {

@@ -233,8 +233,7 @@ function openConnection(options: SqliteStoreOptions, readOnly: boolean): Connect
     }
   };
   const queryable: Queryable = {
-    all: <T = Row>(sql: string, params: readonly Param[] = []) =>
-      guard(() => prepare(sql).all(...params) as T[]),
+    all: <T = Row>(sql: string, params: readonly Param[] = []) => guard(() => prepare(sql).all(...params) as T[]),
     get: <T = Row>(sql: string, params: readonly Param[] = []) =>
       guard(() => prepare(sql).get(...params) as T | undefined),
     run: (sql: string, params: readonly Param[] = []) => guard(() => prepare(sql).run(...params).changes),
