@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { startTestAppOn, TEST_ENV, type TestApp } from '../../../test/support/app.js';
+import { startTestApp, startTestAppOn, TEST_ENV, type TestApp } from '../../../test/support/app.js';
+import { testEnv } from '../../../test/support/env.js';
 import { describeStores, freshDatabase } from '../../../test/support/stores.js';
 import { projectRoot } from '../../paths.js';
 import { parseRedditLines, type RedditThreadMeta } from './importer.js';
@@ -40,7 +41,7 @@ describeStores('import of Reddit threads (agora import reddit)', (kind) => {
   after(() => app.close());
 
   /** Every comment of a post, by following every stub from a limit=500 read. */
-  async function readAll(postId: string): Promise<Map<string, Node>> {
+  async function readAll(postId: string, from: TestApp = app): Promise<Map<string, Node>> {
     const seen = new Map<string, Node>();
     const add = (items: Node[]) => {
       for (const c of items) {
@@ -49,13 +50,13 @@ describeStores('import of Reddit threads (agora import reddit)', (kind) => {
         add(c.replies);
       }
     };
-    const first = await app.request('GET', `/api/v1/posts/${postId}/comments?limit=500`);
+    const first = await from.request('GET', `/api/v1/posts/${postId}/comments?limit=500`);
     add(first.body.items);
     const stubs: Stub[] = [...first.body.more];
     while (stubs.length > 0) {
       const stub = stubs.pop() as Stub;
       const path = stub.parentId === null ? `/api/v1/posts/${postId}/comments` : `/api/v1/comments/${stub.parentId}`;
-      const res = await app.request('GET', `${path}?limit=500&cursor=${stub.cursor}`);
+      const res = await from.request('GET', `${path}?limit=500&cursor=${stub.cursor}`);
       assert.equal(res.status, 200);
       add(stub.parentId === null ? res.body.items : res.body.replies);
       stubs.push(...res.body.more);
@@ -113,6 +114,25 @@ describeStores('import of Reddit threads (agora import reddit)', (kind) => {
     assert.ok(unicode, 'the data holds non-ASCII text');
   });
 
+  test('an import into a thread already read is in the next read (the kept tree does not go stale)', async () => {
+    const own = await startTestApp(kind);
+    try {
+      const thread = source.filter((c) => c.thread_id === threads[0]);
+      const topLevel = thread.filter((c) => c.parent_id === null);
+      assert.ok(topLevel.length < thread.length, 'the thread has replies');
+      await own.agora.comments.importer.importReddit(topLevel, { communityName: 'reddit_import_stale' });
+      const { post_id: postId } = (await own.agora.store.q.get<{ post_id: string }>(
+        'SELECT post_id FROM comments WHERE id = (SELECT local_id FROM import_map WHERE external_id = ?)',
+        [topLevel[0]!.id],
+      ))!;
+      assert.equal((await readAll(postId, own)).size, topLevel.length, 'read once: the tree is kept');
+      await own.agora.comments.importer.importReddit(thread, { communityName: 'reddit_import_stale' });
+      assert.equal((await readAll(postId, own)).size, thread.length, 'the replies imported since are read');
+    } finally {
+      await own.close();
+    }
+  });
+
   test('importing the same file again changes nothing (the CLI command)', async () => {
     const counts = async () => {
       const posts = (await app.request('GET', '/api/v1/communities/reddit_import_test/posts?sort=new&limit=10')).body
@@ -131,7 +151,7 @@ describeStores('import of Reddit threads (agora import reddit)', (kind) => {
         'reddit_import_test',
       ],
       {
-        env: { ...process.env, ...TEST_ENV, AGORA_DATABASE_URL: db.url },
+        env: { ...testEnv(), ...TEST_ENV, AGORA_DATABASE_URL: db.url },
       },
     );
     assert.match(

@@ -100,6 +100,8 @@ export function createImporter(deps: {
   communities: CommunitiesModule;
   posts: PostsModule;
   search: SearchModule;
+  /** In the import's transaction: the post's kept tree reads the import back after the commit. */
+  threadChanged: (tx: Tx, postId: string) => void;
 }) {
   const { store, accounts, communities, posts, search } = deps;
 
@@ -208,6 +210,7 @@ export function createImporter(deps: {
     // The post's next change number, under its lock until this import's transaction ends:
     // taken after the comment rows' locks, the lock order of every comment change.
     const { version } = await posts.commentsChanged(tx, postId, post.communityId, fresh.length);
+    deps.threadChanged(tx, postId);
     const karma = new Map<string, number>();
     for (let i = 0; i < rows.length; i += 400) {
       const chunk = rows.slice(i, i + 400);

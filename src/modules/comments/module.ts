@@ -21,7 +21,7 @@ export function createCommentsModule(deps: CommentsDeps & { communities: Communi
     ...deps,
     comments: (ids, principal, shownOnly) => service.byIds(ids, principal, shownOnly),
   });
-  const importer = createImporter(deps);
+  const importer = createImporter({ ...deps, threadChanged: service.threadChanged });
   return {
     service,
     inbox,

@@ -629,6 +629,11 @@ export function createCommentsService(deps: CommentsDeps) {
       };
     },
 
+    /** A change to a post's comments made elsewhere in the caller's transaction (an import): its kept tree reads it back after the commit. */
+    threadChanged(tx: Tx, postId: string): void {
+      changed(tx, postId);
+    },
+
     /** Comments by id for search results and the inbox, in the given order; `shownOnly` drops deleted and removed ones. */
     async byIds(commentIds: string[], principal: Principal | null, shownOnly = true): Promise<Comment[]> {
       if (commentIds.length === 0) return [];
