@@ -212,9 +212,10 @@ export function createDropsService(deps: DropsDeps) {
     if (drop.ends_at !== null && now >= drop.ends_at)
       return requests.map(() => ({ ok: false, code: 'ended', message: 'this drop has ended' }));
     const buyers = [...new Set(requests.map((r) => r.principal.accountId))];
-    const [heldRows, pendingRows] = await Promise.all([
+    const [heldRows, pendingRows, banned] = await Promise.all([
       tx.all<{ account_id: string; held: number }>(q.HELD_BY_BUYERS(buyers.length), [dropId, ...buyers]),
       tx.all<{ account_id: string; n: number }>(q.PENDING_OF_BUYERS(buyers.length), buyers),
+      deps.moderation.bannedAmong(drop.community_id, buyers, tx),
     ]);
     const held = new Map(heldRows.map((r) => [r.account_id, Number(r.held)]));
     const pending = new Map(pendingRows.map((r) => [r.account_id, Number(r.n)]));
@@ -222,6 +223,7 @@ export function createDropsService(deps: DropsDeps) {
     const orders: q.OrderRow[] = [];
     const outcomes = requests.map((r): Outcome => {
       const account = r.principal.accountId;
+      if (banned.has(account)) return { ok: false, code: 'banned', message: 'you are banned from this community' };
       const has = held.get(account) ?? 0;
       if (has + r.quantity > drop.per_customer_limit) {
         return {
@@ -451,7 +453,6 @@ export function createDropsService(deps: DropsDeps) {
      * one drop arriving together are decided together (orderBatches).
      */
     async order(dropId: string, quantity: number, key: string, principal: Principal): Promise<Order> {
-      await deps.moderation.assertNotBanned((await dropRow(dropId)).community_id, principal.accountId);
       const hash = createHash('sha256')
         .update(JSON.stringify([dropId, quantity]))
         .digest('hex');

@@ -6,7 +6,7 @@ import type { Principal } from '../../platform/http/index.js';
 import type { Cursors } from '../../platform/cursor.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Queryable, Store, Tx } from '../../platform/store/index.js';
-import { StoreError } from '../../platform/store/index.js';
+import { allIn, rows, StoreError } from '../../platform/store/index.js';
 
 export type ModAction =
   | 'add_moderator'
@@ -110,13 +110,26 @@ export function createModerationService(deps: ModerationDeps) {
 
   /** Throws banned if the account is banned (and the ban has not expired) in the community; `within` a transaction if given. */
   async function assertNotBanned(communityId: string, accountId: string, within: Queryable = store.q): Promise<void> {
-    const ban = await within.get<{ expires_at: number | null }>(
-      'SELECT expires_at FROM bans WHERE community_id = ? AND account_id = ?',
-      [communityId, accountId],
-    );
-    if (ban && (ban.expires_at === null || ban.expires_at > clock.now())) {
+    if ((await bannedAmong(communityId, [accountId], within)).size > 0) {
       throw new AppError('banned', 'you are banned from this community');
     }
+  }
+
+  /** Which of these accounts have a ban in force in the community (one query per 500), `within` a transaction if given. */
+  async function bannedAmong(
+    communityId: string,
+    accountIds: readonly string[],
+    within: Queryable = store.q,
+  ): Promise<Set<string>> {
+    const now = clock.now();
+    const found = await allIn([...accountIds], (slice) =>
+      within.all<{ account_id: string }>(
+        `SELECT account_id FROM bans WHERE community_id = ? AND account_id IN (${rows(slice.length, '?')})
+         AND (expires_at IS NULL OR expires_at > ?)`,
+        [communityId, ...slice, now],
+      ),
+    );
+    return new Set(found.map((r) => r.account_id));
   }
 
   return {
@@ -127,6 +140,7 @@ export function createModerationService(deps: ModerationDeps) {
     },
 
     assertNotBanned,
+    bannedAmong,
 
     /** Records a moderator action in the public log, in the caller's transaction. */
     log,
