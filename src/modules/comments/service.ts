@@ -10,7 +10,7 @@ import type { Principal } from '../../platform/http/index.js';
 import type { Cursors } from '../../platform/cursor.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Charge, MemoryBudget } from '../../platform/memory.js';
-import { nextTurn, sortInSlices } from '../../platform/slices.js';
+import { nextTurn } from '../../platform/slices.js';
 import type { Outbox } from '../../platform/outbox/index.js';
 import { allIn, StoreError, type Store, type Tx } from '../../platform/store/index.js';
 import { fromRow, stubList, writeSelection, type Comment } from './presenter.js';
@@ -200,7 +200,7 @@ export function createCommentsService(deps: CommentsDeps) {
       } catch (error) {
         if (!(error instanceof NeedsSort)) throw error;
         // Under a stream of changes the sort may keep being overtaken: then it is done in one go.
-        if (!(await thread.sortInSlices(error.node, error.sort, sortInSlices)) && attempt >= 3)
+        if (!(await thread.sortInSlices(error.node, error.sort)) && attempt >= 3)
           thread.sorted(error.node, error.sort, true);
       }
     }

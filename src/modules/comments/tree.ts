@@ -1,5 +1,6 @@
 import { controversy, wilson } from '../posts/index.js';
 import { Heap } from '../../platform/heap.js';
+import { sortInSlices } from '../../platform/slices.js';
 import type { CommentRow } from './queries.js';
 
 /**
@@ -165,14 +166,10 @@ export class Thread {
    * between). Kept only if the tree did not change meanwhile; false
    * otherwise (the caller may try again).
    */
-  async sortInSlices(
-    node: Node,
-    sort: Sort,
-    sortFn: <T>(items: readonly T[], compare: (a: T, b: T) => number) => Promise<T[]>,
-  ): Promise<boolean> {
+  async sortInSlices(node: Node, sort: Sort): Promise<boolean> {
     const version = this.version;
     const changes = this.changes;
-    const list = await sortFn(node.children, (a: Node, b: Node) => compare(sort, a, b));
+    const list = await sortInSlices(node.children, (a: Node, b: Node) => compare(sort, a, b));
     if (this.version !== version || this.changes !== changes) return false;
     node.sorted[S[sort]] ??= list;
     return true;
