@@ -1,6 +1,9 @@
 /**
  * Module boundaries (`npm run boundaries`, part of `npm run check`):
- * a module is reached only through its index.ts; the platform knows no module.
+ * a module is reached only through its index.ts; the platform knows no module;
+ * within a module only its routes files know HTTP; modules reach storage
+ * through the store port (platform/store/index.ts), never an adapter.
+ * (Tables: each module's SQL names only its own tables — `test/boundaries.test.ts`.)
  */
 module.exports = {
   forbidden: [
@@ -24,6 +27,22 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/(modules|platform)/' },
       to: { path: '^src/(main\\.ts|cli/)' },
+    },
+    {
+      name: 'only-routes-know-http',
+      comment:
+        "Business rules do not depend on the HTTP layer: only a module's routes files (routes.ts, *-routes.ts) import platform/http, Fastify or TypeBox.",
+      severity: 'error',
+      from: { path: '^src/modules/', pathNot: 'routes\\.ts$' },
+      to: { path: ['^src/platform/http/', 'node_modules/(fastify|@fastify|@sinclair/typebox)/'] },
+    },
+    {
+      name: 'modules-use-the-store-port',
+      comment:
+        "A module uses the store port (platform/store/index.ts); the SQLite and PostgreSQL adapters are the composition root's.",
+      severity: 'error',
+      from: { path: '^src/modules/' },
+      to: { path: '^src/platform/store/', pathNot: '^src/platform/store/index\\.ts$' },
     },
     {
       name: 'no-circular',

@@ -22,12 +22,12 @@ import {
 } from './platform/store/index.js';
 import { createAccountsModule, type AccountsModule } from './modules/accounts/index.js';
 import { createCommentsModule, type CommentsModule } from './modules/comments/index.js';
-import { communitiesRoutes, createCommunitiesModule } from './modules/communities/index.js';
+import { createCommunitiesModule } from './modules/communities/index.js';
 import { createBuiltInProvider, createDropsModule } from './modules/drops/index.js';
-import { createModerationModule, moderationRoutes } from './modules/moderation/index.js';
+import { createModerationModule } from './modules/moderation/index.js';
 import { createLogMailer, createNotificationsModule, createSmtpMailer } from './modules/notifications/index.js';
-import { createPostsModule, postsRoutes } from './modules/posts/index.js';
-import { createSearchModule, searchRoutes } from './modules/search/index.js';
+import { createPostsModule } from './modules/posts/index.js';
+import { createSearchModule } from './modules/search/index.js';
 import { createVotesModule } from './modules/votes/index.js';
 import { migrationsDir, projectRoot } from './paths.js';
 
@@ -190,11 +190,11 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     mailer,
     domain: new URL(config.publicUrl).hostname,
     contact: accounts.contact,
-    orderSummary: drops.service.orderSummary,
+    orderSummary: drops.orderSummary,
   }).start();
   search.registerHydrator('posts', posts.visibleByIds);
   search.registerHydrator('communities', communities.byIds);
-  search.registerHydrator('comments', (commentIds, principal) => comments.service.byIds(commentIds, principal));
+  search.registerHydrator('comments', comments.byIds);
 
   const latest = loadMigrations(migrationsDir(), store.dialect).reduce((max, m) => Math.max(max, m.version), 0);
   const readiness = async () => {
@@ -226,8 +226,8 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     [
       opsRoutes(metrics, readiness, config.metricsToken),
       accounts.routes(auth),
-      communitiesRoutes(communities, auth),
-      postsRoutes(posts, auth, {
+      communities.routes(auth),
+      posts.routes(auth, {
         postsPer10Min: config.rateLimitPostsPer10Min,
         votesPerMinute: config.rateLimitVotesPerMinute,
         reportsPer10Min: config.rateLimitReportsPer10Min,
@@ -237,8 +237,8 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
         votesPerMinute: config.rateLimitVotesPerMinute,
         reportsPer10Min: config.rateLimitReportsPer10Min,
       }),
-      moderationRoutes(moderation, auth),
-      searchRoutes(search, auth),
+      moderation.routes(auth),
+      search.routes(auth),
       drops.routes(auth),
     ],
   );

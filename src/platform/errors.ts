@@ -25,6 +25,7 @@ export const ERROR_STATUS = {
   limit_exceeded: 409,
   order_not_pending: 409,
   too_many_pending: 409,
+  write_conflict: 409,
   idempotency_key_reused: 422,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -1,6 +1,6 @@
 /**
  * Accounts: sign-up, sign-in, bearer sessions, profiles and karma totals.
- * Other modules use `authenticate`, `usernames` and `isAdmin`; the tables are
+ * Other modules use what `AccountsModule` offers (`module.ts`); the tables are
  * this module's own.
  */
 export { createAccountsModule, type AccountsModule, type AccountsModuleDeps } from './module.js';

@@ -1,7 +1,6 @@
-import type { FastifyPluginAsync } from 'fastify';
-import type { AuthHooks } from '../../platform/http/index.js';
+import { pick } from '../../platform/pick.js';
 import { createPasswords } from './passwords.js';
-import { accountsRoutes, type AccountsRouteLimits } from './routes.js';
+import { accountsRoutes, type AccountsRouteLimits, type AccountsRoutes } from './routes.js';
 import { createAccountsService, type AccountsDeps, type AccountsService } from './service.js';
 
 export interface AccountsModuleDeps extends Omit<AccountsDeps, 'passwords'> {
@@ -9,6 +8,7 @@ export interface AccountsModuleDeps extends Omit<AccountsDeps, 'passwords'> {
   limits: AccountsRouteLimits;
 }
 
+/** What the rest of Agora may ask of accounts; the rest is behind the routes. */
 export interface AccountsModule {
   authenticate: AccountsService['authenticate'];
   usernames: AccountsService['usernames'];
@@ -20,22 +20,24 @@ export interface AccountsModule {
   idsOf: AccountsService['idsOf'];
   ensurePlaceholders: AccountsService['ensurePlaceholders'];
   contact: AccountsService['contact'];
-  routes(auth: AuthHooks): FastifyPluginAsync;
+  routes: AccountsRoutes;
 }
 
 export function createAccountsModule(deps: AccountsModuleDeps): AccountsModule {
   const service = createAccountsService({ ...deps, passwords: createPasswords(deps.scryptCost) });
   return {
-    authenticate: service.authenticate,
-    usernames: service.usernames,
-    profile: service.profile,
-    createAdmin: service.createAdmin,
-    setAdmin: service.setAdmin,
-    addKarma: service.addKarma,
-    idOf: service.idOf,
-    idsOf: service.idsOf,
-    ensurePlaceholders: service.ensurePlaceholders,
-    contact: service.contact,
+    ...pick(service, [
+      'authenticate',
+      'usernames',
+      'profile',
+      'createAdmin',
+      'setAdmin',
+      'addKarma',
+      'idOf',
+      'idsOf',
+      'ensurePlaceholders',
+      'contact',
+    ]),
     routes: (auth) => accountsRoutes(service, auth, deps.limits),
   };
 }

@@ -29,6 +29,9 @@ export interface AccountsRouteLimits {
   loginsPerMinutePerIp: number;
 }
 
+/** The module's HTTP routes, given the auth hooks. */
+export type AccountsRoutes = (auth: AuthHooks) => FastifyPluginAsync;
+
 /** HTTP for accounts and sessions: schema -> auth -> service -> presenter. */
 export function accountsRoutes(
   accounts: AccountsService,

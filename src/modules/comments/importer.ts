@@ -100,8 +100,8 @@ export function createImporter(deps: {
   communities: CommunitiesModule;
   posts: PostsModule;
   search: SearchModule;
-  /** In the import's transaction: the post's kept tree reads the import back after the commit. */
-  threadChanged: (tx: Tx, postId: string) => void;
+  /** A change to a post's comments in the import's transaction (`service.threadChanged`): the new change number; the kept tree reads the import back after the commit. */
+  threadChanged: (tx: Tx, postId: string, communityId: string, countDelta: number) => Promise<{ version: number }>;
 }) {
   const { store, accounts, communities, posts, search } = deps;
 
@@ -171,8 +171,8 @@ export function createImporter(deps: {
     const fresh = comments.filter((c) => !known.has(c.id));
     report.commentsKept += known.size;
     if (fresh.length === 0) return report;
-    const post = await posts.commentTarget(tx, postId);
-    if (!post) throw new Error(`the imported post ${postId} is gone`);
+    // A post made by this import is in the thread's community; one imported before stays where it is.
+    const postCommunityId = report.postsCreated > 0 ? communityId : await posts.communityIdOf(postId);
 
     // Depth of parents imported before (possibly from another file).
     const parents = await allIn([...known.values()], (slice) => tx.all<q.CommentRow>(q.byIds(slice.length), slice));
@@ -209,8 +209,7 @@ export function createImporter(deps: {
     }
     // The post's next change number, under its lock until this import's transaction ends:
     // taken after the comment rows' locks, the lock order of every comment change.
-    const { version } = await posts.commentsChanged(tx, postId, post.communityId, fresh.length);
-    deps.threadChanged(tx, postId);
+    const { version } = await deps.threadChanged(tx, postId, postCommunityId, fresh.length);
     const karma = new Map<string, number>();
     for (let i = 0; i < rows.length; i += 400) {
       const chunk = rows.slice(i, i + 400);

@@ -1,6 +1,6 @@
 import type { AccountsModule } from '../accounts/index.js';
 import type { Clock } from '../../platform/clock.js';
-import type { Principal } from '../../platform/http/index.js';
+import type { Principal } from '../../platform/principal.js';
 import type { Cursors } from '../../platform/cursor.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';

@@ -1,16 +1,16 @@
-import type { FastifyPluginAsync } from 'fastify';
 import type { CommunitiesModule } from '../communities/index.js';
-import type { AuthHooks } from '../../platform/http/index.js';
 import { createImporter, type Importer } from './importer.js';
-import { createInbox, type Inbox } from './inbox.js';
-import { commentsRoutes, type CommentLimits } from './routes.js';
+import { createInbox } from './inbox.js';
+import { commentsRoutes, type CommentsRoutes } from './routes.js';
 import { createCommentsService, type CommentsDeps, type CommentsService } from './service.js';
 
+/** What the rest of Agora may ask of comments; the rest is behind the routes. */
 export interface CommentsModule {
-  service: CommentsService;
-  inbox: Inbox;
+  /** Comments by id, as the public answer (search results). */
+  byIds: CommentsService['byIds'];
+  /** The Reddit import (`agora import reddit`). */
   importer: Importer;
-  routes(auth: AuthHooks, limits: CommentLimits): FastifyPluginAsync;
+  routes: CommentsRoutes;
   /** Subscribes the inbox to new comments (outbox). */
   start(): void;
 }
@@ -23,8 +23,7 @@ export function createCommentsModule(deps: CommentsDeps & { communities: Communi
   });
   const importer = createImporter({ ...deps, threadChanged: service.threadChanged });
   return {
-    service,
-    inbox,
+    byIds: (ids, principal) => service.byIds(ids, principal),
     importer,
     routes: (auth, limits) => commentsRoutes(service, inbox, auth, limits),
     start: () => inbox.start(),

@@ -1,4 +1,4 @@
-import { rows, type Dialect } from '../../platform/store/index.js';
+import { rows, sql, type Dialect, type Fragment } from '../../platform/store/index.js';
 
 /** The comments module's SQL: portable across SQLite and PostgreSQL. */
 
@@ -47,28 +47,35 @@ export const OF_POST_SINCE = `SELECT ${COLUMNS} FROM comments WHERE post_id = ? 
 export const OF_POST_CHUNK = `SELECT ${COLUMNS} FROM comments WHERE post_id = ? AND (version, id) > (?, ?) ORDER BY version, id LIMIT ?`;
 
 /**
- * A comment row's change number is its post's latest (`posts.commentsChanged`, run just
- * before in the same transaction, holds the post row): read here rather than passed in,
- * so that the statements of a change go out together in one round trip.
+ * The rules of a reply that are the comments module's own, as guards of the
+ * reply's insert: the parent is a shown comment of the same post (parameters:
+ * parent, post), and above the deepest level (parameter: parent). Scalar
+ * subqueries: as `EXISTS (…)` SQLite ran the insert 4–5 times slower.
  */
-const POST_VERSION = '(SELECT comment_version FROM posts WHERE id = ?)';
+export const PARENT_IN_POST = `(SELECT post_id FROM comments WHERE id = ? AND ${SHOWN}) = ?`;
+export const PARENT_ABOVE_DEEPEST = `(SELECT depth FROM comments WHERE id = ?) < ${MAX_DEPTH - 1}`;
+
 /**
- * A new comment, with the create's checks as guards, so that a create is one batch of
- * statements (one round trip on PostgreSQL) with nothing to ask first: its version is
- * NULL — refused, NOT NULL — unless the post takes comments (neither locked nor hidden,
- * read under the post lock the create took just before), the author is not banned
- * (`notBanned`: moderation's guard on `posts.community_id`) and, for a reply, the
- * parent is a shown comment of the same post, above the deepest level (MAX_DEPTH); a reply's depth is its parent's + 1.
- * A refused create is explained by reading the same facts (`service.ts`). (The parent's
- * guard is a scalar subquery: as `EXISTS (…)` SQLite ran this insert 4–5 times slower.)
- * Parameters: id, post, parent, author, body, [parent], now, post, author, now, [parent].
+ * A new comment, its rules checked by its own statement so that a create is
+ * one batch (one round trip on PostgreSQL) with nothing to ask first: its
+ * change number (`version`: the post's, taken just before in the same
+ * transaction under the post row's lock) is NULL — refused, NOT NULL — unless
+ * every guard holds; `service.ts` then asks the guards which one did not. A
+ * reply's depth is its parent's + 1.
  */
-export const insert = (notBanned: string, reply: boolean) =>
-  `INSERT INTO comments (id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, version)
-VALUES (?, ?, ?, ?, ?, ${reply ? '(SELECT depth + 1 FROM comments WHERE id = ?)' : '0'}, 1, 0, 0, ?, (SELECT comment_version FROM posts
-  WHERE id = ? AND locked = 0 AND visible = 1 AND ${notBanned}${reply ? ` AND posts.id = (SELECT post_id FROM comments WHERE id = ? AND ${SHOWN} AND depth < ${MAX_DEPTH - 1})` : ''}))
+export function insert(
+  c: { id: string; postId: string; parentId: string | null; authorId: string; body: string; now: number },
+  guards: Fragment,
+  version: Fragment,
+): Fragment {
+  const depth = c.parentId === null ? sql`0` : sql`(SELECT depth + 1 FROM comments WHERE id = ${c.parentId})`;
+  return sql`INSERT INTO comments (id, post_id, parent_id, author_id, body, depth, upvotes, downvotes, child_count, created_at, version)
+VALUES (${c.id}, ${c.postId}, ${c.parentId}, ${c.authorId}, ${c.body}, ${depth}, 1, 0, 0, ${c.now}, CASE WHEN ${guards} THEN ${version} END)
 RETURNING depth, version`;
-export const SET_VERSION = `UPDATE comments SET version = ${POST_VERSION} WHERE id = ?`;
+}
+/** A changed row takes its post's new change number (`version`). */
+export const setVersion = (id: string, version: Fragment) =>
+  sql`UPDATE comments SET version = ${version} WHERE id = ${id}`;
 /**
  * A comment row for a change: on PostgreSQL locked, so that the changes of one comment
  * run in turn. `NO KEY UPDATE` (what an UPDATE takes), not `UPDATE`: a reply's foreign-key

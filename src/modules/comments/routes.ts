@@ -78,6 +78,9 @@ export interface CommentLimits {
   reportsPer10Min: number;
 }
 
+/** The module's HTTP routes, given the auth hooks and the per-client limits. */
+export type CommentsRoutes = (auth: AuthHooks, limits: CommentLimits) => FastifyPluginAsync;
+
 export function commentsRoutes(
   comments: CommentsService,
   inbox: Inbox,

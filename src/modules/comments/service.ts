@@ -1,18 +1,18 @@
 import type { AccountsModule } from '../accounts/index.js';
-import { notBannedSql, type ModerationModule } from '../moderation/index.js';
+import type { ModerationModule } from '../moderation/index.js';
 import type { PostsModule } from '../posts/index.js';
 import type { SearchModule } from '../search/index.js';
 import type { VoteValue, VotesModule } from '../votes/index.js';
 import { createFreshReads } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
-import type { Principal } from '../../platform/http/index.js';
+import type { Principal } from '../../platform/principal.js';
 import type { Cursors } from '../../platform/cursor.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Charge, MemoryBudget } from '../../platform/memory.js';
 import { nextTurn } from '../../platform/slices.js';
 import type { Outbox } from '../../platform/outbox/index.js';
-import { allIn, StoreError, type Store, type Tx } from '../../platform/store/index.js';
+import { allIn, allOf, broken, StoreError, type Guard, type Store, type Tx } from '../../platform/store/index.js';
 import { fromRow, stubList, writeSelection, type Comment } from './presenter.js';
 import * as q from './queries.js';
 import {
@@ -108,9 +108,6 @@ export function createCommentsService(deps: CommentsDeps) {
   const charges = new WeakMap<Thread, Charge>();
   /** After a tree changed or kept an answer: its charge follows its size. */
   const resized = (thread: Thread) => charges.get(thread)?.resize(thread.bytes);
-  const notBanned = notBannedSql('posts.community_id');
-  const insertTop = q.insert(notBanned, false);
-  const insertReply = q.insert(notBanned, true);
 
   /** Keeps a loaded tree, charged to the memory budget as the most recently used copy. */
   function keep(thread: Thread): void {
@@ -237,24 +234,38 @@ export function createCommentsService(deps: CommentsDeps) {
   }
 
   /**
-   * After the commit of a change to a post's comments: on a single writer,
-   * commits come in version order, so the changed row (when given) is put
-   * straight into the kept tree if it is the next version; otherwise the
-   * tree reads the changes back on its next read.
+   * The one path of every change to a post's comments: takes the post's next
+   * change number with the shown-comment count's delta (`posts.commentsChanged`:
+   * the post row's lock, held from there to the commit) and, after the commit,
+   * brings the kept tree along. On a single writer commits come in version
+   * order, so the changed row (when `changedRow` gives it) is put straight into
+   * the tree if it is the next version; otherwise the tree reads the changes
+   * back on its next read. A row written in this transaction takes the new
+   * number with `postVersion`.
    */
-  const changed = (tx: Tx, postId: string, row?: q.CommentRow, usernames: ReadonlyMap<string, string> = new Map()) =>
+  function threadChanged(
+    tx: Tx,
+    postId: string,
+    communityId: string,
+    countDelta: number,
+    changedRow?: () => { row: q.CommentRow; usernames: ReadonlyMap<string, string> } | undefined,
+  ): Promise<{ version: number }> {
     tx.afterCommit(() => {
       const thread = threads.get(postId);
       if (!thread) return;
+      const changed = store.singleWriter && !thread.stale ? changedRow?.() : undefined;
       const applied =
-        row &&
-        store.singleWriter &&
-        !thread.stale &&
-        row.version === thread.version + 1 &&
-        thread.apply([row], row.version, usernames);
+        changed !== undefined &&
+        changed.row.version === thread.version + 1 &&
+        thread.apply([changed.row], changed.row.version, changed.usernames);
       if (!applied) thread.stale = true;
       else resized(thread);
     });
+    return posts.commentsChanged(tx, postId, communityId, countDelta);
+  }
+
+  /** The post's comment change number as a value of a statement (after `threadChanged` in the transaction: the new one). */
+  const postVersion = (postId: string) => posts.commentVersionValue(postId);
 
   async function row(id: string): Promise<q.CommentRow> {
     const found = await store.q.get<q.CommentRow>(q.BY_ID, [id]);
@@ -285,14 +296,16 @@ export function createCommentsService(deps: CommentsDeps) {
       const done = await fn(tx, comment, { communityId });
       if (!done) return null;
       if (done.unchanged) return done.result; // nothing written: no new change number
+      // On a single writer the changed row is read after the writes (no round trip) and goes straight into the kept tree.
+      let fresh: q.CommentRow | undefined;
+      const setVersion = q.setVersion(id, postVersion(postId));
       const bumped = Promise.all([
-        posts.commentsChanged(tx, postId, communityId, done.countDelta),
-        tx.run(q.SET_VERSION, [postId, id]),
+        threadChanged(tx, postId, communityId, done.countDelta, () => fresh && { row: fresh, usernames: new Map() }),
+        tx.run(setVersion.sql, setVersion.params),
       ]);
       tx.commitEarly(); // the post lock is held only while the server runs these two
       await bumped;
-      // On a single writer the changed row is read here (no round trip) and goes straight into the kept tree.
-      changed(tx, postId, store.singleWriter ? await tx.get<q.CommentRow>(q.BY_ID, [id]) : undefined);
+      if (store.singleWriter) fresh = await tx.get<q.CommentRow>(q.BY_ID, [id]);
       return done.result;
     });
   }
@@ -322,39 +335,27 @@ export function createCommentsService(deps: CommentsDeps) {
     });
   }
 
-  /** Why a create's guards refused it, read from the same facts (null: nothing refuses it now). */
-  async function whyNotCreated(
-    postId: string,
-    communityId: string,
-    parentId: string | null,
-    author: string,
-  ): Promise<AppError | null> {
-    const [post, parent, banned] = await Promise.all([
-      posts.commentTarget(store.q, postId),
-      parentId === null ? undefined : store.q.get<q.CommentRow>(q.BY_ID, [parentId]),
-      moderation.assertNotBanned(communityId, author).then(
-        () => null,
-        (error: unknown) => error,
-      ),
-    ]);
-    if (!post) return new AppError('not_found', 'no such post');
-    if (!post.visible) return new AppError('not_found', 'this post was deleted or removed');
-    if (post.locked) return new AppError('post_locked', 'this post is locked: no new comments');
-    if (banned) {
-      if (banned instanceof AppError) return banned;
-      throw banned;
-    }
-    if (parentId !== null) {
-      if (!parent || parent.post_id !== postId)
-        return new AppError('not_found', 'no such comment in this post', { field: 'parentId' });
-      if (!q.shown(parent))
-        return new AppError('not_found', 'the parent comment was deleted or removed', { field: 'parentId' });
-      if (parent.depth >= q.MAX_DEPTH - 1)
-        return new AppError('invalid_request', `replies nest at most ${q.MAX_DEPTH} levels deep`, {
-          field: 'parentId',
-        });
-    }
-    return null;
+  /** The rules a new comment meets, each stated once by the module that owns it, checked by the insert itself. */
+  function createGuards(postId: string, communityId: string, parentId: string | null, author: string): Guard[] {
+    const guards = [...posts.commentGuards(postId), moderation.notBanned(communityId, author)];
+    if (parentId !== null)
+      guards.push(
+        {
+          sql: q.PARENT_IN_POST,
+          params: [parentId, postId],
+          refusal: () =>
+            new AppError('not_found', 'no such comment in this post, or it was deleted or removed', {
+              field: 'parentId',
+            }),
+        },
+        {
+          sql: q.PARENT_ABOVE_DEEPEST,
+          params: [parentId],
+          refusal: () =>
+            new AppError('invalid_request', `replies nest at most ${q.MAX_DEPTH} levels deep`, { field: 'parentId' }),
+        },
+      );
+    return guards;
   }
 
   /** The tree under `start` (the thread's root: the post's tree; a comment: that comment with its subtree). */
@@ -425,18 +426,20 @@ export function createCommentsService(deps: CommentsDeps) {
       const author = principal.accountId;
       const parentId = input.parentId ?? null;
       const communityId = await posts.communityIdOf(postId);
-      // A guard refuses only what a check explains, unless the post, the parent or the
-      // ban changed in between: then the create runs again (a post locked and unlocked
-      // twice within a round trip is all it would take to exhaust the attempts).
+      // A refusal is explained by the guard that does not hold. If they all hold by then
+      // (the post, the parent or the ban changed in between), the create runs again; a
+      // refusal still unexplained after three attempts is a conflict the client retries.
       for (let attempt = 1; ; attempt++) {
         const now = clock.now();
+        const guards = createGuards(postId, communityId, parentId, author);
         try {
           const created = await store.write(async (tx) => {
             // One batch, in this order, with the COMMIT right behind it (one round trip on
             // PostgreSQL): the parent row's lock comes before the post row's (the lock order
             // of every comment change: a vote on the parent locks it, then the post), which is
-            // held only while the server runs the insert. The checks are the insert's guards.
-            const writes = Promise.all([
+            // held only while the server runs the insert.
+            const made: { row?: q.CommentRow } = {}; // after the insert's answer, for the kept tree
+            const effects = Promise.all([
               parentId === null ? null : tx.run(q.ADD_CHILDREN, [1, parentId]),
               // The author's own upvote is recorded at creation (it earns no karma).
               votes.first(tx, 'comment', id, author, 1),
@@ -448,16 +451,23 @@ export function createCommentsService(deps: CommentsDeps) {
                 parentId,
                 mentions: mentionsIn(input.body),
               }),
-              posts.commentsChanged(tx, postId, communityId, 1),
-              tx.get<{ depth: number; version: number }>(
-                parentId === null ? insertTop : insertReply,
-                parentId === null
-                  ? [id, postId, null, author, input.body, now, postId, author, now]
-                  : [id, postId, parentId, author, input.body, parentId, now, postId, author, now, parentId],
+              threadChanged(
+                tx,
+                postId,
+                communityId,
+                1,
+                () => made.row && { row: made.row, usernames: new Map([[author, principal.username]]) },
               ),
             ]);
+            const statement = q.insert(
+              { id, postId, parentId, authorId: author, body: input.body, now },
+              allOf(guards),
+              postVersion(postId),
+            );
+            const insert = tx.get<{ depth: number; version: number }>(statement.sql, statement.params);
             tx.commitEarly();
-            const inserted = (await writes)[5] as { depth: number; version: number };
+            const [, inserted] = await Promise.all([effects, insert]);
+            if (!inserted) throw new Error('the comment insert returned no row');
             const row: q.CommentRow = {
               id,
               post_id: postId,
@@ -475,7 +485,7 @@ export function createCommentsService(deps: CommentsDeps) {
               removal_reason: null,
               version: inserted.version,
             };
-            changed(tx, postId, row, new Map([[author, principal.username]]));
+            made.row = row;
             return row;
           });
           return { ...fromRow(created, principal.username), myVote: 1 };
@@ -483,9 +493,10 @@ export function createCommentsService(deps: CommentsDeps) {
           // NOT NULL: a guard refused; a foreign key: no such parent (or post) by now.
           if (!(error instanceof StoreError && (error.kind === 'not_null' || error.kind === 'foreign_key')))
             throw error;
-          const refusal = await whyNotCreated(postId, communityId, parentId, author);
-          if (refusal) throw refusal;
-          if (attempt === 3) throw error;
+          const refused = await broken(store.q, guards);
+          if (refused) throw refused.refusal();
+          if (attempt === 3)
+            throw new AppError('write_conflict', 'the post or the parent comment kept changing; try again');
         }
       }
     },
@@ -629,10 +640,7 @@ export function createCommentsService(deps: CommentsDeps) {
       };
     },
 
-    /** A change to a post's comments made elsewhere in the caller's transaction (an import): its kept tree reads it back after the commit. */
-    threadChanged(tx: Tx, postId: string): void {
-      changed(tx, postId);
-    },
+    threadChanged,
 
     /** Comments by id for search results and the inbox, in the given order; `shownOnly` drops deleted and removed ones. */
     async byIds(commentIds: string[], principal: Principal | null, shownOnly = true): Promise<Comment[]> {

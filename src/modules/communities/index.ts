@@ -1,14 +1,9 @@
 /**
  * Communities: creation, listing, subscriptions (exact subscriber counts) and
- * moderator membership. Other modules use `ref` (id and name by name),
- * `canModerate`, `subscribedIds`, `addModerator`/`removeModerator` (in their
- * transaction) and `byIds` (search results).
+ * moderator membership. Other modules use what `CommunitiesModule` offers
+ * (`module.ts`).
  */
-export {
-  createCommunitiesService as createCommunitiesModule,
-  type CommunitiesService as CommunitiesModule,
-  type Community,
-  type CommunityRef,
-} from './service.js';
-export { communitiesRoutes, CommunityName, CommunitySchema } from './routes.js';
+export { createCommunitiesModule, type CommunitiesModule } from './module.js';
+export type { Community, CommunityRef } from './service.js';
+export { CommunityName, CommunitySchema } from './routes.js';
 export type { CommunityCreated } from './events.js';

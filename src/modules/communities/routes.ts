@@ -16,6 +16,9 @@ export const CommunitySchema = Type.Object({
 });
 const NameParams = Type.Object({ name: CommunityName });
 
+/** The module's HTTP routes, given the auth hooks. */
+export type CommunitiesRoutes = (auth: AuthHooks) => FastifyPluginAsync;
+
 export function communitiesRoutes(communities: CommunitiesService, auth: AuthHooks): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify as unknown as App;

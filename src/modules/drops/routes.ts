@@ -50,6 +50,9 @@ const Cursor = Type.Optional(Type.String({ maxLength: 300 }));
 /** Accounts younger than this place orders under their IP address's limit, not their own. */
 const NEW_ACCOUNT_MS = 24 * 3600_000;
 
+/** The module's HTTP routes (the webhook's too), given the auth hooks. */
+export type DropsRoutes = (auth: AuthHooks) => FastifyPluginAsync;
+
 export function dropsRoutes(
   drops: DropsService,
   auth: AuthHooks,

@@ -6,7 +6,7 @@ import { createFreshReads } from '../../platform/cache.js';
 import { sizeOf, type Charge, type MemoryBudget } from '../../platform/memory.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../../platform/errors.js';
-import type { Principal } from '../../platform/http/index.js';
+import type { Principal } from '../../platform/principal.js';
 import type { Cursors } from '../../platform/cursor.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';

@@ -1,13 +1,8 @@
 /**
  * Moderation: moderators (through communities), bans, reports and the public
- * modlog. Other modules use `assertModerator`, `assertNotBanned`, `log` and
- * `resolveReportsOn` (in their transaction) and `report`; `notBannedSql` guards
- * a write of theirs in its own SQL.
+ * modlog. Other modules use what `ModerationModule` offers (`module.ts`),
+ * among it the ban rule as a guard of their own write (`notBanned`).
  */
-export { notBannedSql } from './service.js';
-export {
-  createModerationService as createModerationModule,
-  type ModerationService as ModerationModule,
-  type ModAction,
-} from './service.js';
-export { moderationRoutes, ReasonBody, ReportSchema } from './routes.js';
+export { createModerationModule, type ModerationModule } from './module.js';
+export type { ModAction } from './service.js';
+export { ReasonBody, ReportSchema } from './routes.js';

@@ -45,6 +45,9 @@ const ModlogSchema = Type.Object({
   createdAt: Type.Integer(),
 });
 
+/** The module's HTTP routes, given the auth hooks. */
+export type ModerationRoutes = (auth: AuthHooks) => FastifyPluginAsync;
+
 export function moderationRoutes(moderation: ModerationService, auth: AuthHooks): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify as unknown as App;

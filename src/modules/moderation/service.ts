@@ -2,11 +2,11 @@ import type { AccountsModule } from '../accounts/index.js';
 import type { CommunitiesModule } from '../communities/index.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
-import type { Principal } from '../../platform/http/index.js';
+import type { Principal } from '../../platform/principal.js';
 import type { Cursors } from '../../platform/cursor.js';
 import type { IdGenerator } from '../../platform/ids.js';
-import type { Queryable, Store, Tx } from '../../platform/store/index.js';
-import { allIn, rows, StoreError } from '../../platform/store/index.js';
+import type { Guard, Queryable, Store, Tx } from '../../platform/store/index.js';
+import { allIn, broken, rows, StoreError } from '../../platform/store/index.js';
 
 export type ModAction =
   | 'add_moderator'
@@ -61,15 +61,10 @@ export interface ModerationDeps {
 const LIST_REPORTS = 'reports';
 const LIST_MODLOG = 'modlog';
 
-/**
- * A guard for another module's write: SQL that is true unless the account
- * (the first `?`) has a ban in force at the time given (the second `?`) in
- * the community named by `communityColumn`. A write refused by it is then
- * explained by `assertNotBanned`.
- */
-export function notBannedSql(communityColumn: string): string {
-  return `NOT EXISTS (SELECT 1 FROM bans WHERE bans.community_id = ${communityColumn} AND bans.account_id = ? AND (bans.expires_at IS NULL OR bans.expires_at > ?))`;
-}
+/** A ban in force at the time given (the `?`): the one statement of the rule "a ban lasts until it expires". */
+const IN_FORCE = '(expires_at IS NULL OR expires_at > ?)';
+const NOT_BANNED = `NOT EXISTS (SELECT 1 FROM bans WHERE community_id = ? AND account_id = ? AND ${IN_FORCE})`;
+const banned = () => new AppError('banned', 'you are banned from this community');
 
 export function createModerationService(deps: ModerationDeps) {
   const { store, clock, ids, accounts, communities, cursors } = deps;
@@ -108,11 +103,15 @@ export function createModerationService(deps: ModerationDeps) {
     );
   }
 
+  /** The rule "no one acts in a community that banned them", as a guard for a write's own statement. */
+  function notBanned(communityId: string, accountId: string): Guard {
+    return { sql: NOT_BANNED, params: [communityId, accountId, clock.now()], refusal: banned };
+  }
+
   /** Throws banned if the account is banned (and the ban has not expired) in the community; `within` a transaction if given. */
   async function assertNotBanned(communityId: string, accountId: string, within: Queryable = store.q): Promise<void> {
-    if ((await bannedAmong(communityId, [accountId], within)).size > 0) {
-      throw new AppError('banned', 'you are banned from this community');
-    }
+    const refused = await broken(within, [notBanned(communityId, accountId)]);
+    if (refused) throw refused.refusal();
   }
 
   /** Which of these accounts have a ban in force in the community (one query per 500), `within` a transaction if given. */
@@ -125,7 +124,7 @@ export function createModerationService(deps: ModerationDeps) {
     const found = await allIn([...accountIds], (slice) =>
       within.all<{ account_id: string }>(
         `SELECT account_id FROM bans WHERE community_id = ? AND account_id IN (${rows(slice.length, '?')})
-         AND (expires_at IS NULL OR expires_at > ?)`,
+         AND ${IN_FORCE}`,
         [communityId, ...slice, now],
       ),
     );
@@ -141,6 +140,7 @@ export function createModerationService(deps: ModerationDeps) {
 
     assertNotBanned,
     bannedAmong,
+    notBanned,
 
     /** Records a moderator action in the public log, in the caller's transaction. */
     log,
@@ -235,7 +235,7 @@ export function createModerationService(deps: ModerationDeps) {
         created_at: number;
         expires_at: number | null;
       }>(
-        'SELECT account_id, reason, created_at, expires_at FROM bans WHERE community_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY created_at DESC',
+        `SELECT account_id, reason, created_at, expires_at FROM bans WHERE community_id = ? AND ${IN_FORCE} ORDER BY created_at DESC`,
         [community.id, clock.now()],
       );
       const who = await accounts.usernames(rows.map((r) => r.account_id));

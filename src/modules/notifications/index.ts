@@ -2,5 +2,6 @@
  * Notifications: e-mails sent by outbox handlers (order confirmation, payment
  * receipt) over SMTP, or to the log when no SMTP server is configured.
  */
-export { createNotificationsService as createNotificationsModule, oneLine, type OrderSummary } from './service.js';
+export { createNotificationsModule, type NotificationsModule } from './module.js';
+export { oneLine, type OrderSummary } from './service.js';
 export { createLogMailer, createSmtpMailer, type Mail, type Mailer } from './mailer.js';

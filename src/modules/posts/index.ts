@@ -4,8 +4,8 @@
  * with karma, soft delete, and the moderator actions on posts (removal,
  * lock, reports). Search hydrates results through `visibleByIds`.
  */
-export { createPostsService as createPostsModule, type PostsService as PostsModule } from './service.js';
-export { postsRoutes, PostSchema, VoteAnswer, VoteBody, VoteValue, type PostLimits } from './routes.js';
+export { createPostsModule, type PostsModule } from './module.js';
+export { PostSchema, VoteAnswer, VoteBody, VoteValue, type PostLimits } from './routes.js';
 export type { Post } from './presenter.js';
 export { controversy, wilson } from './ranks.js';
 export type { PostCreated, PostDeleted } from './events.js';

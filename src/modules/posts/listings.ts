@@ -1,7 +1,7 @@
 import type { AccountsModule } from '../accounts/index.js';
 import type { CommunitiesModule } from '../communities/index.js';
 import type { Clock } from '../../platform/clock.js';
-import type { Principal } from '../../platform/http/index.js';
+import type { Principal } from '../../platform/principal.js';
 import type { Cursors } from '../../platform/cursor.js';
 import { Heap } from '../../platform/heap.js';
 import { idLowerBound, idUpperBound } from '../../platform/ids.js';

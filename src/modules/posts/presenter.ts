@@ -1,7 +1,7 @@
 import type { AccountsModule } from '../accounts/index.js';
 import type { CommunitiesModule } from '../communities/index.js';
 import type { VoteValue, VotesModule } from '../votes/index.js';
-import type { Principal } from '../../platform/http/index.js';
+import type { Principal } from '../../platform/principal.js';
 import type { PostRow } from './queries.js';
 
 export interface Post {

@@ -133,13 +133,16 @@ ORDER BY id DESC LIMIT ${WINDOW_SCAN_MAX + 1}) w WHERE 1 = 1${after} ORDER BY ${
   return `SELECT ${COLUMNS} FROM posts${index} WHERE ${where.join(' AND ')}${after} ORDER BY ${order} LIMIT ?`;
 }
 
-export interface CommentTargetRow {
-  community_id: string;
-  locked: number;
-  visible: number;
-}
-/** Whether a post takes comments (read without a lock: a comment's insert checks again under the post lock). */
-export const COMMENT_TARGET = 'SELECT community_id, locked, visible FROM posts WHERE id = ?';
+/**
+ * The rules a new comment on a post meets, as guards of the comment's own
+ * insert (`service.commentGuards`): the post is shown (neither deleted nor
+ * removed), and it is not locked. Scalar subqueries: a missing post is NULL,
+ * which no guard takes.
+ */
+export const SHOWN_GUARD = '(SELECT visible FROM posts WHERE id = ?) = 1';
+export const UNLOCKED_GUARD = '(SELECT locked FROM posts WHERE id = ?) = 0';
+/** The post's comment change number, as a value in another statement. */
+export const COMMENT_VERSION_VALUE = '(SELECT comment_version FROM posts WHERE id = ?)';
 /**
  * A change to the post's comments: the post's next change number, taken
  * under the post row's lock until the transaction ends — so a post's change

@@ -60,6 +60,9 @@ export interface PostLimits {
   reportsPer10Min: number;
 }
 
+/** The module's HTTP routes, given the auth hooks and the per-client limits. */
+export type PostsRoutes = (auth: AuthHooks, limits: PostLimits) => FastifyPluginAsync;
+
 export function postsRoutes(posts: PostsService, auth: AuthHooks, limits: PostLimits): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify as unknown as App;

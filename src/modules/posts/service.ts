@@ -8,10 +8,10 @@ import type { MemoryBudget } from '../../platform/memory.js';
 import type { Clock } from '../../platform/clock.js';
 import { createReadCache } from '../../platform/cache.js';
 import { AppError } from '../../platform/errors.js';
-import type { Principal } from '../../platform/http/index.js';
+import type { Principal } from '../../platform/principal.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
-import type { Queryable, Store, Tx } from '../../platform/store/index.js';
+import type { Fragment, Guard, Queryable, Store, Tx } from '../../platform/store/index.js';
 import { createListings } from './listings.js';
 import { createPageCache } from './page-cache.js';
 import { createPresenter, type Post } from './presenter.js';
@@ -234,13 +234,25 @@ export function createPostsService(deps: PostsDeps) {
         return true;
       }),
 
-    /** For the comments module: whether a post takes comments — its community, locked and visible flags (null: no such post). Read without a lock. */
-    async commentTarget(
-      within: Queryable,
-      id: string,
-    ): Promise<{ communityId: string; locked: boolean; visible: boolean } | null> {
-      const post = await within.get<q.CommentTargetRow>(q.COMMENT_TARGET, [id]);
-      return post ? { communityId: post.community_id, locked: post.locked === 1, visible: post.visible === 1 } : null;
+    /** For the comments module: the rules a new comment on the post meets, to be checked in the comment's insert. */
+    commentGuards(id: string): Guard[] {
+      return [
+        {
+          sql: q.SHOWN_GUARD,
+          params: [id],
+          refusal: () => new AppError('not_found', 'this post was deleted or removed'),
+        },
+        {
+          sql: q.UNLOCKED_GUARD,
+          params: [id],
+          refusal: () => new AppError('post_locked', 'this post is locked: no new comments'),
+        },
+      ];
+    },
+
+    /** The post's comment change number as a value of a comment statement (after `commentsChanged` in its transaction: the new number). */
+    commentVersionValue(id: string): Fragment {
+      return { sql: q.COMMENT_VERSION_VALUE, params: [id] };
     },
 
     /**

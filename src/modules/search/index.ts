@@ -4,11 +4,5 @@
  * route ranks ids and asks each kind's hydrator (wired at the composition
  * root) for the public items.
  */
-export {
-  createSearchService as createSearchModule,
-  searchTerms,
-  type SearchService as SearchModule,
-  type SearchKind,
-  type Hydrator,
-} from './service.js';
-export { searchRoutes } from './routes.js';
+export { createSearchModule, type SearchModule } from './module.js';
+export { searchTerms, type SearchKind, type Hydrator } from './service.js';

@@ -3,6 +3,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { responses, type App, type AuthHooks } from '../../platform/http/index.js';
 import { SEARCH_PAGE, type SearchService } from './service.js';
 
+/** The module's HTTP routes, given the auth hooks. */
+export type SearchRoutes = (auth: AuthHooks) => FastifyPluginAsync;
+
 export function searchRoutes(search: SearchService, auth: AuthHooks): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify as unknown as App;

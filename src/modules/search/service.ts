@@ -1,7 +1,7 @@
 import { createReadCache, type ReadCache } from '../../platform/cache.js';
 import type { MemoryBudget } from '../../platform/memory.js';
 import type { Clock } from '../../platform/clock.js';
-import type { Principal } from '../../platform/http/index.js';
+import type { Principal } from '../../platform/principal.js';
 import type { Cursors } from '../../platform/cursor.js';
 import type { Store, Tx } from '../../platform/store/index.js';
 import { SEARCH_QUERIES } from './queries.js';

@@ -23,7 +23,12 @@ const mineSql = (n: number) =>
  * counters; it calls `cast` in its transaction after locking the target
  * row, so that concurrent votes on one target are serialized.
  */
-export function createVotesService(deps: { store: Store; clock: Clock }) {
+export interface VotesDeps {
+  store: Store;
+  clock: Clock;
+}
+
+export function createVotesService(deps: VotesDeps) {
   const { store, clock } = deps;
   return {
     /** The first vote on a target created in this transaction (its author's own): nothing to look up first. */

@@ -15,3 +15,4 @@ export {
 export { createWriteCombiner, type CombinedWrite } from './combine.js';
 export { allIn, bySize, IN_LIST_MAX, rows } from './batch-sql.js';
 export { siteSecret } from './secrets.js';
+export { allOf, broken, sql, type Fragment, type Guard } from './guards.js';

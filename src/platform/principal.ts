@@ -1,4 +1,4 @@
-/** Who is making a request, as the auth hook found it. */
+/** Who acts: the account a request (or a command) acts for, as authentication found it. */
 export interface Principal {
   accountId: string;
   username: string;
@@ -11,14 +11,7 @@ export interface Principal {
 
 /**
  * Turns a bearer token into a principal; null when unknown, expired or
- * revoked. May answer synchronously when it knows without asking the store.
+ * revoked. May answer synchronously when it knows without asking the store
+ * (the auth hook runs on every request).
  */
 export type Authenticate = (token: string) => Principal | null | Promise<Principal | null>;
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal: Principal | null;
-    /** The request reached the rate limiter (preHandler): it was counted there. */
-    passedLimiter: boolean;
-  }
-}

@@ -1,0 +1,35 @@
+import { pick } from '../../platform/pick.js';
+import { postsRoutes, type PostsRoutes } from './routes.js';
+import { createPostsService, type PostsDeps, type PostsService } from './service.js';
+
+/** What other modules may ask of posts; the rest is behind the routes. */
+export interface PostsModule {
+  /** Visible posts by id, as the public answer (search results). */
+  visibleByIds: PostsService['visibleByIds'];
+  communityIdOf: PostsService['communityIdOf'];
+  /** For comments: the rules a new comment on the post meets, as guards of its insert. */
+  commentGuards: PostsService['commentGuards'];
+  /** For comments: the post's comment change number — taken, read, and as a value in a statement. */
+  commentsChanged: PostsService['commentsChanged'];
+  commentVersion: PostsService['commentVersion'];
+  commentVersionValue: PostsService['commentVersionValue'];
+  /** For the comment importer: a post with its original time and counts. */
+  insertImported: PostsService['insertImported'];
+  routes: PostsRoutes;
+}
+
+export function createPostsModule(deps: PostsDeps): PostsModule {
+  const service = createPostsService(deps);
+  return {
+    ...pick(service, [
+      'visibleByIds',
+      'communityIdOf',
+      'commentGuards',
+      'commentsChanged',
+      'commentVersion',
+      'commentVersionValue',
+      'insertImported',
+    ]),
+    routes: (auth, limits) => postsRoutes(service, auth, limits),
+  };
+}

@@ -1,0 +1,20 @@
+import { pick } from '../../platform/pick.js';
+import { searchRoutes, type SearchRoutes } from './routes.js';
+import { createSearchService, type SearchDeps, type SearchService } from './service.js';
+
+/** What other modules may ask of search: their documents, written in their transactions, and how to show a hit. */
+export interface SearchModule {
+  index: SearchService['index'];
+  remove: SearchService['remove'];
+  /** How a kind's hits become public items (wired at the composition root). */
+  registerHydrator: SearchService['registerHydrator'];
+  routes: SearchRoutes;
+}
+
+export function createSearchModule(deps: SearchDeps): SearchModule {
+  const service = createSearchService(deps);
+  return {
+    ...pick(service, ['index', 'remove', 'registerHydrator']),
+    routes: (auth) => searchRoutes(service, auth),
+  };
+}
