@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/platform/clock.js';
 import { newToken } from '../../src/modules/accounts/tokens.js';
 import { createIdGenerator } from '../../src/platform/ids.js';
 import { loadMigrations, migrate, openStore } from '../../src/platform/store/index.js';
@@ -16,7 +17,7 @@ export async function seedSignedIn(
 ): Promise<string[]> {
   const store = openStore({ url, sqliteSync: 'normal', pgPoolSize: 2 });
   try {
-    await migrate(store, loadMigrations(migrationsDir(), store.dialect), { now: () => Date.now() });
+    await migrate(store, loadMigrations(migrationsDir(), store.dialect), systemClock);
     const ids = createIdGenerator();
     const now = Date.now();
     const tokens: string[] = [];

@@ -1,15 +1,15 @@
-import type { FastifyPluginAsync } from 'fastify';
-import type { AuthHooks } from '../../platform/http/index.js';
 import type { Logger } from '../../platform/log.js';
 import type { Registry } from 'prom-client';
 import { createDropMetrics } from './metrics.js';
-import { dropsRoutes } from './routes.js';
-import { webhookRoutes } from './webhook.js';
+import { dropsRoutes, type DropsRoutes } from './routes.js';
+import { webhookRoutes } from './webhook-routes.js';
 import { createDropsService, type DropsDeps, type DropsService } from './service.js';
 
+/** What the rest of Agora may ask of drops; the rest is behind the routes. */
 export interface DropsModule {
-  service: DropsService;
-  routes(auth: AuthHooks): FastifyPluginAsync;
+  /** What an order's e-mails say (notifications). */
+  orderSummary: DropsService['orderSummary'];
+  routes: DropsRoutes;
   /** Expires unpaid orders (every sweepMs: their units are back within that) and forgets old idempotency keys. */
   startWorkers(): void;
   stopWorkers(): Promise<void>;
@@ -25,7 +25,7 @@ export function createDropsModule(
   },
 ): DropsModule {
   const service = createDropsService({ ...deps, metrics: createDropMetrics(deps.registry) });
-  let timer: NodeJS.Timeout | null = null;
+  let stop: (() => void) | null = null;
   let running: Promise<void> | null = null;
   let lastKeySweep = 0;
   const sweep = async () => {
@@ -40,7 +40,7 @@ export function createDropsModule(
     }
   };
   return {
-    service,
+    orderSummary: service.orderSummary,
     routes: (auth) => async (app) => {
       await app.register(
         dropsRoutes(service, auth, { ordersPerMinute: deps.ordersPerMinute, now: () => deps.clock.now() }),
@@ -48,15 +48,11 @@ export function createDropsModule(
       await app.register(webhookRoutes(service, deps.webhookSecret, deps.clock));
     },
     startWorkers() {
-      if (timer) return;
-      timer = setInterval(() => {
-        running ??= sweep().finally(() => (running = null));
-      }, deps.sweepMs);
-      timer.unref();
+      stop ??= deps.clock.every(deps.sweepMs, () => (running ??= sweep().finally(() => (running = null))));
     },
     async stopWorkers() {
-      if (timer) clearInterval(timer);
-      timer = null;
+      stop?.();
+      stop = null;
       await running;
     },
   };

@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SMTPServer } from 'smtp-server';
 import { signPayload } from '../drops/index.js';
+import { createManualClock } from '../../platform/clock.js';
 import { startTestApp, type TestApp } from '../../../test/support/app.js';
 import { describeStores } from '../../../test/support/stores.js';
 
@@ -12,7 +13,7 @@ const SECRET = 'whsec_mail_test';
 /** A real SMTP server on a free port that keeps what it accepts, and can be told to refuse. */
 async function startSmtp() {
   const received: { to: string[]; raw: string }[] = [];
-  const state = { refusing: false };
+  const state = { refusing: false, refused: 0 };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -21,7 +22,8 @@ async function startSmtp() {
       let raw = '';
       stream.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
       stream.on('end', () => {
-        if (state.refusing) return callback(Object.assign(new Error('try again later'), { responseCode: 451 }));
+        if (state.refusing && ++state.refused)
+          return callback(Object.assign(new Error('try again later'), { responseCode: 451 }));
         received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
         callback();
       });
@@ -39,6 +41,8 @@ async function startSmtp() {
 
 describeStores('order e-mails through the outbox', (kind) => {
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  // Retries and polls happen only when the test moves the clock; mail sent after a commit goes at once.
+  const clock = createManualClock(Date.now());
   let app: TestApp;
   let admin: string;
   let dropId: string;
@@ -68,11 +72,15 @@ describeStores('order e-mails through the outbox', (kind) => {
 
   before(async () => {
     smtp = await startSmtp();
-    app = await startTestApp(kind, {
-      AGORA_SMTP_URL: smtp.url,
-      AGORA_PAYMENT_WEBHOOK_SECRET: SECRET,
-      AGORA_OUTBOX_POLL_MS: '100',
-    });
+    app = await startTestApp(
+      kind,
+      {
+        AGORA_SMTP_URL: smtp.url,
+        AGORA_PAYMENT_WEBHOOK_SECRET: SECRET,
+        AGORA_OUTBOX_POLL_MS: '100',
+      },
+      clock,
+    );
     admin = await account('n_admin');
     await app.request('POST', '/api/v1/communities', { token: admin, body: { name: 'n_shop', title: 'Shop' } });
     const drop = await app.request('POST', '/api/v1/drops', {
@@ -121,13 +129,25 @@ describeStores('order e-mails through the outbox', (kind) => {
   test('a refusing mail server never affects the order; the mail goes out once it accepts again', async () => {
     const buyer = await account('n_patient', 'patient@example.com');
     smtp.state.refusing = true;
+    const refusedBefore = smtp.state.refused;
     const o = await order(buyer);
     assert.equal((await app.request('GET', `/api/v1/orders/${o.id}`, { token: buyer })).body.status, 'pending');
-    await sleep(600);
+    assert.ok(await waitFor(() => smtp.state.refused === refusedBefore + 1, 5000), 'the first attempt is refused');
+    await app.agora.outbox.idle(); // the failure is written with its retry time
+    await clock.advance(500);
+    assert.equal(smtp.state.refused, refusedBefore + 1, 'no retry before the backoff (1 s)');
+    await app.agora.outbox.idle();
+    await clock.advance(1_000); // the retry is due 1–1.1 s after the failure
+    await app.agora.outbox.idle();
+    if (smtp.state.refused === refusedBefore + 1) await clock.advance(100); // the jitter
+    assert.ok(await waitFor(() => smtp.state.refused === refusedBefore + 2, 5000), 'retried after the backoff');
     assert.equal(mailsTo('patient@example.com').length, 0);
+    assert.equal((await app.request('GET', `/api/v1/orders/${o.id}`, { token: buyer })).body.status, 'pending');
     smtp.state.refusing = false;
+    await app.agora.outbox.idle();
+    await clock.advance(60_000);
     assert.ok(
-      await waitFor(() => mailsTo('patient@example.com').length === 1, 8000),
+      await waitFor(() => mailsTo('patient@example.com').length === 1, 5000),
       'retried with backoff and delivered',
     );
   });

@@ -56,6 +56,12 @@ export interface Outbox {
   /** One pass: claims due events and delivers them. Returns how many were claimed. */
   dispatchOnce(): Promise<number>;
   start(): void;
+  /**
+   * Resolves once the dispatcher has nothing in hand: its pass is done (failures
+   * written with their next attempt's time) and it waits for the next poll or
+   * commit. A test moving a manual clock waits for it first.
+   */
+  idle(): Promise<void>;
   /** Stops the loop after the pass in progress. */
   stop(): Promise<void>;
   backlog(): Promise<{ pending: number; oldestAgeMs: number; failed: number }>;
@@ -80,6 +86,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   let wake: (() => void) | null = null;
   let lastPrune = 0;
   let nudged = false;
+  const idleWaiters: (() => void)[] = [];
 
   const nudge = () => {
     nudged = true;
@@ -186,14 +193,16 @@ export function createOutbox(options: OutboxOptions): Outbox {
         log.error({ err: error }, 'outbox dispatch failed');
       }
       if (claimed === 0 && running && !nudged) {
+        // Until the next poll (the clock's beat: a test's manual clock moves it) or a commit's nudge.
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, options.pollMs);
+          const stop = clock.every(options.pollMs, () => wake?.());
           wake = () => {
-            clearTimeout(timer);
+            wake = null; // busy from here: idle() waits for the pass
+            stop();
             resolve();
           };
+          for (const waiter of idleWaiters.splice(0)) waiter();
         });
-        wake = null;
       }
     }
   }
@@ -217,6 +226,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
       handlers.set(topic, list);
     },
     dispatchOnce,
+    idle() {
+      if (!running || wake) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
     start() {
       if (running) return;
       running = true;
@@ -227,6 +240,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       nudge();
       await loop;
       loop = null;
+      for (const waiter of idleWaiters.splice(0)) waiter();
     },
     async backlog() {
       const row = await store.q.get<{ n: number; oldest: number | null }>(sql.BACKLOG);
