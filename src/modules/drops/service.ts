@@ -105,11 +105,28 @@ export function createDropsService(deps: DropsDeps) {
   };
   const readDrop = createFreshReads((id: string) => store.q.get<q.DropRow>(q.DROP_BY_ID, [id]));
   const exact = store.singleWriter;
-  const soldAfterCommit = (tx: Tx, dropId: string, sold: number) =>
-    tx.afterCommit(() => {
-      const copy = copies.get(dropId);
-      if (copy) copy.sold = sold;
-    });
+  /**
+   * The one way to change a drop's `sold`: reserves (`RESERVE`, refused past the
+   * stock: undefined) or releases units, and after the commit sets the kept copy
+   * from the row's new value.
+   */
+  async function moveSold(
+    tx: Tx,
+    dropId: string,
+    units: number,
+    how: 'reserve' | 'release',
+  ): Promise<{ sold: number } | undefined> {
+    const moved = await tx.get<{ sold: number }>(
+      how === 'reserve' ? q.RESERVE : q.RELEASE,
+      how === 'reserve' ? [units, dropId, units] : [units, dropId],
+    );
+    if (moved)
+      tx.afterCommit(() => {
+        const copy = copies.get(dropId);
+        if (copy) copy.sold = moved.sold;
+      });
+    return moved;
+  }
 
   async function dropRow(id: string): Promise<q.DropRow> {
     const copy = exact ? copies.get(id) : undefined;
@@ -169,8 +186,7 @@ export function createDropsService(deps: DropsDeps) {
     const now = clock.now();
     if ((await tx.run(q.SET_STATUS, [to, now, row.id, from])) === 0) return null;
     if (HOLDS_STOCK[from] && !HOLDS_STOCK[to]) {
-      const released = await tx.get<{ sold: number }>(q.RELEASE, [row.quantity, row.drop_id]);
-      if (released) soldAfterCommit(tx, row.drop_id, released.sold);
+      await moveSold(tx, row.drop_id, row.quantity, 'release');
       tx.afterCommit(() => metrics.unitsReleased.inc({ reason: to }, row.quantity));
     }
     // No event leads back to pending (lifecycle.ts).
@@ -264,10 +280,9 @@ export function createDropsService(deps: DropsDeps) {
     });
     if (orders.length === 0) return outcomes;
     const units = sold - drop.sold;
-    const reserved = await tx.get<{ sold: number }>(q.RESERVE, [units, dropId, units]);
+    const reserved = await moveSold(tx, dropId, units, 'reserve');
     // Decided under the row lock, so this cannot fail; if it ever did, nothing is kept.
     if (!reserved) throw new Error(`drop ${dropId}: stock changed under its row lock`);
-    soldAfterCommit(tx, dropId, reserved.sold);
     tx.afterCommit(() => {
       metrics.unitsReserved.inc(units);
       if (reserved.sold >= drop.stock) metrics.sellouts.inc();

@@ -11,7 +11,7 @@ import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/principal.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
-import type { Fragment, Guard, Queryable, Store, Tx } from '../../platform/store/index.js';
+import type { Fragment, Guard, Param, Queryable, Store, Tx } from '../../platform/store/index.js';
 import { createListings } from './listings.js';
 import { createPageCache } from './page-cache.js';
 import { createPresenter, type Post } from './presenter.js';
@@ -55,6 +55,23 @@ export function createPostsService(deps: PostsDeps) {
     now: () => clock.now(),
   });
 
+  /**
+   * The one way to change posts rows: runs a statement on posts of the community
+   * and, if it changed any, drops the community's kept listing pages after the
+   * commit (`listed` null: the statement changes nothing a listing shows).
+   * `writePostReturning` is the same for a statement with `RETURNING`.
+   */
+  async function writePosts(tx: Tx, listed: string | null, sql: string, params: Param[]): Promise<number> {
+    const changed = await tx.run(sql, params);
+    if (listed !== null && changed > 0) pages.changed(tx, listed);
+    return changed;
+  }
+  async function writePostReturning<T>(tx: Tx, listed: string | null, sql: string, params: Param[]) {
+    const changed = await tx.get<T>(sql, params);
+    if (listed !== null && changed !== undefined) pages.changed(tx, listed);
+    return changed;
+  }
+
   async function row(id: string): Promise<q.PostRow> {
     const found = await store.q.get<q.PostRow>(q.BY_ID, [id]);
     if (!found) throw new AppError('not_found', 'no such post');
@@ -79,7 +96,7 @@ export function createPostsService(deps: PostsDeps) {
     const post = await row(id);
     await moderation.assertModerator(post.community_id, principal);
     await store.write(async (tx) => {
-      if (await change(tx, post)) pages.changed(tx, post.community_id);
+      await change(tx, post);
     });
     return present.one(await row(id), principal);
   }
@@ -99,8 +116,16 @@ export function createPostsService(deps: PostsDeps) {
       const body = input.body ?? null;
       const url = input.url ?? null;
       await store.write(async (tx) => {
-        await tx.run(q.INSERT, [id, community.id, principal.accountId, input.title, body, url, hot(1, 0, now), now]);
-        pages.changed(tx, community.id);
+        await writePosts(tx, community.id, q.INSERT, [
+          id,
+          community.id,
+          principal.accountId,
+          input.title,
+          body,
+          url,
+          hot(1, 0, now),
+          now,
+        ]);
         // The author's own upvote is recorded at creation (it earns no karma).
         await votes.first(tx, 'post', id, principal.accountId, 1);
         await search.index(tx, 'posts', id, input.title, searchText({ body, url }));
@@ -132,8 +157,7 @@ export function createPostsService(deps: PostsDeps) {
       const post = await authored(id, principal);
       await store.write(async (tx) => {
         await moderation.assertNotBanned(post.community_id, principal.accountId, tx);
-        await tx.run(q.EDIT, [input.body, clock.now(), id]);
-        pages.changed(tx, post.community_id);
+        await writePosts(tx, post.community_id, q.EDIT, [input.body, clock.now(), id]);
         if (post.visible === 1)
           await search.index(tx, 'posts', id, post.title, searchText({ body: input.body, url: post.url }));
       });
@@ -145,8 +169,7 @@ export function createPostsService(deps: PostsDeps) {
       const post = await row(id);
       if (post.author_id !== principal.accountId) throw new AppError('forbidden', 'only the author may delete a post');
       await store.write(async (tx) => {
-        if ((await tx.run(q.DELETE, [clock.now(), id])) > 0) {
-          pages.changed(tx, post.community_id);
+        if ((await writePosts(tx, post.community_id, q.DELETE, [clock.now(), id])) > 0) {
           await search.remove(tx, 'posts', id);
           await outbox.record(tx, 'post.deleted', { postId: id });
         }
@@ -168,7 +191,7 @@ export function createPostsService(deps: PostsDeps) {
         if (change.up === 0 && change.down === 0) return post;
         const upvotes = post.upvotes + change.up;
         const downvotes = post.downvotes + change.down;
-        await tx.run(q.SET_VOTES, [
+        await writePosts(tx, post.community_id, q.SET_VOTES, [
           upvotes,
           downvotes,
           upvotes - downvotes,
@@ -178,7 +201,6 @@ export function createPostsService(deps: PostsDeps) {
         ]);
         if (post.author_id !== principal.accountId)
           await accounts.addKarma(tx, post.author_id, { post: change.up - change.down });
-        pages.changed(tx, post.community_id);
         return { upvotes, downvotes };
       });
       if (!counts) throw new AppError('not_found', 'no such post, or it was deleted or removed');
@@ -193,7 +215,7 @@ export function createPostsService(deps: PostsDeps) {
     /** Moderator removal with a reason: the post leaves listings and search; mods still see it. */
     removeAsModerator: (id: string, reason: string, principal: Principal) =>
       moderate(id, principal, async (tx, post) => {
-        if ((await tx.run(q.REMOVE, [clock.now(), reason, id])) === 0) return false;
+        if ((await writePosts(tx, post.community_id, q.REMOVE, [clock.now(), reason, id])) === 0) return false;
         await search.remove(tx, 'posts', id);
         await moderation.resolveReportsOn(tx, 'post', id, principal.accountId);
         await moderation.log(tx, {
@@ -209,7 +231,7 @@ export function createPostsService(deps: PostsDeps) {
 
     restoreAsModerator: (id: string, principal: Principal) =>
       moderate(id, principal, async (tx, post) => {
-        if ((await tx.run(q.RESTORE, [id])) === 0) return false;
+        if ((await writePosts(tx, post.community_id, q.RESTORE, [id])) === 0) return false;
         if (post.deleted_at === null) await search.index(tx, 'posts', id, post.title, searchText(post));
         await moderation.log(tx, {
           communityId: post.community_id,
@@ -223,7 +245,8 @@ export function createPostsService(deps: PostsDeps) {
 
     setLocked: (id: string, locked: boolean, principal: Principal) =>
       moderate(id, principal, async (tx, post) => {
-        if ((await tx.run(q.SET_LOCKED, [locked ? 1 : 0, id, locked ? 1 : 0])) === 0) return false;
+        if ((await writePosts(tx, post.community_id, q.SET_LOCKED, [locked ? 1 : 0, id, locked ? 1 : 0])) === 0)
+          return false;
         await moderation.log(tx, {
           communityId: post.community_id,
           moderatorId: principal.accountId,
@@ -261,9 +284,14 @@ export function createPostsService(deps: PostsDeps) {
      * takes (the post row, until the transaction ends).
      */
     async commentsChanged(tx: Tx, id: string, communityId: string, countDelta: number): Promise<{ version: number }> {
-      const post = await tx.get<{ comment_version: number }>(q.COMMENTS_CHANGED, [countDelta, id]);
+      // The change number alone is not shown in listings; the count is.
+      const post = await writePostReturning<{ comment_version: number }>(
+        tx,
+        countDelta !== 0 ? communityId : null,
+        q.COMMENTS_CHANGED,
+        [countDelta, id],
+      );
       if (!post) throw new AppError('not_found', 'no such post');
-      if (countDelta !== 0) pages.changed(tx, communityId);
       return { version: post.comment_version };
     },
 
@@ -298,7 +326,7 @@ export function createPostsService(deps: PostsDeps) {
       },
     ): Promise<void> {
       const { upvotes: up, downvotes: down } = post;
-      await tx.run(q.INSERT_IMPORTED, [
+      await writePosts(tx, post.communityId, q.INSERT_IMPORTED, [
         post.id,
         post.communityId,
         post.authorId,
@@ -312,7 +340,6 @@ export function createPostsService(deps: PostsDeps) {
         controversy(up, down),
         post.createdAt,
       ]);
-      pages.changed(tx, post.communityId);
       await search.index(tx, 'posts', post.id, post.title, searchText(post));
     },
 
