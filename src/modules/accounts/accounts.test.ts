@@ -1,17 +1,24 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from 'node:test';
 import { createManualClock } from '../../platform/clock.js';
 import { signUp, signUpAdmin, startTestApp, twoProcesses, type TestApp } from '../../../test/support/app.js';
 import { describeStores, needs } from '../../../test/support/stores.js';
 
 describeStores('accounts and sessions', (kind) => {
-  const clock = createManualClock(Date.UTC(2026, 10, 22));
+  // A fresh app and clock per test: no test depends on what another did.
+  let clock: ReturnType<typeof createManualClock>;
   let app: TestApp;
-
-  before(async () => {
+  beforeEach(async () => {
+    clock = createManualClock(Date.UTC(2026, 10, 22));
     app = await startTestApp(kind, { AGORA_ADMINS: 'Root_Admin', AGORA_SESSION_TTL_DAYS: '1' }, clock);
   });
-  after(() => app.close());
+  afterEach(() => app.close());
+  const alice = async () => {
+    const res = await app.request('POST', '/api/v1/accounts', {
+      body: { username: 'Alice_1', password: 'password123', email: 'a@example.com' },
+    });
+    assert.equal(res.status, 201);
+  };
 
   test('POST /accounts creates an account: 201 {id, username, createdAt}', async () => {
     const res = await app.request('POST', '/api/v1/accounts', {
@@ -25,6 +32,7 @@ describeStores('accounts and sessions', (kind) => {
   });
 
   test('usernames are unique in any letter case: 409 username_taken', async () => {
+    await alice();
     const res = await app.request('POST', '/api/v1/accounts', {
       body: { username: 'aLICE_1', password: 'password123' },
     });
@@ -63,6 +71,7 @@ describeStores('accounts and sessions', (kind) => {
   });
 
   test('POST /sessions returns a token for the right password, in any letter case of the name', async () => {
+    await alice();
     const res = await app.request('POST', '/api/v1/sessions', {
       body: { username: 'alice_1', password: 'password123' },
     });
@@ -74,6 +83,7 @@ describeStores('accounts and sessions', (kind) => {
   });
 
   test('unknown user and wrong password get the same 401 invalid_credentials', async () => {
+    await alice();
     const wrong = await app.request('POST', '/api/v1/sessions', {
       body: { username: 'Alice_1', password: 'password124' },
     });
@@ -87,6 +97,7 @@ describeStores('accounts and sessions', (kind) => {
   });
 
   test('GET /me needs a valid token and shows own email and karma', async () => {
+    await alice();
     const none = await app.request('GET', '/api/v1/me');
     assert.equal(none.status, 401);
     assert.equal(none.body.error.code, 'unauthenticated');
@@ -111,6 +122,7 @@ describeStores('accounts and sessions', (kind) => {
   });
 
   test('GET /accounts/:username is public and never exposes email or hashes; 404 not_found otherwise', async () => {
+    await alice();
     const res = await app.request('GET', '/api/v1/accounts/ALICE_1');
     assert.equal(res.status, 200);
     assert.deepEqual(Object.keys(res.body).sort(), ['createdAt', 'id', 'karma', 'username']);
@@ -183,6 +195,7 @@ describeStores('accounts and sessions', (kind) => {
   });
 
   test('an account creation records an outbox event in the same transaction', async () => {
+    await alice();
     const rows = await app.agora.store.q.all<{ payload: string }>(
       "SELECT payload FROM outbox WHERE topic = 'account.created'",
     );
@@ -192,7 +205,8 @@ describeStores('accounts and sessions', (kind) => {
 
 describeStores('rate limits', (kind) => {
   let app: TestApp;
-  before(async () => {
+  // A fresh app (and so fresh limits) per test.
+  beforeEach(async () => {
     app = await startTestApp(kind, {
       AGORA_RATE_LIMIT: 'on',
       AGORA_RATE_LIMIT_PER_MINUTE: '1000',
@@ -201,7 +215,15 @@ describeStores('rate limits', (kind) => {
       AGORA_RATE_LIMIT_LOGINS_PER_MINUTE: '3',
     });
   });
-  after(() => app.close());
+  afterEach(() => app.close());
+  const signedIn = async () => {
+    await app.request('POST', '/api/v1/accounts', { body: { username: 'limited_0', password: 'password123' } });
+    const session = await app.request('POST', '/api/v1/sessions', {
+      body: { username: 'limited_0', password: 'password123' },
+    });
+    assert.equal(session.status, 201);
+    return session.body.token as string;
+  };
 
   test('sign-ups per IP are limited: 429 rate_limited with Retry-After', async () => {
     const statuses = [];
@@ -218,13 +240,8 @@ describeStores('rate limits', (kind) => {
     assert.deepEqual(statuses, [201, 201, 429]);
   });
 
-  let token = '';
   test('sign-in attempts per IP are limited', async () => {
-    const first = await app.request('POST', '/api/v1/sessions', {
-      body: { username: 'limited_0', password: 'password123' },
-    });
-    assert.equal(first.status, 201);
-    token = first.body.token;
+    await signedIn(); // the first of the three attempts
     const statuses = [];
     for (let i = 0; i < 3; i++)
       statuses.push(
@@ -235,6 +252,7 @@ describeStores('rate limits', (kind) => {
   });
 
   test('signed-in requests are limited per account, apart from the IP limit', async () => {
+    const token = await signedIn();
     const statuses = [];
     for (let i = 0; i < 6; i++) statuses.push((await app.request('GET', '/api/v1/me', { token })).status);
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429]);

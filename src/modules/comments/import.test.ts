@@ -133,12 +133,17 @@ describeStores('import of Reddit threads (agora import reddit)', (kind) => {
     }
   });
 
-  test('importing the same file again changes nothing (the CLI command)', async () => {
+  test('importing the same file again changes nothing (the CLI command)', async (t) => {
     const counts = async () => {
       const posts = (await app.request('GET', '/api/v1/communities/reddit_import_test/posts?sort=new&limit=10')).body
         .items as { commentCount: number }[];
       return posts.map((p) => p.commentCount).sort();
     };
+    // A database of its own: the first import is this test's, whatever ran before.
+    const own = await freshDatabase(kind);
+    const app = await startTestAppOn(own);
+    t.after(() => app.close());
+    await app.agora.comments.importer.importReddit(source, { communityName: 'reddit_import_test', meta });
     const before_ = await counts();
     const { stdout } = await run(
       process.execPath,
@@ -151,7 +156,7 @@ describeStores('import of Reddit threads (agora import reddit)', (kind) => {
         'reddit_import_test',
       ],
       {
-        env: { ...testEnv(), ...TEST_ENV, AGORA_DATABASE_URL: db.url },
+        env: { ...testEnv(), ...TEST_ENV, AGORA_DATABASE_URL: own.url },
       },
     );
     assert.match(

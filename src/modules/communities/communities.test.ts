@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterEach, beforeEach, test } from 'node:test';
 import { signUp, startTestApp, type TestApp } from '../../../test/support/app.js';
 import { describeStores } from '../../../test/support/stores.js';
 
@@ -7,18 +7,21 @@ describeStores('communities', (kind) => {
   let app: TestApp;
   let alice: string;
   let bob: string;
-  before(async () => {
+  // A fresh app per test, with Gardening made by c_alice: no test depends on what another did.
+  beforeEach(async () => {
     app = await startTestApp(kind);
     alice = (await signUp(app, 'c_alice')).token;
     bob = (await signUp(app, 'c_bob')).token;
   });
-  after(() => app.close());
-
-  test('create: 201, the creator is moderator and subscriber; names unique in any case (409 community_exists)', async () => {
-    const res = await app.request('POST', '/api/v1/communities', {
+  afterEach(() => app.close());
+  const gardening = () =>
+    app.request('POST', '/api/v1/communities', {
       token: alice,
       body: { name: 'Gardening', title: 'Gardens', description: 'Grow things' },
     });
+
+  test('create: 201, the creator is moderator and subscriber; names unique in any case (409 community_exists)', async () => {
+    const res = await gardening();
     assert.equal(res.status, 201);
     assert.equal(res.body.name, 'Gardening');
     assert.deepEqual(res.body.moderators, ['c_alice']);
@@ -40,6 +43,7 @@ describeStores('communities', (kind) => {
   });
 
   test('GET /communities/:name answers in any letter case; 404 not_found otherwise', async () => {
+    await gardening();
     const res = await app.request('GET', '/api/v1/communities/GARDENING');
     assert.equal(res.status, 200);
     assert.equal(res.body.title, 'Gardens');
@@ -48,6 +52,7 @@ describeStores('communities', (kind) => {
   });
 
   test('subscribe and unsubscribe are idempotent and the count stays exact under concurrency', async () => {
+    await gardening();
     const users = await Promise.all(Array.from({ length: 8 }, (_, i) => signUp(app, `c_sub_${i}`)));
     const results = await Promise.all(
       users.flatMap((u) =>
@@ -69,6 +74,8 @@ describeStores('communities', (kind) => {
   });
 
   test('list: popular by subscribers, new by creation, with cursors that reach every community once', async () => {
+    await gardening();
+    await app.request('PUT', '/api/v1/communities/gardening/subscription', { token: bob });
     for (const name of ['c_one', 'c_two', 'c_three', 'c_four']) {
       assert.equal(
         (await app.request('POST', '/api/v1/communities', { token: bob, body: { name, title: name } })).status,

@@ -214,17 +214,19 @@ describeStores('posts, votes, listings and feed', (kind) => {
 
   test('paging hot/top while votes change: unchanged posts exactly once, new posts never, changed ones at most twice', async () => {
     const voters = await Promise.all(Array.from({ length: 4 }, (_, i) => signUp(app, `p_pv_${i}`)));
+    await app.request('POST', '/api/v1/communities', { token: alice.token, body: { name: 'p_votes', title: 'p' } });
+    for (let i = 0; i < 10; i++) await post(alice.token, 'p_votes', `post ${i}`);
     for (const sort of ['hot', 'top', 'controversial']) {
-      const ids = (await app.request('GET', '/api/v1/communities/p_pages/posts?sort=new&limit=100')).body.items.map(
+      const ids = (await app.request('GET', '/api/v1/communities/p_votes/posts?sort=new&limit=100')).body.items.map(
         (p: { id: string }) => p.id,
       ) as string[];
       const changed = new Set<string>();
       let step = 0;
-      const seen = await walk(`/api/v1/communities/p_pages/posts?sort=${sort}`, async () => {
+      const seen = await walk(`/api/v1/communities/p_votes/posts?sort=${sort}`, async () => {
         const target = ids[(step * 7) % ids.length]!;
         changed.add(target);
         await vote(voters[step % voters.length]!.token, target, step % 2 ? -1 : 1);
-        await post(bob.token, 'p_pages', `during ${sort} ${step++}`);
+        await post(bob.token, 'p_votes', `during ${sort} ${step++}`);
       });
       const counts = new Map<string, number>();
       for (const id of seen) counts.set(id, (counts.get(id) ?? 0) + 1);
@@ -241,6 +243,8 @@ describeStores('posts, votes, listings and feed', (kind) => {
 
   test('feed: subscriptions when signed in (few and many), all communities when anonymous', async () => {
     const dave = await signUp(app, 'p_dave');
+    await post(bob.token, 'p_tech', 'in tech, for the anonymous feed');
+    await post(bob.token, 'p_art', 'in art, for the feed of its subscribers');
     assert.deepEqual((await app.request('GET', '/api/v1/feed', { token: dave.token })).body.items, []);
     await app.request('PUT', '/api/v1/communities/p_art/subscription', { token: dave.token });
     const few = await app.request('GET', '/api/v1/feed?sort=new', { token: dave.token });
