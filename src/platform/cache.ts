@@ -31,8 +31,8 @@ export interface ReadCache<K, V> {
 }
 
 export interface ReadCacheOptions {
-  /** True when this process is the only writer: the copy is exact and never expires. */
-  exact: boolean;
+  /** True when this process is the only writer: the copy is exact and never expires. Asked at each load. */
+  exact: boolean | (() => boolean);
   /** Without `exact`: how long a copy may be served (0 = no cache), fixed or asked at each load. */
   ttlMs: number | (() => number);
   maxEntries: number;
@@ -51,7 +51,8 @@ export function createReadCache<K, V>(options: ReadCacheOptions): ReadCache<K, V
     entry.charge?.release();
   };
   const ttlOf = options.ttlMs;
-  const ttlNow = options.exact ? () => Infinity : typeof ttlOf === 'number' ? () => ttlOf : ttlOf;
+  const exact = typeof options.exact === 'function' ? options.exact : () => options.exact as boolean;
+  const ttlNow = () => (exact() ? Infinity : typeof ttlOf === 'number' ? ttlOf : ttlOf());
   let epoch = 0;
   return {
     get(key, load) {

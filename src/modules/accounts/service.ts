@@ -54,7 +54,7 @@ export function createAccountsService(deps: AccountsDeps) {
   // the only writer (SQLite); on PostgreSQL changes made by other processes
   // are seen within cacheTtlMs. Every change to these tables goes through
   // this service, which invalidates after commit.
-  const cacheOptions = { exact: store.singleWriter, ttlMs: deps.cacheTtlMs, now: () => clock.now() };
+  const cacheOptions = { exact: () => store.capabilities.exactCopies, ttlMs: deps.cacheTtlMs, now: () => clock.now() };
   // A session row only ever goes away (sign-out), and a sign-out is sent to
   // every process as a notice: while notices are heard, a copy is kept for
   // SESSION_KEEP_MS (signing out elsewhere still ends it at once); while they
@@ -81,6 +81,8 @@ export function createAccountsService(deps: AccountsDeps) {
     maxEntries: 100_000,
     memory: { budget: deps.memory, owner: 'accounts' },
   });
+  // Sessions are dropped by the notices' gap at a swap; account rows here.
+  store.onReplaced(() => accountsById.clear());
   const names = new Map<string, string>();
 
   async function idsOf(usernames: readonly string[], within: Queryable = store.q): Promise<Map<string, string>> {

@@ -109,6 +109,12 @@ export function createCommentsService(deps: CommentsDeps) {
   /** After a tree changed or kept an answer: its charge follows its size. */
   const resized = (thread: Thread) => charges.get(thread)?.resize(thread.bytes);
 
+  // At a swap every kept tree is the old store's: dropped (each is loaded again from the new one).
+  store.onReplaced(() => {
+    for (const thread of threads.values()) charges.get(thread)?.release();
+    threads.clear();
+  });
+
   /** Keeps a loaded tree, charged to the memory budget as the most recently used copy. */
   function keep(thread: Thread): void {
     const before = threads.get(thread.postId);
@@ -226,7 +232,7 @@ export function createCommentsService(deps: CommentsDeps) {
   /** The post's tree, exact: on a single writer straight from memory unless this process changed it since. */
   function tree(postId: string): Thread | Promise<Thread> {
     const thread = threads.get(postId);
-    if (thread && store.singleWriter && !thread.stale) {
+    if (thread && store.capabilities.exactCopies && !thread.stale) {
       charges.get(thread)?.touch();
       return thread;
     }
@@ -253,7 +259,7 @@ export function createCommentsService(deps: CommentsDeps) {
     tx.afterCommit(() => {
       const thread = threads.get(postId);
       if (!thread) return;
-      const changed = store.singleWriter && !thread.stale ? changedRow?.() : undefined;
+      const changed = store.capabilities.exactCopies && !thread.stale ? changedRow?.() : undefined;
       const applied =
         changed !== undefined &&
         changed.row.version === thread.version + 1 &&
@@ -305,7 +311,7 @@ export function createCommentsService(deps: CommentsDeps) {
       ]);
       tx.commitEarly(); // the post lock is held only while the server runs these two
       await bumped;
-      if (store.singleWriter) fresh = await tx.get<q.CommentRow>(q.BY_ID, [id]);
+      if (store.capabilities.exactCopies) fresh = await tx.get<q.CommentRow>(q.BY_ID, [id]);
       return done.result;
     });
   }

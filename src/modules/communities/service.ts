@@ -58,12 +58,15 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
   });
   // Subscription lists (the feed's first step): exact on a single writer, time-bounded otherwise.
   const subscriptions = createReadCache<string, string[]>({
-    exact: store.singleWriter,
+    exact: () => store.capabilities.exactCopies,
     ttlMs: deps.cacheTtlMs,
     maxEntries: 50_000,
     now: () => clock.now(),
     memory: { budget: deps.memory, owner: 'subscriptions' },
   });
+
+  // Ids and names are the same in any store; subscription lists are read again from the new one.
+  store.onReplaced(() => subscriptions.clear());
 
   async function ref(name: string): Promise<CommunityRef> {
     const found = await refs.get(name.toLowerCase(), async () => {

@@ -104,7 +104,14 @@ export function createDropsService(deps: DropsDeps) {
     charged(id);
   };
   const readDrop = createFreshReads((id: string) => store.q.get<q.DropRow>(q.DROP_BY_ID, [id]));
-  const exact = store.singleWriter;
+  const exact = () => store.capabilities.exactCopies;
+  // At a swap the kept rows (and their JSON prefixes) are the old store's: dropped.
+  store.onReplaced(() => {
+    for (const charge of [...charges.values()]) charge.release();
+    copies.clear();
+    prefixes.clear();
+    charges.clear();
+  });
   /**
    * The one way to change a drop's `sold`: reserves (`RESERVE`, refused past the
    * stock: undefined) or releases units, and after the commit sets the kept copy
@@ -129,11 +136,11 @@ export function createDropsService(deps: DropsDeps) {
   }
 
   async function dropRow(id: string): Promise<q.DropRow> {
-    const copy = exact ? copies.get(id) : undefined;
+    const copy = exact() ? copies.get(id) : undefined;
     if (copy) return copy;
     const row = await readDrop(id);
     if (!row) throw new AppError('not_found', 'no such drop');
-    if (exact && !copies.has(id)) keepCopy(id, row);
+    if (exact() && !copies.has(id)) keepCopy(id, row);
     return copies.get(id) ?? row;
   }
 
@@ -430,7 +437,7 @@ export function createDropsService(deps: DropsDeps) {
      * without a promise once the drop has been read), from the store otherwise.
      */
     statusText(id: string): string | Promise<string> {
-      const copy = exact ? copies.get(id) : undefined;
+      const copy = exact() ? copies.get(id) : undefined;
       const prefix = copy && prefixes.get(id);
       if (!prefix) return statusTextFromStore(id);
       charges.get(id)?.touch();
@@ -450,7 +457,7 @@ export function createDropsService(deps: DropsDeps) {
         const [at, id] = input.cursor ? cursors.decode('drops:scheduled', input.cursor, ['int', 'id']) : [now, ''];
         rows = await store.q.all<q.DropRow>(q.LIST_SCHEDULED, [now, at, id, n]);
       }
-      const page = rows.slice(0, input.limit).map((r) => (exact ? (copies.get(r.id) ?? r) : r));
+      const page = rows.slice(0, input.limit).map((r) => (exact() ? (copies.get(r.id) ?? r) : r));
       const last = page[page.length - 1];
       const refs = await communities.refsByIds(page.map((r) => r.community_id));
       return {

@@ -32,27 +32,32 @@ export interface PageCache {
   composed<T>(key: string, communityIds: readonly string[], basis: object, make: () => Promise<T>): T | Promise<T>;
   /** Called in a write that changes a post of the community: pages reading it are dropped after commit. */
   changed(tx: Tx, communityId: string): void;
+  /** Drops every kept page and answer (the store was replaced). */
+  clear(): void;
   readonly size: number;
 }
 
 const ALL = '';
 
 export function createPageCache(options: {
-  exact: boolean;
+  /** Asked at each use: the store underneath may be swapped. */
+  exact: () => boolean;
   ttlMs: number;
   maxEntries: number;
   now: () => number;
   memory: MemoryBudget;
 }): PageCache {
-  const enabled = options.exact || options.ttlMs > 0;
+  const enabled = () => options.exact() || options.ttlMs > 0;
   const versions = new Map<string, number>();
+  // Moved by clear(): every scope's version changes at once, so nothing read before is kept or served.
+  let epoch = 0;
   const pages = new Map<string, { version: number; until: number; rows: PostRow[]; charge: Charge | null }>();
   const answers = new Map<
     string,
     { stamp: number; basis: object; until: number; value: unknown; charge: Charge | null }
   >();
   const reading = new Map<string, { version: number; promise: Promise<PostRow[]> }>();
-  const version = (scope: string) => versions.get(scope) ?? 0;
+  const version = (scope: string) => epoch + (versions.get(scope) ?? 0);
   // Counts only grow, so their sum over a set of communities changes exactly when one of them does.
   const stampOf = (communityIds: readonly string[]) => {
     let sum = 0;
@@ -89,10 +94,10 @@ export function createPageCache(options: {
 
   return {
     rows(key, communityId, load) {
-      if (!enabled) return load();
+      if (!enabled()) return load();
       const scope = communityId ?? ALL;
       const page = pages.get(key);
-      if (page && page.version === version(scope) && (options.exact || page.until > options.now()))
+      if (page && page.version === version(scope) && (options.exact() || page.until > options.now()))
         return hit(page).rows;
       const seen = version(scope);
       const pending = reading.get(key);
@@ -120,10 +125,15 @@ export function createPageCache(options: {
       return promise;
     },
     composed<T>(key: string, communityIds: readonly string[], basis: object, make: () => Promise<T>): T | Promise<T> {
-      if (!enabled) return make();
+      if (!enabled()) return make();
       const stamp = stampOf(communityIds);
       const answer = answers.get(key);
-      if (answer && answer.stamp === stamp && answer.basis === basis && (options.exact || answer.until > options.now()))
+      if (
+        answer &&
+        answer.stamp === stamp &&
+        answer.basis === basis &&
+        (options.exact() || answer.until > options.now())
+      )
         return hit(answer).value as T;
       const madeAt = options.now();
       return make().then((value) => {
@@ -140,9 +150,16 @@ export function createPageCache(options: {
     },
     changed(tx, communityId) {
       tx.afterCommit(() => {
-        versions.set(communityId, version(communityId) + 1);
-        versions.set(ALL, version(ALL) + 1);
+        versions.set(communityId, (versions.get(communityId) ?? 0) + 1);
+        versions.set(ALL, (versions.get(ALL) ?? 0) + 1);
       });
+    },
+    clear() {
+      epoch++;
+      for (const entry of [...pages.values(), ...answers.values()]) entry.charge?.release();
+      pages.clear();
+      answers.clear();
+      reading.clear();
     },
     get size() {
       return pages.size;

@@ -40,12 +40,13 @@ export function createPostsService(deps: PostsDeps) {
   const { store, clock, ids, outbox, accounts, communities, moderation, votes, search } = deps;
   const present = createPresenter(deps);
   const pages = createPageCache({
-    exact: store.singleWriter,
+    exact: () => store.capabilities.exactCopies,
     ttlMs: deps.cacheTtlMs,
     maxEntries: 5_000,
     now: () => clock.now(),
     memory: deps.memory,
   });
+  store.onReplaced(() => pages.clear());
   const listings = createListings({ ...deps, present, pages });
   // A post never moves to another community: the copy is exact on any store.
   const communityOfPost = createReadCache<string, string>({

@@ -42,7 +42,6 @@ export const SEARCH_PAGE = 25;
 
 export function createSearchService(deps: SearchDeps) {
   const { store, clock, cursors } = deps;
-  const sql = SEARCH_QUERIES[store.dialect];
   const hydrators = new Map<SearchKind, Hydrator>();
   // Ranked id lists of recent queries, per kind. Every committed change to
   // a kind's documents drops that kind's lists, so on a single writer a kept
@@ -51,7 +50,7 @@ export function createSearchService(deps: SearchDeps) {
   // since is ever shown.
   const kept = () =>
     createReadCache<string, { id: string }[]>({
-      exact: store.singleWriter,
+      exact: () => store.capabilities.exactCopies,
       ttlMs: deps.cacheTtlMs,
       maxEntries: 10_000,
       now: () => clock.now(),
@@ -63,17 +62,18 @@ export function createSearchService(deps: SearchDeps) {
     communities: kept(),
   };
   const changed = (tx: Tx, kind: SearchKind) => tx.afterCommit(() => results[kind].clear());
+  store.onReplaced(() => Object.values(results).forEach((lists) => lists.clear()));
 
   return {
     /** Adds or replaces a document, in the writer's transaction. */
     index(tx: Tx, kind: SearchKind, id: string, title: string, body: string): Promise<void> {
       changed(tx, kind);
-      return sql.upsert(tx, { kind, id, title, body, now: clock.now() });
+      return SEARCH_QUERIES[store.dialect].upsert(tx, { kind, id, title, body, now: clock.now() });
     },
     /** Takes a document out of search, in the writer's transaction. */
     remove(tx: Tx, kind: SearchKind, id: string): Promise<void> {
       changed(tx, kind);
-      return sql.remove(tx, kind, id);
+      return SEARCH_QUERIES[store.dialect].remove(tx, kind, id);
     },
     registerHydrator(kind: SearchKind, hydrate: Hydrator): void {
       hydrators.set(kind, hydrate);
@@ -86,7 +86,7 @@ export function createSearchService(deps: SearchDeps) {
       const offset = input.cursor ? cursors.decode(`search:${input.type}`, input.cursor, ['int'])[0] : 0;
       const hydrate = hydrators.get(input.type);
       if (terms.length === 0 || !hydrate || offset > MAX_OFFSET || offset < 0) return { items: [], nextCursor: null };
-      const find = () => sql.find(store.q, input.type, terms, input.limit + 1, offset);
+      const find = () => SEARCH_QUERIES[store.dialect].find(store.q, input.type, terms, input.limit + 1, offset);
       // Only pages of the size the site links to are kept: other sizes are read each time.
       const rows =
         (await (input.limit === SEARCH_PAGE

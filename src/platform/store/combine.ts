@@ -72,7 +72,7 @@ export function createWriteCombiner(store: Store, maxBatch = 64): CombinedWrite 
 
   const combined = createBatcher<Job, Settled>((_key, jobs) => runBatch(jobs), maxBatch);
   return async <T>(key: string, fn: (tx: Tx) => Promise<T>): Promise<T> => {
-    if (store.singleWriter) return store.write(fn);
+    if (store.capabilities.exactCopies) return store.write(fn);
     const result = await combined(key, fn);
     if (!result.ok) throw result.error;
     return result.value as T;

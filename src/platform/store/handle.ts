@@ -15,7 +15,11 @@ export interface StoreHandle extends Store {
   /** While on, writes fail with StoreError('read_only'). */
   setReadOnly(on: boolean): void;
   readonly readOnly: boolean;
-  /** Replaces the store (writes must be paused); returns the old one. */
+  /**
+   * Replaces the store (writes must be paused); returns the old one. Notice
+   * subscriptions move to the new store and are told of a gap, and every
+   * `onReplaced` listener runs, so no copy of the old store's rows survives.
+   */
   swap(next: Store): Store;
 }
 
@@ -24,7 +28,9 @@ export function createStoreHandle(initial: Store, observeWrite?: (seconds: numbe
   let readOnly = false;
   let running = 0;
   let paused: { promise: Promise<void>; release: () => void } | null = null;
-  let drained: (() => void) | null = null;
+  // Everyone waiting for the running writes to finish (several may pause at once).
+  const drained: (() => void)[] = [];
+  const replaced: (() => void)[] = [];
 
   // Subscriptions follow the store: the next one gets them, and the copies
   // kept under the old one are dropped (a gap).
@@ -53,8 +59,11 @@ export function createStoreHandle(initial: Store, observeWrite?: (seconds: numbe
     get description() {
       return current.description;
     },
-    get singleWriter() {
-      return current.singleWriter;
+    get capabilities() {
+      return current.capabilities;
+    },
+    onReplaced(listener) {
+      replaced.push(listener);
     },
     get current() {
       return current;
@@ -75,7 +84,7 @@ export function createStoreHandle(initial: Store, observeWrite?: (seconds: numbe
       } finally {
         observeWrite?.((performance.now() - started) / 1000);
         running--;
-        if (running === 0) drained?.();
+        if (running === 0) for (const done of drained.splice(0)) done();
       }
     },
     async pauseWrites() {
@@ -84,8 +93,7 @@ export function createStoreHandle(initial: Store, observeWrite?: (seconds: numbe
         const promise = new Promise<void>((r) => (release = r));
         paused = { promise, release };
       }
-      if (running > 0) await new Promise<void>((r) => (drained = r));
-      drained = null;
+      if (running > 0) await new Promise<void>((r) => drained.push(r));
     },
     resumeWrites() {
       const p = paused;
@@ -101,6 +109,7 @@ export function createStoreHandle(initial: Store, observeWrite?: (seconds: numbe
       current = next;
       for (const args of subscriptions) next.notices.subscribe(...args);
       for (const [, , onGap] of subscriptions) onGap();
+      for (const listener of replaced) listener();
       return old;
     },
     ping: () => current.ping(),

@@ -1,4 +1,15 @@
-export type { Dialect, Notices, Param, Queryable, Row, Store, StoreErrorKind, StoreStats, Tx } from './types.js';
+export type {
+  Dialect,
+  Notices,
+  Param,
+  Queryable,
+  Row,
+  Store,
+  StoreCapabilities,
+  StoreErrorKind,
+  StoreStats,
+  Tx,
+} from './types.js';
 export { StoreError } from './types.js';
 export { openStore, type OpenStoreOptions } from './open.js';
 export { createStoreHandle, type StoreHandle } from './handle.js';

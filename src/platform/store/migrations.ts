@@ -80,7 +80,7 @@ export async function migrate(store: Store, migrations: Migration[], clock: Cloc
   const applied: Migration[] = [];
   for (const m of status.pending) {
     const ran = await store.write(async (tx) => {
-      if (store.dialect === 'postgres') await tx.exec('SELECT pg_advisory_xact_lock(4242001)');
+      if (store.capabilities.advisoryLocks) await tx.exec('SELECT pg_advisory_xact_lock(4242001)');
       const already = await tx.get('SELECT version FROM schema_migrations WHERE version = ?', [m.version]);
       if (already) return false;
       await tx.exec(m.sql);

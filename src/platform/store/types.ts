@@ -60,15 +60,39 @@ export interface Notices {
   readonly hearing: boolean;
 }
 
+/**
+ * What the store can do, where the two dialects differ — one flag per
+ * meaning, read at each use (the store handle may swap the store underneath).
+ */
+export interface StoreCapabilities {
+  /** This process is the only writer (embedded SQLite): an in-memory copy it keeps up to date is exact. */
+  readonly exactCopies: boolean;
+  /** `SELECT … FOR UPDATE` locks rows (PostgreSQL); without it, the single writer serializes every write. */
+  readonly rowLocks: boolean;
+  /** `FOR UPDATE SKIP LOCKED`: several processes can claim queued work at once. */
+  readonly skipLocked: boolean;
+  /** Transaction-scoped advisory locks (`pg_advisory_xact_lock`): one migrator, one schema migration at a time. */
+  readonly advisoryLocks: boolean;
+}
+
+export const SQLITE_CAPABILITIES: StoreCapabilities = {
+  exactCopies: true,
+  rowLocks: false,
+  skipLocked: false,
+  advisoryLocks: false,
+};
+export const POSTGRES_CAPABILITIES: StoreCapabilities = {
+  exactCopies: false,
+  rowLocks: true,
+  skipLocked: true,
+  advisoryLocks: true,
+};
+
 export interface Store {
   readonly dialect: Dialect;
+  readonly capabilities: StoreCapabilities;
   /** A redacted description for logs: `sqlite:./data/agora.db`, `postgres://host/db`. */
   readonly description: string;
-  /**
-   * True when this process is the only writer (embedded SQLite): an
-   * in-memory copy of stored data that it keeps up to date is then exact.
-   */
-  readonly singleWriter: boolean;
   /** Reads outside a transaction; each statement sees the latest commit. */
   readonly q: Queryable;
   readonly notices: Notices;
@@ -76,6 +100,12 @@ export interface Store {
   read<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** One write transaction; commits when fn resolves, rolls back when it throws. */
   write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * `listener` runs when the store underneath is replaced (the store handle's
+   * swap, at a migration's cutover or rollback): every in-memory copy of the
+   * old store's rows must then be dropped. A plain store is never replaced.
+   */
+  onReplaced(listener: () => void): void;
   ping(): Promise<void>;
   stats(): StoreStats;
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Param, Queryable, Row, Store, StoreStats, Tx } from '../types.js';
-import { StoreError } from '../types.js';
+import { POSTGRES_CAPABILITIES, StoreError } from '../types.js';
 import { translatePgError } from './errors.js';
 import { createPostgresNotices } from './notices.js';
 import { toPositional } from './placeholders.js';
@@ -140,7 +140,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   return {
     dialect: 'postgres',
     description: redact(options.url),
-    singleWriter: false,
+    capabilities: POSTGRES_CAPABILITIES,
+    onReplaced() {},
     q: queryable(pool),
     notices,
     read: (fn) => transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', fn),

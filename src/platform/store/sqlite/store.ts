@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Param, Queryable, Row, Store, StoreStats, Tx } from '../types.js';
+import { SQLITE_CAPABILITIES } from '../types.js';
 import { commitThisTurn } from '../../turn.js';
 import { singleProcessNotices } from '../notices.js';
 import { translateSqliteError } from './errors.js';
@@ -114,7 +115,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   return {
     dialect: 'sqlite',
     description: `sqlite:${options.path}`,
-    singleWriter: true,
+    capabilities: SQLITE_CAPABILITIES,
+    onReplaced() {},
     q: reader.queryable,
     notices: singleProcessNotices(),
     async read(fn) {
