@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadMigrations, migrate, openStore, type Store, type StoreHandle } from '../src/platform/store/index.js';
 import { systemClock } from '../src/platform/clock.js';
+import { liveTables } from '../src/platform/migration/schema.js';
 import { migrationsDir } from '../src/paths.js';
 import { signUp, startTestAppOn, type TestApp } from './support/app.js';
 import { freshDatabase, needs } from './support/stores.js';
@@ -13,20 +14,9 @@ import { freshDatabase, needs } from './support/stores.js';
  * survives the swap, no acknowledged write is lost, none is refused.
  */
 
-/** Tables copied by this test (all but the schema's own and search's, whose layout differs by dialect). */
+/** Tables copied by this test: all the migration moves but search's, whose layout differs by dialect. */
 async function tablesOf(store: Store): Promise<string[]> {
-  const rows =
-    store.dialect === 'sqlite'
-      ? await store.q.all<{ name: string }>(
-          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE '%VIRTUAL TABLE%'",
-        )
-      : await store.q.all<{ name: string }>(
-          "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
-        );
-  return rows
-    .map((r) => r.name)
-    .filter((n) => n !== 'schema_migrations' && !n.startsWith('search_'))
-    .sort();
+  return (await liveTables(store)).map((t) => t.name).filter((n) => !n.startsWith('search_'));
 }
 
 /** Every row of every table, copied while writes are paused (the test's stand-in for the migrator's copy). */
