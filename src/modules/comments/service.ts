@@ -247,7 +247,7 @@ export function createCommentsService(deps: CommentsDeps) {
    * order, so the changed row (when `changedRow` gives it) is put straight into
    * the tree if it is the next version; otherwise the tree reads the changes
    * back on its next read. A row written in this transaction takes the new
-   * number with `postVersion`.
+   * number with `posts.commentVersionValue`.
    */
   function threadChanged(
     tx: Tx,
@@ -269,9 +269,6 @@ export function createCommentsService(deps: CommentsDeps) {
     });
     return posts.commentsChanged(tx, postId, communityId, countDelta);
   }
-
-  /** The post's comment change number as a value of a statement (after `threadChanged` in the transaction: the new one). */
-  const postVersion = (postId: string) => posts.commentVersionValue(postId);
 
   async function row(id: string): Promise<q.CommentRow> {
     const found = await store.q.get<q.CommentRow>(q.BY_ID, [id]);
@@ -304,7 +301,7 @@ export function createCommentsService(deps: CommentsDeps) {
       if (done.unchanged) return done.result; // nothing written: no new change number
       // On a single writer the changed row is read after the writes (no round trip) and goes straight into the kept tree.
       let fresh: q.CommentRow | undefined;
-      const setVersion = q.setVersion(id, postVersion(postId));
+      const setVersion = q.setVersion(id, posts.commentVersionValue(postId));
       const bumped = Promise.all([
         threadChanged(tx, postId, communityId, done.countDelta, () => fresh && { row: fresh, usernames: new Map() }),
         tx.run(setVersion.sql, setVersion.params),
@@ -468,7 +465,7 @@ export function createCommentsService(deps: CommentsDeps) {
             const statement = q.insert(
               { id, postId, parentId, authorId: author, body: input.body, now },
               allOf(guards),
-              postVersion(postId),
+              posts.commentVersionValue(postId),
             );
             const insert = tx.get<{ depth: number; version: number }>(statement.sql, statement.params);
             tx.commitEarly();
