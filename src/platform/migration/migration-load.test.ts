@@ -1,3 +1,5 @@
+// A "-load" test: it runs after the others, alone. PostgreSQL's snapshot horizon is the whole server's, so other test files'
+// transactions on the shared test server would hold its applier back for as long as they run.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { needs, openTestStore, type StoreKind } from '../../../test/support/stores.js';
