@@ -39,6 +39,8 @@ export interface Config {
   autoMigrate: boolean;
   outboxPollMs: number;
   shutdownTimeoutMs: number;
+  migrationCutoverLagMs: number;
+  migrationChunkRows: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -272,6 +274,18 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     default: '10000',
     doc: 'On SIGTERM, how long in-flight requests get to finish',
     parse: int(0, 600_000),
+  },
+  migrationCutoverLagMs: {
+    env: 'AGORA_MIGRATION_CUTOVER_LAG_MS',
+    default: '2000',
+    doc: "A live migration's cutover starts only while the target is at most this far behind (the rest drains inside the write pause)",
+    parse: int(0, 3_600_000),
+  },
+  migrationChunkRows: {
+    env: 'AGORA_MIGRATION_CHUNK_ROWS',
+    default: '2000',
+    doc: "Most rows a live migration copies per chunk (its throttle lowers it while the site's event loop is slowed)",
+    parse: int(10, 100_000),
   },
 };
 

@@ -7,7 +7,13 @@ import { createAuthHooks, createHttpApp, opsRoutes, type App } from './platform/
 import { createIdGenerator } from './platform/ids.js';
 import { createLogger, type Logger } from './platform/log.js';
 import { createMemoryBudget } from './platform/memory.js';
-import { createMetrics, registerMemoryGauges, registerStoreGauges } from './platform/metrics.js';
+import {
+  createMetrics,
+  registerMemoryGauges,
+  registerMigrationMetrics,
+  registerStoreGauges,
+} from './platform/metrics.js';
+import { createMigrator, followPrimary, migrationRoutes, type Migrator } from './platform/migration/index.js';
 import { createOutbox, type Outbox } from './platform/outbox/index.js';
 import {
   assertCompatible,
@@ -18,6 +24,7 @@ import {
   openStore,
   siteSecret,
   schemaStatus,
+  type Store,
   type StoreHandle,
 } from './platform/store/index.js';
 import { createAccountsModule, type AccountsModule } from './modules/accounts/index.js';
@@ -40,6 +47,8 @@ export interface Agora {
   accounts: AccountsModule;
   /** The comments module (the `agora import reddit` command uses its importer). */
   comments: CommentsModule;
+  /** The live migration between stores (its admin routes are served; tests drive it directly too). */
+  migrator: Migrator;
   /** Starts background workers (outbox dispatcher). */
   startWorkers(): void;
   /** Stops accepting, finishes in-flight requests, stops workers, closes the store. */
@@ -61,14 +70,26 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
   const metrics = createMetrics();
   const memory = createMemoryBudget(config.memoryBudgetMb * 1024 * 1024);
   registerMemoryGauges(metrics, memory);
-  const base = openStore({
-    url: config.databaseUrl,
-    sqliteSync: config.sqliteSync,
-    pgPoolSize: config.pgPoolSize,
-    onIdleError: (error) => log.warn({ err: error }, 'idle database connection failed'),
-    onCheckpointError: (error) =>
-      log.warn({ err: error }, 'WAL checkpoint worker failed; the writer checkpoints by itself'),
-  });
+  const open = (url: string, options: { foreignKeys: boolean } = { foreignKeys: true }) =>
+    openStore({
+      url,
+      sqliteSync: config.sqliteSync,
+      pgPoolSize: config.pgPoolSize,
+      foreignKeys: options.foreignKeys,
+      onIdleError: (error) => log.warn({ err: error }, 'idle database connection failed'),
+      onCheckpointError: (error) =>
+        log.warn({ err: error }, 'WAL checkpoint worker failed; the writer checkpoints by itself'),
+    });
+  // A store a live migration moved away from is never served: the process follows the primary its record names.
+  const configured = open(config.databaseUrl);
+  let placed: { store: Store; url: string };
+  try {
+    placed = await followPrimary(configured, config.databaseUrl, open, log);
+  } catch (error) {
+    await configured.close();
+    throw error;
+  }
+  const base = placed.store;
   const store = createStoreHandle(base, (seconds) => metrics.storeWriteDuration.observe(seconds));
 
   try {
@@ -210,6 +231,22 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     return { ok: checks.store === 'ok' && (checks.schema ?? '').startsWith('ok'), checks };
   };
 
+  const migrator = createMigrator({
+    handle: store,
+    url: placed.url,
+    open,
+    async prepare(target) {
+      await migrate(target, loadMigrations(migrationsDir(), target.dialect), clock);
+      assertCompatible(await schemaStatus(target, loadMigrations(migrationsDir(), target.dialect)));
+    },
+    special: search.migratedTables,
+    log,
+    cutoverLagMs: config.migrationCutoverLagMs,
+    chunkRows: config.migrationChunkRows,
+    observe: (event) => observeMigration(event),
+  });
+  const observeMigration = registerMigrationMetrics(metrics, () => migrator.status());
+
   const app = await createHttpApp(
     {
       log,
@@ -240,6 +277,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
       moderation.routes(auth),
       search.routes(auth),
       drops.routes(auth),
+      migrationRoutes(migrator, auth),
     ],
   );
 
@@ -251,15 +289,18 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     log,
     accounts,
     comments,
+    migrator,
     startWorkers: () => {
       outbox.start();
       drops.startWorkers();
+      migrator.resume().catch((error: unknown) => log.error({ err: error }, 'migration: resume failed'));
     },
     close() {
       closing ??= (async () => {
         await app.close();
         await drops.stopWorkers();
         await outbox.stop();
+        await migrator.stop();
         mailer.close();
         await store.close();
       })();

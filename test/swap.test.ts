@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadMigrations, migrate, openStore, type Store, type StoreHandle } from '../src/platform/store/index.js';
 import { systemClock } from '../src/platform/clock.js';
-import { chunksOf, upsertRows } from '../src/platform/migration/copy.js';
+import { chunksOf, plainTable } from '../src/platform/migration/copy.js';
 import { liveTables } from '../src/platform/migration/schema.js';
 import { migrationsDir } from '../src/paths.js';
 import { signUp, startTestAppOn, type TestApp } from './support/app.js';
@@ -28,8 +28,8 @@ async function copyAll(from: Store, to: Store): Promise<void> {
     await tx.exec(
       to.dialect === 'postgres' ? 'SET LOCAL session_replication_role = replica' : 'PRAGMA defer_foreign_keys = ON',
     );
-    for (const table of tables)
-      for await (const { rows } of chunksOf(from, table, 1000)) await upsertRows(tx, table, rows);
+    for (const table of tables.map(plainTable))
+      for await (const { rows } of chunksOf(from, table, 1000)) await table.upsert(tx, to.dialect, rows);
   });
 }
 

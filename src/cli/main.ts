@@ -7,6 +7,8 @@ import { systemClock } from '../platform/clock.js';
 import { createLogger } from '../platform/log.js';
 import { assertCompatible, loadMigrations, migrate, openStore, schemaStatus } from '../platform/store/index.js';
 import { createAgora } from '../main.js';
+import { followPrimary } from '../platform/migration/index.js';
+import { MIGRATE_USAGE, migrateCommand } from './migrate.js';
 import { migrationsDir } from '../paths.js';
 
 const USAGE = `usage: agora <command>
@@ -27,6 +29,10 @@ const USAGE = `usage: agora <command>
   admin grant <username> | admin revoke <username>
                 give an existing account site admin rights, or take them away
                 (on SQLite, with the server stopped, as for imports)
+  migrate start|status|verify|cutover|rollback|finish|abort
+                move the running site to another store with no downtime
+                (asks the server at AGORA_URL as AGORA_TOKEN's admin):
+  ${MIGRATE_USAGE.replace(/\n/g, '\n  ')}
   help          this text
 
 Configuration is by environment variables; see README.md.`;
@@ -37,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'db' && sub === 'migrate') return dbMigrate();
   if (command === 'db' && sub === 'status') return dbStatus();
   if (command === 'import' && sub === 'reddit') return importReddit(argv.slice(2));
+  if (command === 'migrate') return migrateCommand(argv.slice(1));
   if (command === 'admin' && (sub === 'create' || sub === 'grant' || sub === 'revoke')) return admin(sub, argv[2]);
   if (command === undefined || command === 'help' || command === '--help') {
     console.log(USAGE);
@@ -88,12 +95,15 @@ async function serve(): Promise<number> {
 async function withStore<T>(fn: (store: ReturnType<typeof openStore>) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
-  const store = openStore({
-    url: config.databaseUrl,
-    sqliteSync: config.sqliteSync,
-    pgPoolSize: 2,
-    onIdleError: (error) => log.warn({ err: error }, 'idle database connection failed'),
-  });
+  const open = (url: string) =>
+    openStore({
+      url,
+      sqliteSync: config.sqliteSync,
+      pgPoolSize: 2,
+      onIdleError: (error) => log.warn({ err: error }, 'idle database connection failed'),
+    });
+  // After a live migration's cutover the configured store may be retired: work on the primary.
+  const { store } = await followPrimary(open(config.databaseUrl), config.databaseUrl, open, log);
   try {
     return await fn(store);
   } finally {

@@ -1,4 +1,6 @@
+import type { MigratedTable } from '../../platform/migration/index.js';
 import { pick } from '../../platform/pick.js';
+import { searchDocumentsTable } from './queries.js';
 import { searchRoutes, type SearchRoutes } from './routes.js';
 import { createSearchService, type SearchDeps, type SearchService } from './service.js';
 
@@ -8,6 +10,8 @@ export interface SearchModule {
   remove: SearchService['remove'];
   /** How a kind's hits become public items (wired at the composition root). */
   registerHydrator: SearchService['registerHydrator'];
+  /** Its tables as a live migration moves them (the documents differ in layout by dialect). */
+  migratedTables: readonly MigratedTable[];
   routes: SearchRoutes;
 }
 
@@ -15,6 +19,7 @@ export function createSearchModule(deps: SearchDeps): SearchModule {
   const service = createSearchService(deps);
   return {
     ...pick(service, ['index', 'remove', 'registerHydrator']),
+    migratedTables: [searchDocumentsTable],
     routes: (auth) => searchRoutes(service, auth),
   };
 }

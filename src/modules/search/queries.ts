@@ -1,4 +1,5 @@
-import type { Dialect, Queryable, Tx } from '../../platform/store/index.js';
+import { keyRange, type MigratedTable } from '../../platform/migration/index.js';
+import type { Dialect, Param, Queryable, Row, Tx } from '../../platform/store/index.js';
 
 /** The search module's SQL; SQLite (FTS5) and PostgreSQL (tsvector) differ entirely. */
 export interface SearchQueries {
@@ -90,3 +91,79 @@ const postgres: SearchQueries = {
 };
 
 export const SEARCH_QUERIES: Record<Dialect, SearchQueries> = { sqlite, postgres };
+
+/**
+ * The search documents as a live migration moves them: the same canonical
+ * row on both dialects — (kind, id, updated_at, title, body) — read from
+ * FTS5 on SQLite or the plain columns on PostgreSQL, and written with each
+ * dialect's own upsert (so the target's index is built as the search module
+ * builds it, never copied as bytes).
+ */
+export const searchDocumentsTable: MigratedTable = {
+  name: 'search_documents',
+  primaryKey: ['kind', 'id'],
+  columns: ['kind', 'id', 'updated_at', 'title', 'body'],
+  readChunk(store, after, limit, until = null) {
+    const { where, params } = keyRange(['kind', 'id'], after, until, 'd.');
+    return store.q.all(`SELECT ${canonicalColumns(store.dialect)} ${where} ORDER BY d.kind, d.id LIMIT ?`, [
+      ...params,
+      limit,
+    ]);
+  },
+  async readKeys(store, keys) {
+    const out: Row[] = [];
+    for (let i = 0; i < keys.length; i += 256) {
+      const slice = keys.slice(i, i + 256);
+      out.push(
+        ...(await store.q.all(
+          `SELECT ${canonicalColumns(store.dialect)} WHERE ${slice.map(() => '(d.kind = ? AND d.id = ?)').join(' OR ')}`,
+          slice.flat() as Param[],
+        )),
+      );
+    }
+    return out;
+  },
+  async upsert(tx, dialect, rows) {
+    if (dialect === 'sqlite') {
+      for (const r of rows)
+        await sqlite.upsert(tx, {
+          kind: r.kind as string,
+          id: r.id as string,
+          title: r.title as string,
+          body: r.body as string,
+          now: r.updated_at as number,
+        });
+      return;
+    }
+    for (let i = 0; i < rows.length; i += 500) {
+      const slice = rows.slice(i, i + 500);
+      await tx.run(
+        `INSERT INTO search_documents (kind, id, updated_at, title, body, document) VALUES ${slice
+          .map(
+            () =>
+              "(?, ?, ?, ?, ?, setweight(to_tsvector('english', ?), 'A') || setweight(to_tsvector('english', ?), 'B'))",
+          )
+          .join(', ')}
+         ON CONFLICT (kind, id) DO UPDATE SET updated_at = excluded.updated_at, title = excluded.title,
+           body = excluded.body, document = excluded.document`,
+        slice.flatMap((r) => [r.kind, r.id, r.updated_at, r.title, r.body, r.title, r.body] as Param[]),
+      );
+    }
+  },
+  async remove(tx, dialect, keys) {
+    for (const [kind, id] of keys) await SEARCH_QUERIES[dialect].remove(tx, kind as string, id as string);
+  },
+};
+
+/** `kind, id, updated_at, title, body FROM …` of every document, aliased `d`. */
+function canonicalColumns(dialect: Dialect): string {
+  if (dialect === 'postgres') return 'd.kind, d.id, d.updated_at, d.title, d.body FROM search_documents d';
+  const joins = Object.entries(FTS).map(
+    ([kind, table], i) => `LEFT JOIN ${table} f${i} ON d.kind = '${kind}' AND f${i}.rowid = d.doc_rowid`,
+  );
+  const pick = (column: string) =>
+    `COALESCE(${Object.keys(FTS)
+      .map((_, i) => `f${i}.${column}`)
+      .join(', ')}) AS ${column}`;
+  return `d.kind, d.id, d.updated_at, ${pick('title')}, ${pick('body')} FROM search_documents d ${joins.join(' ')}`;
+}

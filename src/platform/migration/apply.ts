@@ -1,7 +1,6 @@
 import { StoreError, type Store } from '../store/index.js';
 import { changesAfter, type LogPosition } from './capture.js';
-import { deleteKeys, keyOf, readKeys, upsertRows, type Key, type Row } from './copy.js';
-import type { TableShape } from './schema.js';
+import { keyOf, type Key, type MigratedTable, type Row } from './copy.js';
 
 /** The migration's bookkeeping in a store: the applied position, written with the rows it covers. */
 export const STATE_TABLE = 'migration_state';
@@ -12,12 +11,12 @@ export async function ensureState(store: Store): Promise<void> {
   );
 }
 
-export async function readState<T>(store: Store, name: string): Promise<T | null> {
+export async function readState<T>(store: Pick<Store, 'q'>, name: string): Promise<T | null> {
   const row = await store.q.get<{ value: string }>(`SELECT value FROM ${STATE_TABLE} WHERE name = ?`, [name]);
   return row ? (JSON.parse(row.value) as T) : null;
 }
 
-const SAVE_STATE = `INSERT INTO ${STATE_TABLE} (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`;
+export const SAVE_STATE = `INSERT INTO ${STATE_TABLE} (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`;
 
 /** A row the target refused on a unique key other than its primary key: the migration stops, naming it. */
 export class ConflictError extends Error {
@@ -42,13 +41,13 @@ export class ConflictError extends Error {
 export async function applyNext(
   source: Store,
   target: Store,
-  tables: ReadonlyMap<string, TableShape>,
+  tables: ReadonlyMap<string, MigratedTable>,
   from: LogPosition,
   limit: number,
-): Promise<{ applied: number; position: LogPosition; oldestAt: number | null }> {
+): Promise<Applied> {
   const changes = await changesAfter(source, from, limit);
   const last = changes[changes.length - 1];
-  if (!last) return { applied: 0, position: from, oldestAt: null };
+  if (!last) return { applied: 0, position: from, oldestAt: null, keys: new Map() };
   const order: string[] = [];
   const keys = new Map<string, Map<string, Key>>();
   for (const change of changes) {
@@ -64,9 +63,9 @@ export async function applyNext(
   const present = new Map<string, Row[]>();
   const gone = new Map<string, Key[]>();
   for (const name of order) {
-    const shape = tables.get(name) as TableShape;
+    const shape = tables.get(name) as MigratedTable;
     const wanted = keys.get(name) as Map<string, Key>;
-    const rows = await readKeys(source, shape, [...wanted.values()]);
+    const rows = await shape.readKeys(source, [...wanted.values()]);
     const found = new Set(rows.map((r) => JSON.stringify(keyOf(shape, r))));
     present.set(name, rows);
     gone.set(
@@ -77,9 +76,14 @@ export async function applyNext(
   const position: LogPosition = { txid: last.txid, seq: last.seq };
   try {
     await target.write(async (tx) => {
-      for (const name of order) await upsertRows(tx, tables.get(name) as TableShape, present.get(name) ?? []);
-      for (const name of [...order].reverse())
-        await deleteKeys(tx, tables.get(name) as TableShape, gone.get(name) ?? []);
+      for (const name of order) {
+        const rows = present.get(name) ?? [];
+        if (rows.length > 0) await (tables.get(name) as MigratedTable).upsert(tx, target.dialect, rows);
+      }
+      for (const name of [...order].reverse()) {
+        const keys = gone.get(name) ?? [];
+        if (keys.length > 0) await (tables.get(name) as MigratedTable).remove(tx, target.dialect, keys);
+      }
       await tx.run(SAVE_STATE, ['applied', JSON.stringify(position)]);
     });
   } catch (error) {
@@ -87,22 +91,32 @@ export async function applyNext(
       throw await conflicting(target, tables, order, present, error);
     throw error;
   }
-  return { applied: changes.length, position, oldestAt: changes[0]?.at ?? null };
+  return { applied: changes.length, position, oldestAt: changes[0]?.at ?? null, keys };
+}
+
+export interface Applied {
+  /** Changes read from the log (0: it was empty up to what can be read). */
+  applied: number;
+  position: LogPosition;
+  /** When the first of them was made (ms), null when none. */
+  oldestAt: number | null;
+  /** The keys written or deleted, per table (JSON of the key → the key). */
+  keys: Map<string, Map<string, Key>>;
 }
 
 /** Which row the target refused: each written alone (a row the source holds now is right to write anyway). */
 async function conflicting(
   target: Store,
-  tables: ReadonlyMap<string, TableShape>,
+  tables: ReadonlyMap<string, MigratedTable>,
   order: readonly string[],
   present: ReadonlyMap<string, Row[]>,
   error: StoreError,
 ): Promise<Error> {
   for (const name of order) {
-    const shape = tables.get(name) as TableShape;
+    const shape = tables.get(name) as MigratedTable;
     for (const row of present.get(name) ?? []) {
       try {
-        await target.write((tx) => upsertRows(tx, shape, [row]));
+        await target.write((tx) => shape.upsert(tx, target.dialect, [row]));
       } catch (alone) {
         if (alone instanceof StoreError && alone.kind === 'unique')
           return new ConflictError(name, keyOf(shape, row), alone);

@@ -86,10 +86,9 @@ CREATE TRIGGER IF NOT EXISTS ${name}_d AFTER DELETE ON ${table.name} BEGIN ${log
 /** Installs the change log and a capture trigger on every table the migration moves (idempotent). */
 export async function installCapture(store: Store): Promise<TableShape[]> {
   const tables = await liveTables(store);
-  await store.write(async (tx) => {
-    await tx.exec(store.dialect === 'postgres' ? POSTGRES_LOG : SQLITE_LOG);
-    for (const table of tables) await tx.exec(triggersOf(store, table));
-  });
+  await store.write((tx) => tx.exec(store.dialect === 'postgres' ? POSTGRES_LOG : SQLITE_LOG));
+  // A table at a time: each trigger waits only for that table's running writes, in no order another transaction could hold against it.
+  for (const table of tables) await store.write((tx) => tx.exec(triggersOf(store, table)));
   return tables;
 }
 
@@ -110,12 +109,12 @@ export async function capturedTables(store: Store): Promise<string[]> {
 /** Removes every capture trigger and the change log (abort, finish). */
 export async function removeCapture(store: Store): Promise<void> {
   const tables = await capturedTables(store);
+  if (store.dialect === 'postgres') {
+    for (const table of tables) await store.write((tx) => tx.exec(`DROP TRIGGER IF EXISTS ${TRIGGER} ON ${table}`));
+    await store.write((tx) => tx.exec(`DROP FUNCTION IF EXISTS ${TRIGGER}(); DROP TABLE IF EXISTS ${CHANGE_LOG}`));
+    return;
+  }
   await store.write(async (tx) => {
-    if (store.dialect === 'postgres') {
-      for (const table of tables) await tx.exec(`DROP TRIGGER IF EXISTS ${TRIGGER} ON ${table}`);
-      await tx.exec(`DROP FUNCTION IF EXISTS ${TRIGGER}(); DROP TABLE IF EXISTS ${CHANGE_LOG}`);
-      return;
-    }
     const triggers = await tx.all<{ name: string }>(
       `SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '${TRIGGER}\\_%' ESCAPE '\\'`,
     );

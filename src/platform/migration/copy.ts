@@ -1,5 +1,4 @@
-import type { Param, Store, Tx } from '../store/index.js';
-import type { TableShape } from './schema.js';
+import type { Dialect, Param, Store, Tx } from '../store/index.js';
 
 /**
  * Moving rows between two stores by primary key: the copy's chunks, the
@@ -9,98 +8,167 @@ import type { TableShape } from './schema.js';
  * skips a row to make room.
  */
 
-/** The most parameters one statement takes (under SQLite's 32,766 and PostgreSQL's 65,535). */
-const MAX_PARAMS = 30_000;
+/** A table as the live schema has it: its columns in order and its primary key. */
+export interface TableShape {
+  name: string;
+  columns: string[];
+  primaryKey: string[];
+}
 
 export type Key = unknown[];
 export type Row = Record<string, unknown>;
 
-const keyList = (t: TableShape) => t.primaryKey.join(', ');
+/**
+ * One table as the migration moves it: its canonical columns (the same on
+ * both stores) and how rows are read and written by primary key. Most tables
+ * are plain (`plainTable`, generated from the live schema); a module whose
+ * table is laid out differently on each dialect (search's documents) gives
+ * its own, reading and writing the same canonical rows.
+ */
+export interface MigratedTable {
+  readonly name: string;
+  readonly primaryKey: readonly string[];
+  readonly columns: readonly string[];
+  /**
+   * The next `limit` rows after `after` (null: from the start) up to `until`
+   * (null: to the end), in the store's primary-key order.
+   */
+  readChunk(store: Store, after: Key | null, limit: number, until?: Key | null): Promise<Row[]>;
+  /** The current rows of these keys (a key whose row is gone is absent). */
+  readKeys(store: Store, keys: readonly Key[]): Promise<Row[]>;
+  /** Writes whole rows: insert, or replace every other column. */
+  upsert(tx: Tx, dialect: Dialect, rows: readonly Row[]): Promise<void>;
+  /** Deletes rows by primary key. */
+  remove(tx: Tx, dialect: Dialect, keys: readonly Key[]): Promise<void>;
+}
+
+/** The most parameters one statement takes (under SQLite's 32,766 and PostgreSQL's 65,535). */
+const MAX_PARAMS = 30_000;
+/** Keys looked up per statement. */
+const KEYS_PER_STATEMENT = 512;
+
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
-/** The next `limit` rows of a table after `after` (null: from the start), in primary-key order. */
-export async function readChunk(store: Store, table: TableShape, after: Key | null, limit: number): Promise<Row[]> {
-  const columns = table.columns.join(', ');
-  const order = keyList(table);
-  if (after === null)
-    return store.q.all<Row>(`SELECT ${columns} FROM ${table.name} ORDER BY ${order} LIMIT ?`, [limit]);
-  return store.q.all<Row>(
-    `SELECT ${columns} FROM ${table.name} WHERE (${order}) > (${placeholders(after.length)}) ORDER BY ${order} LIMIT ?`,
-    [...(after as Param[]), limit],
-  );
-}
-
-/** A table's rows in primary-key chunks, from after `after` to the end (each store orders its own). */
-export async function* chunksOf(store: Store, table: TableShape, size: number, after: Key | null = null) {
-  for (;;) {
-    const rows = await readChunk(store, table, after, size);
-    if (rows.length === 0) return;
-    after = keyOf(table, rows[rows.length - 1] as Row);
-    yield { rows, last: after };
-  }
-}
-
-/** The current rows of these keys (a key whose row is gone is absent). */
-export async function readKeys(store: Store, table: TableShape, keys: readonly Key[]): Promise<Row[]> {
-  const out: Row[] = [];
-  const perKey = table.primaryKey.length;
-  const match = `(${table.primaryKey.map((c) => `${c} = ?`).join(' AND ')})`;
-  const step = Math.max(1, Math.floor(500 / perKey));
-  for (let i = 0; i < keys.length; i += step) {
-    const slice = keys.slice(i, i + step);
-    out.push(
-      ...(await store.q.all<Row>(
-        `SELECT ${table.columns.join(', ')} FROM ${table.name} WHERE ${slice.map(() => match).join(' OR ')}`,
-        slice.flat() as Param[],
-      )),
-    );
+/**
+ * Splits `n` into powers of two (37 → 32, 4, 1): statements are prepared once
+ * per text on PostgreSQL, so a few sizes per table are prepared instead of
+ * one per batch length.
+ */
+export function sizes(n: number, max: number): number[] {
+  const out: number[] = [];
+  let top = 1;
+  while (top * 2 <= max) top *= 2;
+  for (let left = n; left > 0;) {
+    let size = top;
+    while (size > left) size /= 2;
+    out.push(size);
+    left -= size;
   }
   return out;
 }
 
-export const keyOf = (table: TableShape, row: Row): Key => table.primaryKey.map((c) => row[c]);
+function* slices<T>(items: readonly T[], max: number): Generator<T[]> {
+  let at = 0;
+  for (const size of sizes(items.length, max)) {
+    yield items.slice(at, at + size);
+    at += size;
+  }
+}
 
-/** Writes whole rows by primary key (insert, or replace every other column), a few statements per call. */
-export async function upsertRows(tx: Tx, table: TableShape, rows: readonly Row[]): Promise<void> {
-  if (rows.length === 0) return;
-  const others = table.columns.filter((c) => !table.primaryKey.includes(c));
+export const keyOf = (table: Pick<MigratedTable, 'primaryKey'>, row: Row): Key => table.primaryKey.map((c) => row[c]);
+
+/** The WHERE clause matching any of `count` keys. */
+function matchKeys(primaryKey: readonly string[], count: number): string {
+  if (primaryKey.length === 1) return `${primaryKey[0]} IN (${placeholders(count)})`;
+  const one = `(${primaryKey.map((c) => `${c} = ?`).join(' AND ')})`;
+  return Array.from({ length: count }, () => one).join(' OR ');
+}
+
+/** `WHERE (key) > (after) AND (key) <= (until)`, either side left out when null; columns prefixed by `alias`. */
+export function keyRange(
+  primaryKey: readonly string[],
+  after: Key | null,
+  until: Key | null,
+  alias = '',
+): { where: string; params: Param[] } {
+  const key = `(${primaryKey.map((c) => alias + c).join(', ')})`;
+  const parts: string[] = [];
+  const params: Param[] = [];
+  if (after) {
+    parts.push(`${key} > (${placeholders(after.length)})`);
+    params.push(...(after as Param[]));
+  }
+  if (until) {
+    parts.push(`${key} <= (${placeholders(until.length)})`);
+    params.push(...(until as Param[]));
+  }
+  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
+}
+
+/** The largest primary key of a table now (null when empty): a copy's end, fixed when capture has begun. */
+export async function lastKey(store: Store, table: Pick<MigratedTable, 'name' | 'primaryKey'>): Promise<Key | null> {
+  const row = await store.q.get<Row>(
+    `SELECT ${table.primaryKey.join(', ')} FROM ${table.name} ORDER BY ${table.primaryKey.map((c) => `${c} DESC`).join(', ')} LIMIT 1`,
+  );
+  return row ? keyOf(table, row) : null;
+}
+
+/** A table laid out alike on both stores, read and written by the generic SQL below. */
+export function plainTable(shape: TableShape): MigratedTable {
+  const columns = shape.columns.join(', ');
+  const order = shape.primaryKey.join(', ');
+  const others = shape.columns.filter((c) => !shape.primaryKey.includes(c));
   const onConflict =
     others.length === 0
-      ? `ON CONFLICT (${keyList(table)}) DO NOTHING`
-      : `ON CONFLICT (${keyList(table)}) DO UPDATE SET ${others.map((c) => `${c} = excluded.${c}`).join(', ')}`;
-  const perStatement = Math.max(1, Math.floor(MAX_PARAMS / table.columns.length));
-  const row = `(${placeholders(table.columns.length)})`;
-  for (let i = 0; i < rows.length; i += perStatement) {
-    const slice = rows.slice(i, i + perStatement);
-    await tx.run(
-      `INSERT INTO ${table.name} (${table.columns.join(', ')}) VALUES ${slice.map(() => row).join(', ')} ${onConflict}`,
-      slice.flatMap((r) => table.columns.map((c) => r[c] as Param)),
-    );
-  }
+      ? `ON CONFLICT (${order}) DO NOTHING`
+      : `ON CONFLICT (${order}) DO UPDATE SET ${others.map((c) => `${c} = excluded.${c}`).join(', ')}`;
+  const perKey = shape.primaryKey.length;
+  return {
+    name: shape.name,
+    primaryKey: shape.primaryKey,
+    columns: shape.columns,
+    readChunk(store, after, limit, until = null) {
+      const { where, params } = keyRange(shape.primaryKey, after, until);
+      return store.q.all<Row>(`SELECT ${columns} FROM ${shape.name} ${where} ORDER BY ${order} LIMIT ?`, [
+        ...params,
+        limit,
+      ]);
+    },
+    async readKeys(store, keys) {
+      const out: Row[] = [];
+      for (const slice of slices(keys, Math.floor(KEYS_PER_STATEMENT / perKey)))
+        out.push(
+          ...(await store.q.all<Row>(
+            `SELECT ${columns} FROM ${shape.name} WHERE ${matchKeys(shape.primaryKey, slice.length)}`,
+            slice.flat() as Param[],
+          )),
+        );
+      return out;
+    },
+    async upsert(tx, _dialect, rows) {
+      const row = `(${placeholders(shape.columns.length)})`;
+      for (const slice of slices(rows, Math.floor(MAX_PARAMS / shape.columns.length)))
+        await tx.run(
+          `INSERT INTO ${shape.name} (${columns}) VALUES ${slice.map(() => row).join(', ')} ${onConflict}`,
+          slice.flatMap((r) => shape.columns.map((c) => r[c] as Param)),
+        );
+    },
+    async remove(tx, _dialect, keys) {
+      for (const slice of slices(keys, Math.floor(KEYS_PER_STATEMENT / perKey)))
+        await tx.run(
+          `DELETE FROM ${shape.name} WHERE ${matchKeys(shape.primaryKey, slice.length)}`,
+          slice.flat() as Param[],
+        );
+    },
+  };
 }
 
-/** Deletes rows by primary key. */
-export async function deleteKeys(tx: Tx, table: TableShape, keys: readonly Key[]): Promise<void> {
-  const match = `(${table.primaryKey.map((c) => `${c} = ?`).join(' AND ')})`;
-  const step = Math.max(1, Math.floor(500 / table.primaryKey.length));
-  for (let i = 0; i < keys.length; i += step) {
-    const slice = keys.slice(i, i + step);
-    await tx.run(`DELETE FROM ${table.name} WHERE ${slice.map(() => match).join(' OR ')}`, slice.flat() as Param[]);
+/** A table's rows in primary-key chunks, from after `after` to the end (each store orders its own). */
+export async function* chunksOf(store: Store, table: MigratedTable, size: number, after: Key | null = null) {
+  for (;;) {
+    const rows = await table.readChunk(store, after, size, null);
+    if (rows.length === 0) return;
+    after = keyOf(table, rows[rows.length - 1] as Row);
+    yield { rows, last: after };
   }
-}
-
-/** Copies a table in primary-key chunks, each in its own target transaction; `onChunk` sees each chunk's last key. */
-export async function copyTable(
-  source: Store,
-  target: Store,
-  table: TableShape,
-  options: { chunk: number; after?: Key | null; onChunk?: (last: Key, rows: number) => void | Promise<void> },
-): Promise<number> {
-  let copied = 0;
-  for await (const { rows, last } of chunksOf(source, table, options.chunk, options.after ?? null)) {
-    await target.write((tx) => upsertRows(tx, table, rows));
-    copied += rows.length;
-    await options.onChunk?.(last, rows.length);
-  }
-  return copied;
 }

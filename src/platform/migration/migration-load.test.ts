@@ -6,18 +6,25 @@ import { needs, openTestStore, type StoreKind } from '../../../test/support/stor
 import type { Store } from '../store/index.js';
 import { applyNext, ConflictError, ensureState, readState } from './apply.js';
 import { installCapture, LOG_START, type LogPosition } from './capture.js';
-import { copyTable } from './copy.js';
-import { liveTables, type TableShape } from './schema.js';
+import { chunksOf, plainTable, type MigratedTable } from './copy.js';
+import { liveTables } from './schema.js';
 import { verifyTable } from './verify.js';
 
 /** The tables both stores lay out alike (search's documents differ by dialect and are rebuilt, not copied). */
-async function sharedTables(source: Store, target: Store): Promise<TableShape[]> {
+async function sharedTables(source: Store, target: Store): Promise<MigratedTable[]> {
   const theirs = new Map((await liveTables(target)).map((t) => [t.name, t.columns.slice().sort().join()]));
-  return (await liveTables(source)).filter((t) => theirs.get(t.name) === t.columns.slice().sort().join());
+  return (await liveTables(source))
+    .filter((t) => theirs.get(t.name) === t.columns.slice().sort().join())
+    .map(plainTable);
+}
+
+async function copyTable(source: Store, target: Store, table: MigratedTable, chunk: number): Promise<void> {
+  for await (const { rows } of chunksOf(source, table, chunk))
+    await target.write((tx) => table.upsert(tx, target.dialect, rows));
 }
 
 /** Applies the log at least up to where it ended when called (a writer may go on meanwhile). */
-async function drain(source: Store, target: Store, tables: TableShape[], from: LogPosition): Promise<LogPosition> {
+async function drain(source: Store, target: Store, tables: MigratedTable[], from: LogPosition): Promise<LogPosition> {
   const byName = new Map(tables.map((t) => [t.name, t]));
   const head = (await source.q.get<{ seq: number | null }>('SELECT MAX(seq) AS seq FROM migration_changes'))?.seq ?? 0;
   const behind = async (p: LogPosition) =>
@@ -91,7 +98,7 @@ for (const [from, to] of [
             await new Promise((r) => setTimeout(r, 1)); // a busy site, not a tight loop
           }
         })();
-        for (const table of tables) await copyTable(source.store, target.store, table, { chunk: 700 });
+        for (const table of tables) await copyTable(source.store, target.store, table, 700);
         let position = await drain(source.store, target.store, tables, LOG_START);
         while (writes < 50) position = await drain(source.store, target.store, tables, position);
         running = false;
@@ -111,7 +118,7 @@ for (const [from, to] of [
           await tx.run("DELETE FROM import_map WHERE source = 'seed' AND external_id = '00002'");
           await tx.run("INSERT INTO import_map (source, external_id, local_id) VALUES ('extra', '1', 'x')");
         });
-        const shape = tables.find((t) => t.name === 'import_map') as TableShape;
+        const shape = tables.find((t) => t.name === 'import_map') as MigratedTable;
         const verdict = await verifyTable(source.store, target.store, shape, 500);
         assert.equal(verdict.mismatches, 3);
         assert.deepEqual(verdict.keys.map((k) => k.join('/')).sort(), ['extra/1', 'seed/00001', 'seed/00002']);

@@ -1,11 +1,7 @@
 import type { Store } from '../store/index.js';
+import { plainTable, type MigratedTable, type TableShape } from './copy.js';
 
-/** A table as the live schema has it: its columns in order and its primary key. */
-export interface TableShape {
-  name: string;
-  columns: string[];
-  primaryKey: string[];
-}
+export type { TableShape } from './copy.js';
 
 /**
  * Tables the migration leaves alone: the schema's own record (each store is
@@ -65,4 +61,37 @@ async function shapeOf(store: Store, table: string): Promise<TableShape> {
     [table],
   );
   return { name: table, columns: columns.map((c) => c.name), primaryKey: key.map((c) => c.name) };
+}
+
+/** The two stores' schemas do not match: the target is not at the source's schema version, or not Agora's. */
+export class SchemaMismatch extends Error {
+  override name = 'SchemaMismatch';
+}
+
+/**
+ * The tables the migration moves from `source` to `target`: every live table
+ * of the source, plain unless a module gives its own (`special`, by name),
+ * checked against the target's catalogue — same tables, same columns.
+ */
+export async function migratedTables(
+  source: Store,
+  target: Store,
+  special: readonly MigratedTable[],
+): Promise<MigratedTable[]> {
+  const [mine, theirs] = await Promise.all([liveTables(source), liveTables(target)]);
+  const byName = new Map(special.map((t) => [t.name, t]));
+  const targetColumns = new Map(theirs.map((t) => [t.name, [...t.columns].sort().join(', ')]));
+  const missing = theirs.filter((t) => !mine.some((m) => m.name === t.name)).map((t) => t.name);
+  if (missing.length > 0) throw new SchemaMismatch(`the target has tables the source lacks: ${missing.join(', ')}`);
+  return mine.map((shape) => {
+    if (!targetColumns.has(shape.name)) throw new SchemaMismatch(`the target has no table ${shape.name}`);
+    const own = byName.get(shape.name);
+    if (own) return own;
+    const columns = [...shape.columns].sort().join(', ');
+    if (targetColumns.get(shape.name) !== columns)
+      throw new SchemaMismatch(
+        `${shape.name} has columns (${columns}) on the source and (${targetColumns.get(shape.name)}) on the target`,
+      );
+    return plainTable(shape);
+  });
 }

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Store } from '../store/index.js';
-import { chunksOf, keyOf, readKeys, type Key, type Row } from './copy.js';
-import type { TableShape } from './schema.js';
+import { chunksOf, keyOf, type Key, type MigratedTable, type Row } from './copy.js';
 
 export interface TableVerdict {
   name: string;
@@ -17,7 +16,7 @@ export interface TableVerdict {
  * numbers (both stores hold the same IEEE doubles), text exactly, bytes as
  * hex, NULL as null, in the table's column order.
  */
-export function canonical(table: TableShape, row: Row): string {
+export function canonical(table: Pick<MigratedTable, 'columns'>, row: Row): string {
   return JSON.stringify(
     table.columns.map((c) => {
       const v = row[c];
@@ -29,7 +28,15 @@ export function canonical(table: TableShape, row: Row): string {
 }
 
 const digest = (lines: readonly string[]) => createHash('sha256').update(lines.join('\n')).digest('hex');
-const MAX_KEYS = 20;
+/** Keys a report names per table. */
+export const REPORTED_KEYS = 20;
+/** Mismatching keys kept per table to be checked again once the log has passed them. */
+const KEPT_KEYS = 10_000;
+
+export interface TableComparison extends TableVerdict {
+  /** Every mismatching key found, up to 10,000 (`mismatches` counts them all). */
+  differing: Key[];
+}
 
 /**
  * Compares a table on two stores: the source's rows in primary-key chunks,
@@ -40,18 +47,25 @@ const MAX_KEYS = 20;
 export async function verifyTable(
   source: Store,
   target: Store,
-  table: TableShape,
+  table: MigratedTable,
   chunk = 1000,
-): Promise<TableVerdict> {
-  const verdict: TableVerdict = { name: table.name, sourceRows: 0, targetRows: 0, mismatches: 0, keys: [] };
+): Promise<TableComparison> {
+  const verdict: TableComparison = {
+    name: table.name,
+    sourceRows: 0,
+    targetRows: 0,
+    mismatches: 0,
+    keys: [],
+    differing: [],
+  };
   const differ = (key: Key) => {
     verdict.mismatches++;
-    if (verdict.keys.length < MAX_KEYS) verdict.keys.push(key);
+    if (verdict.keys.length < REPORTED_KEYS) verdict.keys.push(key);
+    if (verdict.differing.length < KEPT_KEYS) verdict.differing.push(key);
   };
   const sameKey = (rows: readonly Row[], other: Store) =>
-    readKeys(
+    table.readKeys(
       other,
-      table,
       rows.map((r) => keyOf(table, r)),
     );
   for await (const { rows } of chunksOf(source, table, chunk)) {
@@ -72,4 +86,19 @@ export async function verifyTable(
     for (const r of rows) if (!known.has(JSON.stringify(keyOf(table, r)))) differ(keyOf(table, r));
   }
   return verdict;
+}
+
+/** The keys among `keys` whose rows differ between the stores now (missing on one side counts). */
+export async function differingKeys(
+  source: Store,
+  target: Store,
+  table: MigratedTable,
+  keys: readonly Key[],
+): Promise<Key[]> {
+  if (keys.length === 0) return [];
+  const [mine, theirs] = await Promise.all([table.readKeys(source, keys), table.readKeys(target, keys)]);
+  const encoded = (rows: Row[]) => new Map(rows.map((r) => [JSON.stringify(keyOf(table, r)), canonical(table, r)]));
+  const a = encoded(mine);
+  const b = encoded(theirs);
+  return keys.filter((k) => a.get(JSON.stringify(k)) !== b.get(JSON.stringify(k)));
 }

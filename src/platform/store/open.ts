@@ -10,6 +10,8 @@ export interface OpenStoreOptions {
   onIdleError?: (error: Error) => void;
   /** SQLite: the WAL checkpoint worker failed (the writer then checkpoints by itself). */
   onCheckpointError?: (error: Error) => void;
+  /** Foreign keys checked (default); off only for a live migration's applier (see the adapters). */
+  foreignKeys?: boolean;
 }
 
 /** `sqlite:<path>` or `postgres://…` -> a Store. */
@@ -21,11 +23,17 @@ export function openStore(options: OpenStoreOptions): Store {
     return createSqliteStore({
       path: path === ':memory:' ? path : resolve(path),
       sync: options.sqliteSync,
+      ...(options.foreignKeys === false ? { foreignKeys: false } : {}),
       ...(options.onCheckpointError ? { onCheckpointError: options.onCheckpointError } : {}),
     });
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    return createPostgresStore({ url, poolSize: options.pgPoolSize, onIdleError: options.onIdleError });
+    return createPostgresStore({
+      url,
+      poolSize: options.pgPoolSize,
+      onIdleError: options.onIdleError,
+      ...(options.foreignKeys === false ? { foreignKeys: false } : {}),
+    });
   }
   throw new Error(`AGORA_DATABASE_URL must start with sqlite: or postgres:// (got "${url.split(':')[0]}:")`);
 }

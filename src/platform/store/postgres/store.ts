@@ -12,6 +12,13 @@ export interface PostgresStoreOptions {
   statementTimeoutMs?: number;
   /** Called when an idle pooled connection fails (the pool replaces it). */
   onIdleError?: (error: Error) => void;
+  /**
+   * Foreign keys (and triggers) checked (default). Off only for a live
+   * migration's applier: its connections run with
+   * `session_replication_role = replica`, which needs a superuser or, from
+   * PostgreSQL 15, `GRANT SET ON PARAMETER session_replication_role`.
+   */
+  foreignKeys?: boolean;
 }
 
 /** PostgreSQL's answer to a statement sent after another one of its transaction failed. */
@@ -35,6 +42,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     application_name: 'agora',
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     idle_in_transaction_session_timeout: 60_000,
+    ...(options.foreignKeys === false ? { options: '-c session_replication_role=replica' } : {}),
     // Statements issued together (Promise.all) go out without waiting for
     // each other's answers: one round trip instead of one each.
     pipeline: true,

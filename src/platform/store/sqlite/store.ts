@@ -21,6 +21,12 @@ export interface SqliteStoreOptions {
   checkpointMs?: number;
   /** Told when the checkpoint worker fails (the writer then checkpoints by itself). */
   onCheckpointError?: (error: Error) => void;
+  /**
+   * Foreign keys checked (default). Off only for a live migration's applier,
+   * which writes rows in key order, not parent-first, into a store that
+   * matches its consistent source once the log is applied.
+   */
+  foreignKeys?: boolean;
 }
 
 interface WriteJob {
@@ -201,7 +207,7 @@ function openConnection(options: SqliteStoreOptions, readOnly: boolean): Connect
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
-  db.pragma('foreign_keys = ON');
+  db.pragma(`foreign_keys = ${options.foreignKeys === false ? 'OFF' : 'ON'}`);
   db.pragma('busy_timeout = 5000');
   if (!readOnly) {
     // The writer keeps a larger page cache (64 MiB): votes touch several index pages each.

@@ -1,0 +1,858 @@
+import { randomUUID } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { AppError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { StoreError, type Store, type StoreHandle } from '../store/index.js';
+import { applyNext, ConflictError, readState, SAVE_STATE, STATE_TABLE } from './apply.js';
+import { CHANGE_LOG, installCapture, LOG_START, removeCapture, type LogPosition } from './capture.js';
+import { keyOf, lastKey, type Key, type MigratedTable } from './copy.js';
+import {
+  isRunning,
+  readRecord,
+  redactUrl,
+  sameStore,
+  targetIsPrimary,
+  writeRecord,
+  type MigrationRecord,
+  type Phase,
+  type VerifyReport,
+} from './record.js';
+import { migratedTables, SchemaMismatch } from './schema.js';
+import { differingKeys, REPORTED_KEYS, verifyTable } from './verify.js';
+
+/**
+ * The live migration, run by the serving process (only it can pause its own
+ * writes for under a second and swap its store). One loop moves rows from
+ * the primary to the other store: while copying, a chunk of the current
+ * table (keyset order, its progress written with the rows) and then the
+ * change log's next batch; once copied, the log alone. Cutover pauses
+ * writes, drains the log, re-checks the rows changed last, puts capture on
+ * the target, swaps the handle and resumes; from then on the same loop runs
+ * the other way (target → source) until `finish` retires the source or
+ * `rollback` swaps back. Every step is resumable from what the stores hold:
+ * the record (record.ts), each table's copy position and the applied
+ * position, all written in the store they describe.
+ */
+export interface MigrationStatus {
+  phase: Phase;
+  source: string | null;
+  target: string | null;
+  startedAt: number | null;
+  copiedRows: number;
+  totalRows: number;
+  rowsPerSecond: number;
+  /** Seconds until the copy is done at the current rate (null when unknown or done). */
+  etaSeconds: number | null;
+  lag: { events: number; ms: number };
+  tables: { name: string; rows: number; copied: number }[];
+  verify: VerifyReport | null;
+  cutover: { at: number; pauseMs: number } | null;
+  error: string | null;
+  /** Which way rows flow now: from the source to the target, or back after a cutover. */
+  direction: 'source_to_target' | 'target_to_source' | null;
+  /** Rows per copy chunk now (the throttle lowers it while the site's latency is up). */
+  chunkRows: number;
+  /** Whether this process runs the migration (another process may hold its lease). */
+  runningHere: boolean;
+}
+
+export interface MigratorDeps {
+  handle: StoreHandle;
+  /** The URL of the store the process serves from. */
+  url: string;
+  /** Opens a store; `foreignKeys: false` for the side rows are written into (see the adapters). */
+  open(url: string, options: { foreignKeys: boolean }): Store;
+  /** Brings a store's schema to Agora's latest (its own migrations); refuses one ahead of this code. */
+  prepare(store: Store): Promise<void>;
+  /** Tables a module moves itself (laid out differently by dialect). */
+  special: readonly MigratedTable[];
+  log: Logger;
+  /** The most lag (ms) at which a cutover may start (the rest drains inside the pause). */
+  cutoverLagMs: number;
+  /** Rows per copy chunk at most. */
+  chunkRows?: number;
+  /** Longest a cutover or rollback may hold writes while the log drains (ms). */
+  drainLimitMs?: number;
+  /** Called with what moved, for the metrics. */
+  observe?: (event: { copied?: number; applied?: number; pauseMs?: number }) => void;
+}
+
+export interface Migrator {
+  start(target: string): Promise<MigrationStatus>;
+  status(): Promise<MigrationStatus>;
+  verify(): Promise<VerifyReport>;
+  cutover(): Promise<{ pauseMs: number }>;
+  rollback(): Promise<{ pauseMs: number }>;
+  finish(): Promise<void>;
+  abort(): Promise<void>;
+  /** Goes on with a migration the stores hold (at start-up). */
+  resume(): Promise<void>;
+  /** Resolves once every change captured before the call is applied (tests, benchmarks). */
+  caughtUp(limitMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const LEASE = 'lease';
+const LEASE_MS = 5000;
+const APPLY_BATCH = 2000;
+const RECENT_MS = 3000;
+const RECENT_MAX = 20_000;
+
+type Copied = { after: Key | null; copied: number; done: boolean };
+
+/** One at a time: the loop's steps and the operator's commands. */
+function createMutex() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const transient = (error: unknown) =>
+  error instanceof StoreError && ['unavailable', 'busy', 'serialization'].includes(error.kind);
+
+export function createMigrator(deps: MigratorDeps): Migrator {
+  const { handle, log } = deps;
+  const maxChunk = deps.chunkRows ?? 2000;
+  const owner = randomUUID();
+  const exclusive = createMutex();
+
+  let record: MigrationRecord | null = null;
+  /** The non-primary store, opened for writing rows into it (foreign keys off). */
+  let other: Store | null = null;
+  let tables: MigratedTable[] = [];
+  let byName = new Map<string, MigratedTable>();
+  let position: LogPosition = LOG_START;
+  const copied = new Map<string, Copied>();
+  let running = false;
+  let loop: Promise<void> | null = null;
+  let leaseHeld = false;
+  let chunk = maxChunk;
+  /** Verifies running: the log is not cut back under them (their re-checks read it). */
+  let verifying = 0;
+  let lag = { events: 0, ms: 0 };
+  const rate: { at: number; rows: number }[] = [];
+  let copiedTotal = 0;
+  /** Keys applied in the last seconds (checked again inside a cutover's pause). */
+  const recent = new Map<string, { table: string; key: Key; at: number }>();
+  const throttle = createThrottle();
+
+  const primary = () => handle.current;
+
+  // ---- the record, written to the side that is primary afterwards first ----
+  async function save(changes: Partial<MigrationRecord>, primaryFirst: 'source' | 'target'): Promise<void> {
+    if (!record) throw new Error('no migration');
+    const next: MigrationRecord = { ...record, ...changes, step: record.step + 1, updatedAt: Date.now() };
+    const sides: Record<'source' | 'target', Store | null> = targetIsPrimary(record.phase)
+      ? { source: other, target: primary() }
+      : { source: primary(), target: other };
+    const order: ('source' | 'target')[] = primaryFirst === 'source' ? ['source', 'target'] : ['target', 'source'];
+    for (const role of order) {
+      const store = sides[role];
+      if (store) await writeRecord(store, next, role);
+    }
+    record = next;
+  }
+
+  // ---- the lease: one process runs the migration ----
+  async function holdLease(store: Store): Promise<boolean> {
+    const now = Date.now();
+    const mine = JSON.stringify({ owner, until: now + LEASE_MS });
+    return store.write(async (tx) => {
+      const held = await tx.get<{ value: string }>(`SELECT value FROM ${STATE_TABLE} WHERE name = ?`, [LEASE]);
+      if (!held) {
+        await tx.run(SAVE_STATE, [LEASE, mine]);
+        return true;
+      }
+      const lease = JSON.parse(held.value) as { owner: string; until: number };
+      if (lease.owner !== owner && lease.until > now) return false;
+      return (
+        (await tx.run(`UPDATE ${STATE_TABLE} SET value = ? WHERE name = ? AND value = ?`, [
+          mine,
+          LEASE,
+          held.value,
+        ])) === 1
+      );
+    });
+  }
+  async function releaseLease(store: Store): Promise<void> {
+    await store
+      .write((tx) =>
+        tx.run(`DELETE FROM ${STATE_TABLE} WHERE name = ? AND value LIKE ?`, [LEASE, `{"owner":"${owner}"%`]),
+      )
+      .catch(() => undefined);
+    leaseHeld = false;
+  }
+
+  // ---- the loop ----
+  async function copyChunk(table: MigratedTable, progress: Copied, to: Store): Promise<void> {
+    const started = performance.now();
+    const until = record?.tables.find((t) => t.name === table.name)?.until ?? null;
+    const rows = until === null ? [] : await table.readChunk(primary(), progress.after, chunk, until);
+    if (rows.length === 0) {
+      const done: Copied = { ...progress, done: true };
+      await to.write((tx) => tx.run(SAVE_STATE, [`copy:${table.name}`, JSON.stringify(done)]));
+      copied.set(table.name, done);
+      return;
+    }
+    const next: Copied = {
+      after: keyOf(table, rows[rows.length - 1] as Record<string, unknown>),
+      copied: progress.copied + rows.length,
+      done: false,
+    };
+    await to.write(async (tx) => {
+      await table.upsert(tx, to.dialect, rows);
+      await tx.run(SAVE_STATE, [`copy:${table.name}`, JSON.stringify(next)]);
+    });
+    copied.set(table.name, next);
+    copiedTotal += rows.length;
+    rate.push({ at: Date.now(), rows: rows.length });
+    deps.observe?.({ copied: rows.length });
+    chunk = await throttle.after(performance.now() - started, chunk, maxChunk);
+  }
+
+  async function applyBatch(to: Store): Promise<number> {
+    const step = await applyNext(primary(), to, byName, position, APPLY_BATCH);
+    if (step.applied === 0) return 0;
+    position = step.position;
+    const now = Date.now();
+    for (const [table, keys] of step.keys)
+      for (const [json, key] of keys) {
+        recent.delete(`${table}:${json}`);
+        recent.set(`${table}:${json}`, { table, key, at: now });
+      }
+    for (const [k, v] of recent) {
+      if (v.at > now - RECENT_MS && recent.size <= RECENT_MAX) break;
+      recent.delete(k);
+    }
+    deps.observe?.({ applied: step.applied });
+    return step.applied;
+  }
+
+  /** One step of the loop; false when there was nothing to do. */
+  async function step(): Promise<boolean> {
+    const to = other;
+    if (!record || !to) return false;
+    let worked = false;
+    if (record.phase === 'copying') {
+      const table = tables.find((t) => !copied.get(t.name)?.done);
+      if (table) {
+        await copyChunk(table, copied.get(table.name) ?? { after: null, copied: 0, done: false }, to);
+        worked = true;
+      } else {
+        await save({ phase: 'streaming', copiedAt: Date.now() }, 'source');
+        log.info({ rows: copiedTotal }, 'migration: copy done, streaming changes');
+      }
+    }
+    if ((await applyBatch(to)) > 0) worked = true;
+    return worked;
+  }
+
+  async function measureLag(): Promise<void> {
+    const store = primary();
+    const behind = await store.q.get<{ n: number; oldest: number | null }>(
+      `SELECT COUNT(*) AS n, MIN(at) AS oldest FROM ${CHANGE_LOG} WHERE (txid, seq) > (?, ?)`,
+      [position.txid, position.seq],
+    );
+    lag = { events: behind?.n ?? 0, ms: behind?.oldest ? Math.max(0, Date.now() - behind.oldest) : 0 };
+  }
+
+  async function truncateLog(): Promise<void> {
+    const store = primary();
+    await store.write((tx) =>
+      store.dialect === 'sqlite'
+        ? tx.run(`DELETE FROM ${CHANGE_LOG} WHERE seq <= ?`, [position.seq])
+        : tx.run(`DELETE FROM ${CHANGE_LOG} WHERE (txid, seq) <= (?, ?)`, [position.txid, position.seq]),
+    );
+  }
+
+  async function run(): Promise<void> {
+    let leaseAt = 0;
+    let lagAt = 0;
+    let truncatedAt = Date.now();
+    let failures = 0;
+    while (running) {
+      try {
+        const now = Date.now();
+        if (now - leaseAt > 1000) {
+          leaseHeld = await holdLease(primary());
+          leaseAt = now;
+          if (!leaseHeld) {
+            await sleep(1000);
+            continue;
+          }
+        }
+        const worked = await exclusive(step);
+        if (!running) break;
+        if (now - lagAt > 200) {
+          await measureLag();
+          lagAt = now;
+        }
+        if (now - truncatedAt > 2000 && verifying === 0) {
+          await exclusive(truncateLog);
+          truncatedAt = now;
+        }
+        failures = 0;
+        if (!worked) await sleep(10);
+      } catch (error) {
+        if (!running) break;
+        if (transient(error) && ++failures < 60) {
+          log.warn({ err: error }, 'migration: a store is not answering; trying again');
+          await sleep(1000);
+          continue;
+        }
+        await fail(error);
+        break;
+      }
+    }
+  }
+
+  async function fail(error: unknown): Promise<void> {
+    const text =
+      error instanceof ConflictError
+        ? `${error.message}: the target holds another row with the same unique value; the migration stopped (nothing was deleted to make room)`
+        : message(error);
+    log.error({ err: error }, 'migration failed');
+    running = false;
+    try {
+      await save({ phase: 'failed', error: text }, targetIsPrimary(record?.phase ?? 'idle') ? 'target' : 'source');
+    } catch (saving) {
+      log.error({ err: saving }, 'migration: the failure could not be recorded');
+      if (record) record = { ...record, phase: 'failed', error: text };
+    }
+  }
+
+  function startLoop(): void {
+    if (running) return;
+    running = true;
+    loop = run();
+  }
+  async function stopLoop(): Promise<void> {
+    running = false;
+    await loop;
+    loop = null;
+  }
+
+  /** Loads what the stores hold about the migration's tables and positions (start, resume). */
+  async function load(to: Store): Promise<void> {
+    const from = primary();
+    tables = await migratedTables(from, to, deps.special);
+    byName = new Map(tables.map((t) => [t.name, t]));
+    position = (await readState<LogPosition>(to, 'applied')) ?? LOG_START;
+    copied.clear();
+    copiedTotal = 0;
+    for (const t of tables) {
+      const progress = await readState<Copied>(to, `copy:${t.name}`);
+      if (progress) {
+        copied.set(t.name, progress);
+        copiedTotal += progress.copied;
+      }
+    }
+  }
+
+  // ---- bad input ----
+  const invalid = (text: string) => new AppError('invalid_target', text);
+  function notReady(text: string): AppError {
+    return new AppError('not_ready', text);
+  }
+  function phase(): Phase {
+    return record?.phase ?? 'idle';
+  }
+  function requireHere(): void {
+    if (record && isRunning(record.phase) && !leaseHeld)
+      throw notReady('the migration runs in another process (it holds the lease): send this command to that process');
+  }
+
+  /** Empty, or this same site's earlier (ended) migration target; anything else is refused. */
+  async function checkTarget(to: Store, target: string): Promise<'empty' | 'ours'> {
+    const theirs = await readRecord(to);
+    if (theirs && theirs.role === 'target' && sameStore(theirs.source, deps.url) && !isRunning(theirs.phase))
+      return 'ours';
+    const ours = await migratedTables(to, to, []).catch(() => []);
+    for (const t of ours) {
+      const row = await to.q.get(`SELECT 1 AS x FROM ${t.name} LIMIT 1`);
+      if (row)
+        throw invalid(
+          `the target ${redactUrl(target)} is not empty (${t.name} has rows) and holds no earlier migration of this site`,
+        );
+    }
+    return 'empty';
+  }
+
+  async function clearTarget(to: Store): Promise<void> {
+    const all = await migratedTables(to, to, []);
+    await to.write(async (tx) => {
+      for (const t of all) await tx.run(`DELETE FROM ${t.name}`);
+      await tx.run(`DELETE FROM ${STATE_TABLE} WHERE name <> 'migration'`);
+    });
+  }
+
+  /** The log's last position now (null when empty). */
+  const head = (store: Store) =>
+    store.q.get<LogPosition>(`SELECT txid, seq FROM ${CHANGE_LOG} ORDER BY txid DESC, seq DESC LIMIT 1`);
+  const passed = (p: LogPosition, h: LogPosition) => p.txid > h.txid || (p.txid === h.txid && p.seq >= h.seq);
+
+  /**
+   * Rows a verify pass found different, checked again once the log has been
+   * applied past the moment they were read (a busy site's rows change while
+   * the pass reads them). A row that still differs and has not changed since
+   * is a mismatch; one that changed again is checked again, up to five
+   * times, and then counted as changing (the cutover compares it with writes
+   * paused).
+   */
+  async function recheck(from: Store, to: Store, table: MigratedTable, keys: Key[]) {
+    let pending = keys;
+    const differ: Key[] = [];
+    for (let round = 0; round < 5 && pending.length > 0; round++) {
+      const mark = await head(from);
+      const deadline = Date.now() + 30_000;
+      while (mark && !passed(position, mark) && Date.now() < deadline && running) await sleep(20);
+      const still = await differingKeys(from, to, table, pending);
+      const changed = new Set(
+        mark
+          ? (
+              await from.q.all<{ pk: string }>(
+                `SELECT pk FROM ${CHANGE_LOG} WHERE table_name = ? AND (txid, seq) > (?, ?)`,
+                [table.name, mark.txid, mark.seq],
+              )
+            ).map((r) => JSON.stringify(JSON.parse(r.pk)))
+          : [],
+      );
+      pending = [];
+      for (const key of still) (changed.has(JSON.stringify(key)) ? pending : differ).push(key);
+    }
+    return { differ, moving: pending.length };
+  }
+
+  const status = async (): Promise<MigrationStatus> => {
+    const now = Date.now();
+    while (rate.length > 0 && (rate[0] as { at: number }).at < now - 5000) rate.shift();
+    const window = rate.length > 0 ? Math.max(1000, now - (rate[0] as { at: number }).at) : 1000;
+    const rowsPerSecond = Math.round((rate.reduce((n, r) => n + r.rows, 0) * 1000) / window);
+    const totalRows = (record?.tables ?? []).reduce((n, t) => n + t.rows, 0);
+    const copying = record?.phase === 'copying';
+    return {
+      phase: phase(),
+      source: record ? redactUrl(record.source) : null,
+      target: record ? redactUrl(record.target) : null,
+      startedAt: record?.startedAt ?? null,
+      copiedRows: copiedTotal,
+      totalRows,
+      rowsPerSecond,
+      etaSeconds: copying && rowsPerSecond > 0 ? Math.ceil(Math.max(0, totalRows - copiedTotal) / rowsPerSecond) : null,
+      lag: isRunning(phase()) ? lag : { events: 0, ms: 0 },
+      tables: (record?.tables ?? []).map((t) => ({
+        name: t.name,
+        rows: t.rows,
+        copied: copied.get(t.name)?.copied ?? 0,
+      })),
+      verify: record?.verify ?? null,
+      cutover: record?.cutover ?? null,
+      error: record?.error ?? null,
+      direction:
+        record && isRunning(record.phase)
+          ? targetIsPrimary(record.phase)
+            ? 'target_to_source'
+            : 'source_to_target'
+          : null,
+      chunkRows: chunk,
+      runningHere: leaseHeld && running,
+    };
+  };
+
+  /**
+   * Drains the log into `to` with writes paused: everything the primary
+   * holds is applied, then the rows changed in the last seconds are compared.
+   * Throws not_ready (writes are resumed by the caller) if it takes too long.
+   */
+  async function drainAndCheck(to: Store, started: number): Promise<void> {
+    const limit = deps.drainLimitMs ?? 5000;
+    for (;;) {
+      if ((await applyBatch(to)) > 0) continue;
+      await measureLag();
+      if (lag.events === 0) break;
+      if (performance.now() - started > limit)
+        throw notReady(
+          `the change log did not drain within ${limit} ms (${lag.events} changes held back: on PostgreSQL a long transaction elsewhere on the server holds the snapshot horizon)`,
+        );
+      await sleep(2);
+    }
+    const byTable = new Map<string, Key[]>();
+    for (const { table, key } of recent.values()) byTable.set(table, [...(byTable.get(table) ?? []), key]);
+    for (const [name, keys] of byTable) {
+      const differ = await differingKeys(primary(), to, byName.get(name) as MigratedTable, keys);
+      if (differ.length > 0)
+        throw notReady(`rows changed last differ after the drain: ${name} ${JSON.stringify(differ.slice(0, 5))}`);
+    }
+  }
+
+  /** Pauses writes, drains into `to`, and swaps the handle to `next` (a normal store on the same side as `to`). */
+  async function switchPrimary(
+    to: Store,
+    openNext: () => Store,
+    between: (next: Store, old: Store) => Promise<void>,
+  ): Promise<{ pauseMs: number; old: Store }> {
+    const started = performance.now();
+    await handle.pauseWrites();
+    try {
+      await drainAndCheck(to, started);
+      const next = openNext();
+      try {
+        await next.ping();
+        await between(next, primary());
+      } catch (error) {
+        await next.close().catch(() => undefined);
+        throw error;
+      }
+      const old = handle.swap(next);
+      const pauseMs = Math.round(performance.now() - started);
+      return { pauseMs, old };
+    } finally {
+      handle.resumeWrites();
+    }
+  }
+
+  return {
+    status,
+
+    start: (target) =>
+      exclusive(async () => {
+        if (record && isRunning(record.phase))
+          throw new AppError(
+            'migration_in_progress',
+            `a migration to ${redactUrl(record.target)} is ${record.phase}: finish, roll back or abort it first`,
+          );
+        if (typeof target !== 'string' || !/^(postgres(ql)?:\/\/|sqlite:)/.test(target))
+          throw invalid('the target must be a postgres:// URL or a sqlite: file');
+        if (sameStore(target, deps.url)) throw invalid('the target is the store this site serves from');
+        let to: Store;
+        try {
+          to = deps.open(target, { foreignKeys: false });
+          await to.ping();
+        } catch (error) {
+          throw invalid(`cannot reach the target ${redactUrl(target)}: ${message(error)}`);
+        }
+        try {
+          const kind = await checkTarget(to, target);
+          await deps.prepare(to);
+          if (kind === 'ours') await clearTarget(to);
+          const found = await migratedTables(primary(), to, deps.special);
+          await removeCapture(primary());
+          await installCapture(primary());
+          // Each table is copied up to its largest key now: rows made later are in the log from here on.
+          const rows = [];
+          for (const t of found)
+            rows.push({
+              name: t.name,
+              rows: (await primary().q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t.name}`))?.n ?? 0,
+              until: await lastKey(primary(), t),
+            });
+          await to.write((tx) =>
+            tx.exec(`CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (name TEXT PRIMARY KEY, value TEXT NOT NULL)`),
+          );
+          await to.write((tx) => tx.run(`DELETE FROM ${STATE_TABLE} WHERE name <> 'migration'`));
+          const now = Date.now();
+          record = {
+            id: randomUUID(),
+            role: 'source',
+            phase: 'copying',
+            source: deps.url,
+            target,
+            startedAt: now,
+            copiedAt: null,
+            tables: rows,
+            verify: null,
+            cutover: null,
+            error: null,
+            step: 0,
+            updatedAt: now,
+          };
+          other = to;
+          await save({}, 'source');
+          await load(to);
+          rate.length = 0;
+          chunk = maxChunk;
+          leaseHeld = await holdLease(primary());
+          log.info(
+            { target: redactUrl(target), rows: rows.reduce((n, t) => n + t.rows, 0) },
+            'migration started: capturing changes, copying',
+          );
+          throttle.baseline();
+          startLoop();
+          return status();
+        } catch (error) {
+          if (other !== to) await to.close().catch(() => undefined);
+          if (error instanceof AppError) throw error;
+          if (error instanceof SchemaMismatch) throw invalid(`the target's schema differs: ${error.message}`);
+          throw invalid(`the target ${redactUrl(target)} cannot be used: ${message(error)}`);
+        }
+      }),
+
+    async verify() {
+      const current = record;
+      if (!current || !(current.phase === 'streaming' || current.phase === 'cut_over'))
+        throw notReady(`verify compares a copied migration (phase streaming or cut_over); the phase is ${phase()}`);
+      const to = other as Store;
+      const from = primary();
+      const reverse = targetIsPrimary(current.phase);
+      const tablesNow: VerifyReport['tables'] = [];
+      let mismatches = 0;
+      let changing = 0;
+      verifying++;
+      try {
+        for (const table of tables) {
+          const verdict = await verifyTable(from, to, table);
+          const { differ, moving } = await recheck(from, to, table, verdict.differing);
+          const count = differ.length + (verdict.mismatches - verdict.differing.length);
+          mismatches += count;
+          changing += moving;
+          tablesNow.push({
+            name: table.name,
+            sourceRows: reverse ? verdict.targetRows : verdict.sourceRows,
+            targetRows: reverse ? verdict.sourceRows : verdict.targetRows,
+            mismatches: count,
+            keys: differ.slice(0, REPORTED_KEYS),
+          });
+        }
+      } finally {
+        verifying--;
+      }
+      if (record?.phase !== current.phase)
+        throw notReady(`the phase changed to ${phase()} while verifying: verify again`);
+      const report: VerifyReport = { at: Date.now(), mismatches, changing, tables: tablesNow };
+      await exclusive(() => save({ verify: report }, reverse ? 'target' : 'source'));
+      log.info({ mismatches }, 'migration verified');
+      return report;
+    },
+
+    cutover: () =>
+      exclusive(async () => {
+        requireHere();
+        const current = record;
+        if (!current || current.phase !== 'streaming')
+          throw notReady(
+            current?.phase === 'copying'
+              ? `still copying (${copiedTotal} of ${current.tables.reduce((n, t) => n + t.rows, 0)} rows)`
+              : `cutover needs a migration that has copied everything (phase streaming); the phase is ${phase()}`,
+          );
+        await measureLag();
+        if (lag.ms > deps.cutoverLagMs)
+          throw notReady(`the lag is ${lag.ms} ms (${lag.events} changes), over the ${deps.cutoverLagMs} ms allowed`);
+        if (current.verify && current.verify.mismatches > 0)
+          throw notReady(
+            `the last verify found ${current.verify.mismatches} mismatches: verify again once they are fixed`,
+          );
+        const to = other as Store;
+        let back: Store | null = null;
+        const { pauseMs, old } = await switchPrimary(
+          to,
+          () => deps.open(current.target, { foreignKeys: true }),
+          async (next, from) => {
+            await installCapture(next);
+            back = deps.open(current.source, { foreignKeys: false });
+            await back.ping();
+            await back.write((tx) => tx.run(`DELETE FROM ${STATE_TABLE} WHERE name = 'applied'`));
+            const at = Date.now();
+            const written: MigrationRecord = {
+              ...current,
+              phase: 'cut_over',
+              cutover: { at, pauseMs: 0 },
+              verify: null,
+              step: current.step + 1,
+              updatedAt: at,
+            };
+            // The commit point: the target's record names it the primary. A crash from here resumes on the target.
+            await writeRecord(next, written, 'target');
+            record = written;
+            other = back;
+            await writeRecord(back, written, 'source').catch((error: unknown) =>
+              log.warn({ err: error }, 'migration: the source could not be told of the cutover (the target was)'),
+            );
+            await removeCapture(from).catch((error: unknown) =>
+              log.warn({ err: error }, 'migration: capture could not be removed from the source'),
+            );
+          },
+        ).catch(async (error: unknown) => {
+          if (record?.phase !== 'cut_over') {
+            await (back as Store | null)?.close().catch(() => undefined);
+            await removeCapture(to).catch(() => undefined);
+          }
+          throw error;
+        });
+        position = LOG_START;
+        recent.clear();
+        await to.close().catch(() => undefined);
+        setTimeout(() => void old.close().catch(() => undefined), 5000).unref();
+        await save({ cutover: { at: (record as MigrationRecord).cutover?.at ?? Date.now(), pauseMs } }, 'target');
+        deps.observe?.({ pauseMs });
+        log.info({ pauseMs }, 'migration cut over: the target is the primary; changes flow back to the source');
+        return { pauseMs };
+      }),
+
+    rollback: () =>
+      exclusive(async () => {
+        requireHere();
+        const current = record;
+        if (!current || current.phase !== 'cut_over')
+          throw notReady(`rollback undoes a cutover (phase cut_over); the phase is ${phase()}`);
+        const to = other as Store;
+        const { pauseMs, old } = await switchPrimary(
+          to,
+          () => deps.open(current.source, { foreignKeys: true }),
+          async (next, from) => {
+            const at = Date.now();
+            const written: MigrationRecord = {
+              ...current,
+              phase: 'rolled_back',
+              step: current.step + 1,
+              updatedAt: at,
+            };
+            // The commit point: the source's record names it the primary again.
+            await writeRecord(next, written, 'source');
+            record = written;
+            await writeRecord(from, written, 'target').catch((error: unknown) =>
+              log.warn({ err: error }, 'migration: the target could not be told of the rollback (the source was)'),
+            );
+            await removeCapture(from).catch((error: unknown) =>
+              log.warn({ err: error }, 'migration: capture could not be removed from the target'),
+            );
+          },
+        );
+        running = false;
+        await releaseLease(old);
+        await to.close().catch(() => undefined);
+        other = null;
+        setTimeout(() => void old.close().catch(() => undefined), 5000).unref();
+        deps.observe?.({ pauseMs });
+        log.info({ pauseMs }, 'migration rolled back: the source is the primary again, holding every write');
+        return { pauseMs };
+      }),
+
+    finish: () =>
+      exclusive(async () => {
+        requireHere();
+        if (record?.phase !== 'cut_over')
+          throw notReady(`finish follows a cutover (phase cut_over); the phase is ${phase()}`);
+        running = false;
+        await removeCapture(primary());
+        await save({ phase: 'done' }, 'target');
+        await releaseLease(primary());
+        await other?.close().catch(() => undefined);
+        other = null;
+        log.info('migration finished: the source is retired');
+      }),
+
+    abort: () =>
+      exclusive(async () => {
+        const current = record;
+        if (!current || !(current.phase === 'copying' || current.phase === 'streaming' || current.phase === 'failed'))
+          throw notReady(
+            current?.phase === 'cut_over'
+              ? 'the target is already the primary: roll back or finish'
+              : `no migration to abort (phase ${phase()})`,
+          );
+        if (targetIsPrimary(current.phase)) throw notReady('the target is already the primary: roll back or finish');
+        running = false;
+        await removeCapture(primary());
+        await save({ phase: 'aborted' }, 'source').catch(async (error: unknown) => {
+          // The target may be what failed: the source's copy of the record is the one that counts.
+          log.warn({ err: error }, 'migration: the target could not be told of the abort');
+          record = { ...current, phase: 'aborted', step: current.step + 1, updatedAt: Date.now() };
+          await writeRecord(primary(), record, 'source');
+        });
+        await releaseLease(primary());
+        await other?.close().catch(() => undefined);
+        other = null;
+        log.info('migration aborted: capture removed from the source');
+      }),
+
+    async resume() {
+      const mine = await readRecord(primary());
+      if (!mine) return;
+      // The later copy of the two stores is the truth (followPrimary made this store the primary).
+      record = mine;
+      if (!isRunning(mine.phase) || mine.phase === 'failed') return;
+      const reverse = targetIsPrimary(mine.phase);
+      try {
+        const to = deps.open(reverse ? mine.source : mine.target, { foreignKeys: false });
+        await to.ping();
+        other = to;
+        // Capture on the primary only (a crash in a cutover may leave it on both, or on neither).
+        await installCapture(primary());
+        await removeCapture(to);
+        await load(to);
+      } catch (error) {
+        log.error({ err: error }, 'migration: cannot resume');
+        if (record) record = { ...record, error: `cannot resume: ${message(error)}` };
+        return;
+      }
+      log.info({ phase: mine.phase }, 'migration resumed');
+      throttle.baseline();
+      startLoop();
+    },
+
+    async caughtUp(limitMs = 30_000) {
+      const deadline = Date.now() + limitMs;
+      while (record?.phase === 'copying') {
+        if (Date.now() > deadline) throw new Error(`the migration is still copying after ${limitMs} ms`);
+        await sleep(20);
+      }
+      const mark = await head(primary());
+      while (mark && !passed(position, mark)) {
+        if (Date.now() > deadline)
+          throw new Error(`the migration did not catch up in ${limitMs} ms: ${JSON.stringify(await status())}`);
+        await sleep(20);
+      }
+    },
+
+    async stop() {
+      await stopLoop();
+      if (leaseHeld) await releaseLease(primary());
+      await other?.close().catch(() => undefined);
+      other = null;
+      throttle.close();
+    },
+  };
+}
+
+/**
+ * The copy's throttle, a measured rule: the 99th percentile of the event
+ * loop's delay (what every request of this process waits for) over each
+ * half second, against its value at rest (before the copy). While it is
+ * over twice that (and over 30 ms, which noise does not reach), the chunk
+ * halves and the copy waits as long as the chunk took; once it is back, the
+ * chunk grows a quarter at a time up to the most.
+ */
+function createThrottle() {
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  let rest = 0;
+  let windowStart = performance.now();
+  return {
+    /** The delay at rest: measured since the process started or the last migration began, before copying. */
+    baseline() {
+      rest = Math.max(1, loop.percentile(99) / 1e6 || 1);
+      loop.reset();
+      windowStart = performance.now();
+    },
+    async after(tookMs: number, chunk: number, max: number): Promise<number> {
+      const now = performance.now();
+      if (now - windowStart < 500) return chunk;
+      const p99 = loop.percentile(99) / 1e6;
+      loop.reset();
+      windowStart = now;
+      if (p99 > Math.max(2 * rest, 30)) {
+        await sleep(tookMs);
+        return Math.max(100, Math.floor(chunk / 2));
+      }
+      return Math.min(max, Math.ceil(chunk * 1.25));
+    },
+    close() {
+      loop.disable();
+    },
+  };
+}
