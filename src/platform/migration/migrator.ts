@@ -244,6 +244,8 @@ export function createMigrator(deps: MigratorDeps): Migrator {
         await copyChunk(table, copied.get(table.name) ?? { after: null, copied: 0, done: false }, to);
         worked = true;
       } else {
+        // Capture on the target too, ready for the cutover (PostgreSQL's replica role keeps the applier's writes out of it).
+        await installCapture(to);
         await save({ phase: 'streaming', copiedAt: Date.now() }, 'source');
         log.info({ rows: copiedTotal }, 'migration: copy done, streaming changes');
       }
@@ -268,6 +270,9 @@ export function createMigrator(deps: MigratorDeps): Migrator {
         ? tx.run(`DELETE FROM ${CHANGE_LOG} WHERE seq <= ?`, [position.seq])
         : tx.run(`DELETE FROM ${CHANGE_LOG} WHERE (txid, seq) <= (?, ?)`, [position.txid, position.seq]),
     );
+    // A SQLite target logs the applier's own writes while streaming; nothing reads them.
+    if (record?.phase === 'streaming' && other?.dialect === 'sqlite')
+      await other.write((tx) => tx.run(`DELETE FROM ${CHANGE_LOG}`));
   }
 
   async function run(): Promise<void> {
@@ -490,29 +495,39 @@ export function createMigrator(deps: MigratorDeps): Migrator {
     }
   }
 
-  /** Pauses writes, drains into `to`, and swaps the handle to `next` (a normal store on the same side as `to`). */
+  /**
+   * The switch of primary, inside a write pause: new writes wait, running
+   * ones finish, the log drains into `to`, the rows changed last are
+   * compared, `commit` writes the record (naming `next` the primary), and the
+   * handle swaps to `next` (opened beforehand, on the same side as `to`).
+   * Before `commit` succeeds, a failure leaves the old primary serving.
+   */
   async function switchPrimary(
     to: Store,
-    openNext: () => Store,
-    between: (next: Store, old: Store) => Promise<void>,
+    next: Store,
+    commit: (old: Store) => Promise<void>,
   ): Promise<{ pauseMs: number; old: Store }> {
     const started = performance.now();
     await handle.pauseWrites();
     try {
       await drainAndCheck(to, started);
-      const next = openNext();
-      try {
-        await next.ping();
-        await between(next, primary());
-      } catch (error) {
-        await next.close().catch(() => undefined);
-        throw error;
-      }
+      await commit(primary());
       const old = handle.swap(next);
-      const pauseMs = Math.round(performance.now() - started);
-      return { pauseMs, old };
+      return { pauseMs: Math.round(performance.now() - started), old };
     } finally {
       handle.resumeWrites();
+    }
+  }
+
+  /** Opens a store and checks it answers (closed again when it does not). */
+  async function opened(url: string, foreignKeys: boolean): Promise<Store> {
+    const store = deps.open(url, { foreignKeys });
+    try {
+      await store.ping();
+      return store;
+    } catch (error) {
+      await store.close().catch(() => undefined);
+      throw notReady(`cannot reach ${redactUrl(url)}: ${message(error)}`);
     }
   }
 
@@ -647,47 +662,55 @@ export function createMigrator(deps: MigratorDeps): Migrator {
             `the last verify found ${current.verify.mismatches} mismatches: verify again once they are fixed`,
           );
         const to = other as Store;
+        // Opened and made ready before the pause: the store to serve from, the source to write back into.
+        const next = await opened(current.target, true);
         let back: Store | null = null;
-        const { pauseMs, old } = await switchPrimary(
-          to,
-          () => deps.open(current.target, { foreignKeys: true }),
-          async (next, from) => {
-            await installCapture(next);
-            back = deps.open(current.source, { foreignKeys: false });
-            await back.ping();
-            await back.write((tx) => tx.run(`DELETE FROM ${STATE_TABLE} WHERE name = 'applied'`));
-            const at = Date.now();
-            const written: MigrationRecord = {
-              ...current,
-              phase: 'cut_over',
-              cutover: { at, pauseMs: 0 },
-              verify: null,
-              step: current.step + 1,
-              updatedAt: at,
-            };
-            // The commit point: the target's record names it the primary. A crash from here resumes on the target.
-            await writeRecord(next, written, 'target');
-            record = written;
-            other = back;
-            await writeRecord(back, written, 'source').catch((error: unknown) =>
-              log.warn({ err: error }, 'migration: the source could not be told of the cutover (the target was)'),
-            );
-            await removeCapture(from).catch((error: unknown) =>
-              log.warn({ err: error }, 'migration: capture could not be removed from the source'),
-            );
-          },
-        ).catch(async (error: unknown) => {
+        try {
+          back = await opened(current.source, false);
+          await installCapture(next);
+        } catch (error) {
+          await next.close().catch(() => undefined);
+          await back?.close().catch(() => undefined);
+          throw error;
+        }
+        const source = back;
+        const at = Date.now();
+        const written: MigrationRecord = {
+          ...current,
+          phase: 'cut_over',
+          cutover: { at, pauseMs: 0 },
+          verify: null,
+          step: current.step + 1,
+          updatedAt: at,
+        };
+        const switched = await switchPrimary(to, next, async () => {
+          // The target's log held the forward applies (SQLite's triggers fire for them): from here it holds the site's writes.
+          await next.write((tx) => tx.run(`DELETE FROM ${CHANGE_LOG}`));
+          // (A second SQLite connection's writes wait for the site's writer, which is paused now: they are done here.)
+          await source.write((tx) => tx.run(`DELETE FROM ${STATE_TABLE} WHERE name = 'applied'`));
+          // The commit point: the target's record names it the primary. A crash from here resumes on the target.
+          await writeRecord(next, written, 'target');
+          record = written;
+          other = source;
+          await writeRecord(source, written, 'source').catch((error: unknown) =>
+            log.warn({ err: error }, 'migration: the source could not be told of the cutover (the target was)'),
+          );
+        }).catch(async (error: unknown) => {
           if (record?.phase !== 'cut_over') {
-            await (back as Store | null)?.close().catch(() => undefined);
-            await removeCapture(to).catch(() => undefined);
+            await next.close().catch(() => undefined);
+            await source.close().catch(() => undefined);
           }
           throw error;
         });
+        const { pauseMs, old } = switched;
         position = LOG_START;
         recent.clear();
+        await removeCapture(old).catch((error: unknown) =>
+          log.warn({ err: error }, 'migration: capture could not be removed from the source'),
+        );
         await to.close().catch(() => undefined);
         setTimeout(() => void old.close().catch(() => undefined), 5000).unref();
-        await save({ cutover: { at: (record as MigrationRecord).cutover?.at ?? Date.now(), pauseMs } }, 'target');
+        await save({ cutover: { at, pauseMs } }, 'target');
         deps.observe?.({ pauseMs });
         log.info({ pauseMs }, 'migration cut over: the target is the primary; changes flow back to the source');
         return { pauseMs };
@@ -700,29 +723,28 @@ export function createMigrator(deps: MigratorDeps): Migrator {
         if (!current || current.phase !== 'cut_over')
           throw notReady(`rollback undoes a cutover (phase cut_over); the phase is ${phase()}`);
         const to = other as Store;
-        const { pauseMs, old } = await switchPrimary(
-          to,
-          () => deps.open(current.source, { foreignKeys: true }),
-          async (next, from) => {
-            const at = Date.now();
-            const written: MigrationRecord = {
-              ...current,
-              phase: 'rolled_back',
-              step: current.step + 1,
-              updatedAt: at,
-            };
-            // The commit point: the source's record names it the primary again.
-            await writeRecord(next, written, 'source');
-            record = written;
-            await writeRecord(from, written, 'target').catch((error: unknown) =>
-              log.warn({ err: error }, 'migration: the target could not be told of the rollback (the source was)'),
-            );
-            await removeCapture(from).catch((error: unknown) =>
-              log.warn({ err: error }, 'migration: capture could not be removed from the target'),
-            );
-          },
-        );
+        const next = await opened(current.source, true);
+        const written: MigrationRecord = {
+          ...current,
+          phase: 'rolled_back',
+          step: current.step + 1,
+          updatedAt: Date.now(),
+        };
+        const { pauseMs, old } = await switchPrimary(to, next, async (from) => {
+          // The commit point: the source's record names it the primary again.
+          await writeRecord(next, written, 'source');
+          record = written;
+          await writeRecord(from, written, 'target').catch((error: unknown) =>
+            log.warn({ err: error }, 'migration: the target could not be told of the rollback (the source was)'),
+          );
+        }).catch(async (error: unknown) => {
+          if (record?.phase !== 'rolled_back') await next.close().catch(() => undefined);
+          throw error;
+        });
         running = false;
+        await removeCapture(old).catch((error: unknown) =>
+          log.warn({ err: error }, 'migration: capture could not be removed from the target'),
+        );
         await releaseLease(old);
         await to.close().catch(() => undefined);
         other = null;
@@ -781,9 +803,10 @@ export function createMigrator(deps: MigratorDeps): Migrator {
         const to = deps.open(reverse ? mine.source : mine.target, { foreignKeys: false });
         await to.ping();
         other = to;
-        // Capture on the primary only (a crash in a cutover may leave it on both, or on neither).
+        // Capture on the primary, and on the target while streaming (a crash in a cutover may leave it anywhere).
         await installCapture(primary());
-        await removeCapture(to);
+        if (mine.phase === 'streaming') await installCapture(to);
+        else await removeCapture(to);
         await load(to);
       } catch (error) {
         log.error({ err: error }, 'migration: cannot resume');
