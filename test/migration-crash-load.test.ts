@@ -19,6 +19,13 @@ import { freshDatabase, needs } from './support/stores.js';
  * every acknowledged write in the store the site serves from.
  */
 
+interface Status {
+  phase: string;
+  runningHere: boolean;
+  copiedRows: number;
+  tables: { name: string; copied: number }[];
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const open = (url: string) => openStore({ url, sqliteSync: 'normal', pgPoolSize: 2 });
 
@@ -94,8 +101,8 @@ describe('live migration survives SIGKILL [sqlite → postgres]', needs('postgre
       server = await startServerProcess(env);
       token = await signIn();
     };
-    const status = async () => (await call(server.base, 'GET', '/admin/migration', token)).body;
-    const waitFor = async (what: string, ok: (s: { phase: string }) => boolean) => {
+    const status = async (): Promise<Status> => (await call(server.base, 'GET', '/admin/migration', token)).body;
+    const waitFor = async (what: string, ok: (s: Status) => boolean) => {
       const deadline = Date.now() + 90_000;
       for (;;) {
         const s = await status();
@@ -108,12 +115,12 @@ describe('live migration survives SIGKILL [sqlite → postgres]', needs('postgre
     try {
       const started = await call(server.base, 'POST', '/admin/migration', token, { target: targetDb.url });
       assert.equal(started.status, 202, JSON.stringify(started.body));
-      const before = await waitFor('a part of the copy', (s: any) => s.copiedRows > 4000); // eslint-disable-line @typescript-eslint/no-explicit-any
+      const before = await waitFor('a part of the copy', (s) => s.copiedRows > 4000);
       await restart();
-      const resumed = await waitFor('the migration running again', (s: any) => s.runningHere); // eslint-disable-line @typescript-eslint/no-explicit-any
+      const resumed = await waitFor('the migration running again', (s) => s.runningHere);
       assert.ok(['copying', 'streaming'].includes(resumed.phase), JSON.stringify(resumed));
-      const copiedAfter = resumed.tables.find((t: { name: string }) => t.name === 'import_map').copied;
-      const copiedBefore = before.tables.find((t: { name: string }) => t.name === 'import_map').copied;
+      const copiedAfter = resumed.tables.find((t) => t.name === 'import_map')?.copied ?? 0;
+      const copiedBefore = before.tables.find((t) => t.name === 'import_map')?.copied ?? Infinity;
       assert.ok(
         copiedAfter >= copiedBefore,
         `the copy went on from its last chunk (${copiedAfter} >= ${copiedBefore})`,
@@ -124,8 +131,8 @@ describe('live migration survives SIGKILL [sqlite → postgres]', needs('postgre
       for (const delay of [20, 250, 2000, 100, 2000]) {
         const { phase } = await waitFor(
           'the migration running here',
-          (s: any) => s.runningHere || s.phase === 'rolled_back',
-        ); // eslint-disable-line @typescript-eslint/no-explicit-any
+          (s) => s.runningHere || s.phase === 'rolled_back',
+        );
         if (phase !== 'streaming' && phase !== 'cut_over') break;
         await sleep(200);
         const command = phase === 'streaming' ? '/admin/migration/cutover' : '/admin/migration/rollback';
