@@ -100,9 +100,13 @@ for (const [from, to] of [
         })();
         for (const table of tables) await copyTable(source.store, target.store, table, 700);
         let position = await drain(source.store, target.store, tables, LOG_START);
-        while (writes < 50) position = await drain(source.store, target.store, tables, position);
+        // Until the writer has written enough; a writer that failed ends the wait (its error is the test's).
+        let failed: unknown = null;
+        const done = writer.catch((error: unknown) => (failed = error ?? new Error('the writer failed')));
+        while (writes < 50 && !failed) position = await drain(source.store, target.store, tables, position);
         running = false;
-        await writer;
+        await done;
+        if (failed) throw failed;
         position = await drain(source.store, target.store, tables, position);
         assert.deepEqual(await readState(target.store, 'applied'), position, 'the applied position is in the target');
 
