@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { openStore, type Store } from '../src/platform/store/index.js';
 import { signUp, signUpAdmin, startTestAppOn, type TestApp } from './support/app.js';
-import { freshDatabase, needs, type StoreKind } from './support/stores.js';
+import { freshDatabase, needs, openTestStore, type StoreKind } from './support/stores.js';
 
 /**
  * The live migration through its admin API, on a running app under load:
@@ -135,6 +135,17 @@ async function assertPresentOnce(store: Store, table: string, ids: readonly stri
 
 const open = (url: string) => openStore({ url, sqliteSync: 'normal', pgPoolSize: 2 });
 
+/** The store's indexes, by name (those its primary and unique keys make aside). */
+const indexNames = async (store: Store) =>
+  (store.dialect === 'sqlite'
+    ? await store.q.all<{ name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND name NOT LIKE 'migration%' ORDER BY name",
+      )
+    : await store.q.all<{ name: string }>(
+        "SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND indexname NOT LIKE 'migration%' AND indexname NOT LIKE '%_pkey' ORDER BY indexname",
+      )
+  ).map((r) => r.name);
+
 for (const [from, to] of [
   ['sqlite', 'postgres'],
   ['postgres', 'postgres'],
@@ -167,12 +178,26 @@ for (const [from, to] of [
         assert.equal(second.status, 409);
         assert.equal(second.body.error.code, 'migration_in_progress');
 
-        await waitFor(
-          'streaming',
-          async () => (await app.agora.migrator.status()).phase === 'streaming',
-          60_000,
-          () => app.agora.migrator.status(),
-        );
+        // The copy fills the target without its secondary indexes, and builds them when it is done.
+        const target = open(targetDb.url);
+        const reference = await openTestStore(to);
+        try {
+          const all = await indexNames(reference.store);
+          assert.ok(all.includes('comments_by_post_version') && all.includes('votes_by_account'));
+          const whileCopying = await indexNames(target);
+          if ((await app.agora.migrator.status()).phase === 'copying')
+            assert.ok(!whileCopying.includes('comments_by_post_version'), 'deferred while the copy runs');
+          await waitFor(
+            'streaming',
+            async () => (await app.agora.migrator.status()).phase === 'streaming',
+            60_000,
+            () => app.agora.migrator.status(),
+          );
+          assert.deepEqual(await indexNames(target), all, 'every index of the schema is on the target');
+        } finally {
+          await target.close();
+          await reference.close();
+        }
         const verified = await app.request('POST', '/admin/migration/verify', { token: site.admin });
         assert.equal(verified.status, 200, JSON.stringify(verified.body));
         assert.equal(

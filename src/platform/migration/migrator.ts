@@ -3,9 +3,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { StoreError, type Store, type StoreHandle } from '../store/index.js';
-import { applyNext, ConflictError, readState, SAVE_STATE, STATE_TABLE } from './apply.js';
+import { applyNext, ConflictError, ensureState, readState, SAVE_STATE, STATE_TABLE } from './apply.js';
 import { CHANGE_LOG, installCapture, LOG_START, removeCapture, type LogPosition } from './capture.js';
 import { keyOf, lastKey, type Key, type MigratedTable } from './copy.js';
+import { deferIndexes, restoreIndexes } from './indexes.js';
 import {
   isRunning,
   readRecord,
@@ -110,6 +111,14 @@ function createMutex() {
   };
 }
 
+/**
+ * Tables copied at once (the largest first): two transactions in flight keep
+ * both the destination and this process busy while the other waits.
+ */
+const COPY_LANES = 2;
+/** Rows per read of a copy chunk (a chunk is read in slices, each overlapping the write of the one before). */
+const READ_ROWS = 512;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const transient = (error: unknown) =>
@@ -189,30 +198,40 @@ export function createMigrator(deps: MigratorDeps): Migrator {
   }
 
   // ---- the loop ----
+  /**
+   * One chunk, written in one transaction with its position. It is read in
+   * slices of READ_ROWS, each read while the slice before it is being
+   * written: the reads overlap the target's work, and no single step holds
+   * the event loop long (the site's requests wait for none of it).
+   */
   async function copyChunk(table: MigratedTable, progress: Copied, to: Store): Promise<void> {
-    const started = performance.now();
     const until = record?.tables.find((t) => t.name === table.name)?.until ?? null;
-    const rows = until === null ? [] : await table.readChunk(primary(), progress.after, chunk, until);
-    if (rows.length === 0) {
-      const done: Copied = { ...progress, done: true };
-      await to.write((tx) => tx.run(SAVE_STATE, [`copy:${table.name}`, JSON.stringify(done)]));
-      copied.set(table.name, done);
-      return;
-    }
-    const next: Copied = {
-      after: keyOf(table, rows[rows.length - 1] as Record<string, unknown>),
-      copied: progress.copied + rows.length,
-      done: false,
-    };
-    await to.write(async (tx) => {
-      await table.upsert(tx, to.dialect, rows);
-      await tx.run(SAVE_STATE, [`copy:${table.name}`, JSON.stringify(next)]);
+    const next = await to.write(async (tx) => {
+      let after = progress.after;
+      let count = 0;
+      let writing: Promise<void> | null = null;
+      while (until !== null && count < chunk) {
+        const want = Math.min(READ_ROWS, chunk - count);
+        const rows = await table.readChunk(primary(), after, want, until);
+        await writing;
+        if (rows.length === 0) break;
+        writing = table.upsert(tx, to.dialect, rows);
+        writing.catch(() => undefined); // awaited below; not unhandled while the next slice is read
+        after = keyOf(table, rows[rows.length - 1] as Record<string, unknown>);
+        count += rows.length;
+        if (rows.length < want) break; // the table's end (or the copy's)
+      }
+      await writing;
+      const saved: Copied = { after, copied: progress.copied + count, done: count === 0 };
+      await tx.run(SAVE_STATE, [`copy:${table.name}`, JSON.stringify(saved)]);
+      return saved;
     });
     copied.set(table.name, next);
-    copiedTotal += rows.length;
-    rate.push({ at: Date.now(), rows: rows.length });
-    deps.observe?.({ copied: rows.length });
-    chunk = await throttle.after(performance.now() - started, chunk, maxChunk);
+    if (next.done) return;
+    const count = next.copied - progress.copied;
+    copiedTotal += count;
+    rate.push({ at: Date.now(), rows: count });
+    deps.observe?.({ copied: count });
   }
 
   async function applyBatch(to: Store): Promise<number> {
@@ -239,11 +258,23 @@ export function createMigrator(deps: MigratorDeps): Migrator {
     if (!record || !to) return false;
     let worked = false;
     if (record.phase === 'copying') {
-      const table = tables.find((t) => !copied.get(t.name)?.done);
-      if (table) {
-        await copyChunk(table, copied.get(table.name) ?? { after: null, copied: 0, done: false }, to);
+      // The largest tables first, COPY_LANES at a time: each its own transaction on its own connection.
+      const rows = (t: MigratedTable) => record?.tables.find((r) => r.name === t.name)?.rows ?? 0;
+      const lanes = tables
+        .filter((t) => !copied.get(t.name)?.done)
+        .sort((a, b) => rows(b) - rows(a))
+        .slice(0, COPY_LANES);
+      if (lanes.length > 0) {
+        const started = performance.now();
+        await Promise.all(
+          lanes.map((t) => copyChunk(t, copied.get(t.name) ?? { after: null, copied: 0, done: false }, to)),
+        );
+        chunk = await throttle.after(performance.now() - started, chunk, maxChunk);
         worked = true;
       } else {
+        const started = Date.now();
+        const built = await restoreIndexes(to);
+        if (built > 0) log.info({ indexes: built, ms: Date.now() - started }, 'migration: secondary indexes built');
         // Capture on the target too, ready for the cutover (PostgreSQL's replica role keeps the applier's writes out of it).
         await installCapture(to);
         await save({ phase: 'streaming', copiedAt: Date.now() }, 'source');
@@ -553,6 +584,8 @@ export function createMigrator(deps: MigratorDeps): Migrator {
         }
         try {
           const kind = await checkTarget(to, target);
+          await ensureState(to);
+          await restoreIndexes(to); // an earlier attempt's, stopped before it built them
           await deps.prepare(to);
           if (kind === 'ours') await clearTarget(to);
           const found = await migratedTables(primary(), to, deps.special);
@@ -566,10 +599,11 @@ export function createMigrator(deps: MigratorDeps): Migrator {
               rows: (await primary().q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t.name}`))?.n ?? 0,
               until: await lastKey(primary(), t),
             });
-          await to.write((tx) =>
-            tx.exec(`CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (name TEXT PRIMARY KEY, value TEXT NOT NULL)`),
-          );
           await to.write((tx) => tx.run(`DELETE FROM ${STATE_TABLE} WHERE name <> 'migration'`));
+          await deferIndexes(
+            to,
+            found.map((t) => t.name),
+          );
           const now = Date.now();
           record = {
             id: randomUUID(),
@@ -780,6 +814,14 @@ export function createMigrator(deps: MigratorDeps): Migrator {
         if (targetIsPrimary(current.phase)) throw notReady('the target is already the primary: roll back or finish');
         running = false;
         await removeCapture(primary());
+        // The target keeps Agora's whole schema: the indexes the copy deferred are built again.
+        if (other)
+          await restoreIndexes(other).catch((error: unknown) =>
+            log.warn(
+              { err: error },
+              "migration: the target's deferred indexes could not be built; a new start builds them",
+            ),
+          );
         await save({ phase: 'aborted' }, 'source').catch(async (error: unknown) => {
           // The target may be what failed: the source's copy of the record is the one that counts.
           log.warn({ err: error }, 'migration: the target could not be told of the abort');
