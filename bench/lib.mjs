@@ -81,7 +81,7 @@ export async function startServer(env) {
 }
 
 export async function api(base, method, path, body, token) {
-  const headers = { 'content-type': 'application/json' };
+  const headers = body === undefined ? {} : { 'content-type': 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   const res = await fetch(base + path, {
     method,
@@ -93,16 +93,19 @@ export async function api(base, method, path, body, token) {
   return text ? JSON.parse(text) : null;
 }
 
-export function ensureWrk() {
-  if (spawnSync('which', ['wrk']).status === 0) return;
+/** A Debian package's command: installed with apt-get when missing and running as root. */
+export function ensureTool(name) {
+  if (spawnSync('which', [name]).status === 0) return;
   if (process.getuid?.() === 0) {
-    console.error('[bench] installing wrk with apt-get');
+    console.error(`[bench] installing ${name} with apt-get`);
     execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit' });
+    execFileSync('apt-get', ['install', '-y', '-qq', name], { stdio: 'inherit' });
     return;
   }
-  throw new Error('wrk is not installed: apt-get install -y wrk');
+  throw new Error(`${name} is not installed: apt-get install -y ${name}`);
 }
+
+export const ensureWrk = () => ensureTool('wrk');
 
 function wrkArgs(url, { connections = 50, threads = 1, duration = 10, headers = {}, script } = {}) {
   const args = [`-t${threads}`, `-c${connections}`, `-d${duration}s`, '--latency'];

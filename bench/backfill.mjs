@@ -1,0 +1,152 @@
+// The live migration's backfill against pgloader, in one run: a SQLite site
+// of 1,000,000 comments (bench/comments-data.mjs: real bodies, threads of
+// 10,000, the authors' votes) is copied to PostgreSQL by Agora while it serves
+// thread reads (at a fixed rate, --load × the capacity measured first), and by
+// pgloader (Debian's package) offline into a fresh database. Rounds alternate the two (a fresh database each); medians.
+// Printed: rows/s of each and their ratio, and the site's read p50/p99 at rest
+// and during Agora's copy (goal: rows/s ≥ pgloader's, p99 within 2× of rest).
+//   node bench/backfill.mjs [--comments 1000000] [--per-thread 10000] [--rounds 1] [--rest 10] [--connections 10] [--load 0.25]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { startPostgres } from '../scripts/pg-server.mjs';
+import { seedComments } from './comments-data.mjs';
+import { ROOT, api, benchStore, ensureTool, parseArgs, startServer } from './lib.mjs';
+
+const opts = parseArgs(process.argv.slice(2), {
+  comments: 1_000_000,
+  perThread: 10_000,
+  rounds: 1,
+  rest: 10,
+  connections: 10,
+  load: 0.25,
+});
+
+ensureTool('pgloader');
+
+const postgres = await startPostgres({ tuning: { shared_buffers: '512MB' } });
+const database = async (name) => {
+  const client = new pg.Client(postgres.url);
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const url = new URL(postgres.url);
+  url.pathname = `/${name}`;
+  return url.toString();
+};
+const countRows = async (url, tables) => {
+  const client = new pg.Client(url);
+  await client.connect();
+  let n = 0;
+  for (const t of tables) n += Number((await client.query(`SELECT COUNT(*) AS n FROM ${t}`)).rows[0].n);
+  await client.end();
+  return n;
+};
+
+const source = await benchStore('sqlite');
+const sizes = Array.from({ length: Math.ceil(opts.comments / opts.perThread) }, () => opts.perThread);
+console.error(`[backfill] seeding ${opts.comments.toLocaleString('en')} comments …`);
+const seeded = await seedComments(source.url, { sizes, signedIn: 1 });
+const file = source.url.slice('sqlite:'.length);
+execFileSync(
+  process.execPath,
+  [
+    '-e',
+    `const D=require('better-sqlite3');const d=new D(${JSON.stringify(file)});d.prepare("UPDATE accounts SET is_admin = 1 WHERE username = 'cuser_00001'").run();d.close()`,
+  ],
+  { cwd: ROOT },
+);
+const admin = seeded.tokens[0];
+console.error(`[backfill] seeded in ${seeded.seconds.toFixed(0)} s`);
+
+const server = await startServer({ AGORA_DATABASE_URL: source.url });
+const paths = seeded.posts.slice(0, 20).map((p) => `/api/v1/posts/${p.id}/comments?limit=50`);
+const readers = (duration, overallRate) =>
+  autocannon({
+    url: server.base,
+    connections: opts.connections,
+    duration,
+    overallRate,
+    requests: paths.map((path) => ({ method: 'GET', path })),
+  });
+const figures = (r) => ({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx });
+// Warm-up (the threads' trees in memory) and the site's capacity; the reads then come at a fixed rate, a share of
+// it, the same at rest and during the copy (a closed loop at full speed would measure only who gets the CPU).
+const capacity = (await readers(5)).requests.average;
+const rate = Math.max(100, Math.round(capacity * opts.load));
+console.error(`[backfill] thread reads: capacity ${Math.round(capacity)} req/s, reading at ${rate} req/s`);
+
+const tables = [
+  'accounts',
+  'communities',
+  'community_moderators',
+  'posts',
+  'comments',
+  'votes',
+  'sessions',
+  'site_secrets',
+];
+const rounds = { agora: [], pgloader: [], rest: [], during: [] };
+for (let round = 1; round <= opts.rounds; round++) {
+  rounds.rest.push(figures(await readers(opts.rest, rate)));
+
+  // pgloader, offline: the site is not read meanwhile.
+  const pgl = await database(`pgloader_${round}`);
+  const load = join(ROOT, '.bench', `pgloader-${process.pid}.load`);
+  writeFileSync(
+    load,
+    `LOAD DATABASE FROM sqlite://${file} INTO ${pgl}
+WITH include drop, create tables, create indexes, reset sequences
+EXCLUDING TABLE NAMES LIKE 'search_fts%', 'migration_%', 'schema_migrations';
+`,
+  );
+  let started = performance.now();
+  const run = spawnSync('pgloader', ['--quiet', '--dynamic-space-size', '4096', load], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const pgloaderSeconds = (performance.now() - started) / 1000;
+  if (run.status !== 0) throw new Error(`pgloader failed:\n${run.stdout}\n${run.stderr}`);
+  const pgloaderRows = await countRows(pgl, tables);
+  rounds.pgloader.push({ rows: pgloaderRows, seconds: pgloaderSeconds, rate: pgloaderRows / pgloaderSeconds });
+  console.error(`[backfill] round ${round} pgloader: ${pgloaderRows} rows in ${pgloaderSeconds.toFixed(1)} s`);
+
+  // Agora, live: the site serves thread reads throughout the copy.
+  const target = await database(`agora_${round}`);
+  const reading = readers(3600, rate);
+  started = performance.now();
+  await api(server.base, 'POST', '/admin/migration', { target }, admin);
+  let status;
+  for (;;) {
+    status = await api(server.base, 'GET', '/admin/migration', undefined, admin);
+    if (status.phase !== 'copying') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const agoraSeconds = (performance.now() - started) / 1000;
+  reading.stop();
+  const during = figures(await reading);
+  if (status.phase !== 'streaming') throw new Error(`the migration ended ${status.phase}: ${status.error}`);
+  rounds.agora.push({ rows: status.copiedRows, seconds: agoraSeconds, rate: status.copiedRows / agoraSeconds });
+  rounds.during.push(during);
+  console.error(`[backfill] round ${round} agora: ${status.copiedRows} rows in ${agoraSeconds.toFixed(1)} s`);
+  await api(server.base, 'DELETE', '/admin/migration', undefined, admin);
+}
+await server.stop();
+postgres.stop();
+source.stop();
+
+const median = (list, key) => [...list].sort((a, b) => a[key] - b[key])[Math.floor(list.length / 2)];
+const agora = median(rounds.agora, 'rate');
+const pgl = median(rounds.pgloader, 'rate');
+const rest = median(rounds.rest, 'p99');
+const during = median(rounds.during, 'p99');
+const n = (x) => Math.round(x).toLocaleString('en');
+console.log(
+  `backfill ${n(opts.comments)} comments sqlite → postgres: agora ${n(agora.rate)} rows/s (${n(agora.rows)} rows in ${agora.seconds.toFixed(1)} s, site serving), pgloader ${n(pgl.rate)} rows/s (${n(pgl.rows)} rows in ${pgl.seconds.toFixed(1)} s, offline): ratio ${(agora.rate / pgl.rate).toFixed(2)} (goal ≥ 1), medians of ${opts.rounds} round(s)`,
+);
+console.log(
+  `thread reads during the copy: ${n(during.rps)} req/s, p50 ${during.p50} ms, p99 ${during.p99} ms; at rest: ${n(rest.rps)} req/s, p50 ${rest.p50} ms, p99 ${rest.p99} ms: p99 ratio ${(during.p99 / rest.p99).toFixed(2)} (goal ≤ 2); non-2xx ${during.non2xx + rest.non2xx}`,
+);
