@@ -116,6 +116,8 @@ function createMutex() {
  * both the destination and this process busy while the other waits.
  */
 const COPY_LANES = 2;
+/** Connections a store the site is about to serve from opens before the switch. */
+const WARM_CONNECTIONS = 8;
 /** Rows per read of a copy chunk (a chunk is read in slices, each overlapping the write of the one before). */
 const READ_ROWS = 512;
 
@@ -554,7 +556,8 @@ export function createMigrator(deps: MigratorDeps): Migrator {
   async function opened(url: string, foreignKeys: boolean): Promise<Store> {
     const store = deps.open(url, { foreignKeys });
     try {
-      await store.ping();
+      // Several at once: a PostgreSQL pool opens its connections now, not for the writes the pause released.
+      await Promise.all(Array.from({ length: WARM_CONNECTIONS }, () => store.ping()));
       return store;
     } catch (error) {
       await store.close().catch(() => undefined);
