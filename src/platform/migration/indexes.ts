@@ -19,29 +19,34 @@ export interface DeferredIndex {
 
 const DEFERRED = 'deferred_indexes';
 
-async function secondaryIndexes(store: Store, tables: ReadonlySet<string>): Promise<DeferredIndex[]> {
-  const all =
+/** Every index of the store's schema, from its catalogue. */
+async function catalogue(store: Store): Promise<(DeferredIndex & { unique: boolean })[]> {
+  const rows =
     store.dialect === 'sqlite'
-      ? await store.q.all<DeferredIndex>(
-          `SELECT m.name AS name, m.tbl_name AS "table", m.sql AS sql
+      ? await store.q.all<DeferredIndex & { unique: number | boolean }>(
+          `SELECT m.name AS name, m.tbl_name AS "table", m.sql AS sql, l."unique" AS "unique"
            FROM sqlite_master m JOIN pragma_index_list(m.tbl_name) l ON l.name = m.name
-           WHERE m.type = 'index' AND m.sql IS NOT NULL AND l."unique" = 0 ORDER BY m.name`,
+           WHERE m.type = 'index' ORDER BY m.name`,
         )
-      : await store.q.all<DeferredIndex>(
-          `SELECT c.relname AS name, t.relname AS "table", pg_get_indexdef(i.indexrelid) AS sql
+      : await store.q.all<DeferredIndex & { unique: number | boolean }>(
+          `SELECT c.relname AS name, t.relname AS "table", pg_get_indexdef(i.indexrelid) AS sql,
+             (i.indisunique OR i.indisprimary) AS "unique"
            FROM pg_index i
            JOIN pg_class c ON c.oid = i.indexrelid
            JOIN pg_class t ON t.oid = i.indrelid
            JOIN pg_namespace n ON n.oid = t.relnamespace
-           WHERE n.nspname = current_schema() AND NOT i.indisunique AND NOT i.indisprimary ORDER BY c.relname`,
+           WHERE n.nspname = current_schema() ORDER BY c.relname`,
         );
-  return all.filter((index) => tables.has(index.table));
+  return rows.map((r) => ({ ...r, unique: Boolean(r.unique) }));
 }
 
 /** Drops the destination's non-unique indexes on these tables, keeping their definitions; how many. */
 export async function deferIndexes(store: Store, tables: readonly string[]): Promise<number> {
   if (await readState(store, DEFERRED)) return 0; // already deferred (a resumed start)
-  const indexes = await secondaryIndexes(store, new Set(tables));
+  const copied = new Set(tables);
+  const indexes = (await catalogue(store))
+    .filter((i) => !i.unique && i.sql !== null && copied.has(i.table))
+    .map(({ name, table, sql }) => ({ name, table, sql }));
   if (indexes.length === 0) return 0;
   await store.write(async (tx) => {
     await tx.run(SAVE_STATE, [DEFERRED, JSON.stringify(indexes)]);
@@ -54,17 +59,10 @@ export async function deferIndexes(store: Store, tables: readonly string[]): Pro
 export async function restoreIndexes(store: Store): Promise<number> {
   const indexes = await readState<DeferredIndex[]>(store, DEFERRED);
   if (!indexes) return 0;
+  const present = new Set((await catalogue(store)).map((i) => i.name));
   let built = 0;
   for (const index of indexes) {
-    const exists =
-      store.dialect === 'sqlite'
-        ? await store.q.get(`SELECT 1 AS x FROM sqlite_master WHERE type = 'index' AND name = ?`, [index.name])
-        : await store.q.get(
-            `SELECT 1 AS x FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relname = ? AND n.nspname = current_schema()`,
-            [index.name],
-          );
-    if (exists) continue;
+    if (present.has(index.name)) continue;
     await store.write(async (tx) => {
       if (store.dialect === 'postgres') await tx.exec(`SET LOCAL maintenance_work_mem = '256MB'`);
       await tx.exec(index.sql);
