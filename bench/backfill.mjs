@@ -6,14 +6,14 @@
 // Printed: rows/s of each and their ratio, and the site's read p50/p99 at rest
 // and during Agora's copy (goal: rows/s ≥ pgloader's, p99 within 2× of rest).
 //   node bench/backfill.mjs [--comments 1000000] [--per-thread 10000] [--rounds 1] [--rest 10] [--connections 10] [--load 0.25]
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { startPostgres } from '../scripts/pg-server.mjs';
 import { seedComments } from './comments-data.mjs';
-import { ROOT, api, benchStore, ensureTool, parseArgs, startServer } from './lib.mjs';
+import { ROOT, api, benchStore, createDatabase, ensureTool, makeAdmin, parseArgs, startServer } from './lib.mjs';
 
 const opts = parseArgs(process.argv.slice(2), {
   comments: 1_000_000,
@@ -27,16 +27,7 @@ const opts = parseArgs(process.argv.slice(2), {
 ensureTool('pgloader');
 
 const postgres = await startPostgres({ tuning: { shared_buffers: '512MB' } });
-const database = async (name) => {
-  const client = new pg.Client(postgres.url);
-  await client.connect();
-  await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const url = new URL(postgres.url);
-  url.pathname = `/${name}`;
-  return url.toString();
-};
+const database = (name) => createDatabase(postgres.url, name);
 const countRows = async (url, tables) => {
   const client = new pg.Client(url);
   await client.connect();
@@ -51,14 +42,7 @@ const sizes = Array.from({ length: Math.ceil(opts.comments / opts.perThread) }, 
 console.error(`[backfill] seeding ${opts.comments.toLocaleString('en')} comments …`);
 const seeded = await seedComments(source.url, { sizes, signedIn: 1 });
 const file = source.url.slice('sqlite:'.length);
-execFileSync(
-  process.execPath,
-  [
-    '-e',
-    `const D=require('better-sqlite3');const d=new D(${JSON.stringify(file)});d.prepare("UPDATE accounts SET is_admin = 1 WHERE username = 'cuser_00001'").run();d.close()`,
-  ],
-  { cwd: ROOT },
-);
+await makeAdmin(source.url, 'cuser_00001');
 const admin = seeded.tokens[0];
 console.error(`[backfill] seeded in ${seeded.seconds.toFixed(0)} s`);
 

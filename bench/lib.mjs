@@ -5,6 +5,7 @@ import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { startPostgres } from '../scripts/pg-server.mjs';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -34,6 +35,29 @@ export async function benchStore(kind) {
     return { url: pg.url, stop: () => pg.stop() };
   }
   throw new Error(`--store must be sqlite or postgres, not ${kind}`);
+}
+
+/** A fresh database `name` on the PostgreSQL server at `serverUrl` (dropped first if there); its URL. */
+export async function createDatabase(serverUrl, name) {
+  const client = new pg.Client(serverUrl);
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Makes an account a site admin, through the Store port (the bench seeds its accounts the same way). */
+export async function makeAdmin(storeUrl, username) {
+  const { openStore } = await import(join(ROOT, 'dist/src/platform/store/index.js'));
+  const store = openStore({ url: storeUrl, pgPoolSize: 1 });
+  try {
+    await store.write((tx) => tx.run('UPDATE accounts SET is_admin = 1 WHERE username = ?', [username]));
+  } finally {
+    await store.close();
+  }
 }
 
 /** The token the bench's servers require for /metrics. */

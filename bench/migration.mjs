@@ -11,10 +11,9 @@
 //   node bench/migration.mjs [--from sqlite|postgres] [--to postgres|sqlite] [--duration 10] [--writers 8] [--readers 4] [--comments 20000]
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { startPostgres } from '../scripts/pg-server.mjs';
 import { seedComments } from './comments-data.mjs';
-import { ROOT, api, parseArgs, startServer } from './lib.mjs';
+import { ROOT, api, createDatabase, makeAdmin, parseArgs, startServer } from './lib.mjs';
 
 const opts = parseArgs(process.argv.slice(2), {
   from: 'sqlite',
@@ -37,13 +36,7 @@ async function storeUrl(kind, name) {
     return `sqlite:${join(dir, `${name}.db`)}`;
   }
   if (kind !== 'postgres') throw new Error(`--from and --to are sqlite or postgres, not ${kind}`);
-  const client = new pg.Client(postgres.url);
-  await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const url = new URL(postgres.url);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return createDatabase(postgres.url, name);
 }
 const sourceUrl = await storeUrl(opts.from, 'source');
 const targetUrl = await storeUrl(opts.to, 'target');
@@ -53,9 +46,7 @@ console.error(`[migration] seeding ${opts.comments.toLocaleString('en')} comment
 const seeded = await seedComments(sourceUrl, { sizes: [opts.comments], signedIn: 1 });
 const names = ['mig_admin', ...Array.from({ length: opts.writers }, (_, i) => `mig_writer_${i + 1}`)];
 const [admin, ...writerTokens] = await seedSignedIn(sourceUrl, names);
-const setup = openStore({ url: sourceUrl, pgPoolSize: 1 });
-await setup.write((tx) => tx.run('UPDATE accounts SET is_admin = 1 WHERE username = ?', ['mig_admin']));
-await setup.close();
+await makeAdmin(sourceUrl, 'mig_admin');
 
 const server = await startServer({
   AGORA_DATABASE_URL: sourceUrl,
