@@ -172,7 +172,7 @@ export function createImporter(deps: {
     report.commentsKept += known.size;
     if (fresh.length === 0) return report;
     // A post made by this import is in the thread's community; one imported before stays where it is.
-    const postCommunityId = report.postsCreated > 0 ? communityId : await posts.communityIdOf(postId);
+    const postCommunityId = report.postsCreated > 0 ? communityId : await posts.communityIdOf(postId, tx);
 
     // Depth of parents imported before (possibly from another file).
     const parents = await allIn([...known.values()], (slice) => tx.all<q.CommentRow>(q.byIds(slice.length), slice));

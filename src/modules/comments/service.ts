@@ -295,7 +295,7 @@ export function createCommentsService(deps: CommentsDeps) {
       const comment = await tx.get<q.CommentRow>(q.FOR_CHANGE[store.dialect], [id]);
       if (!comment) throw new AppError('not_found', 'no such comment');
       const postId = comment.post_id;
-      const communityId = await posts.communityIdOf(postId); // kept after the first ask: a post never moves
+      const communityId = await posts.communityIdOf(postId, tx); // kept after the first ask: a post never moves
       const done = await fn(tx, comment, { communityId });
       if (!done) return null;
       if (done.unchanged) return done.result; // nothing written: no new change number
@@ -582,7 +582,7 @@ export function createCommentsService(deps: CommentsDeps) {
     /** Moderator removal with a reason: the node stays, its body is hidden, it leaves search. */
     async removeAsModerator(id: string, reason: string, principal: Principal): Promise<Comment> {
       await change(id, async (tx, comment, { communityId }) => {
-        await moderation.assertModerator(communityId, principal);
+        await moderation.assertModerator(communityId, principal, tx);
         if ((await tx.run(q.REMOVE, [clock.now(), reason, id])) === 0) return null;
         await search.remove(tx, 'comments', id);
         await moderation.resolveReportsOn(tx, 'comment', id, principal.accountId);
@@ -601,7 +601,7 @@ export function createCommentsService(deps: CommentsDeps) {
 
     async restoreAsModerator(id: string, principal: Principal): Promise<Comment> {
       await change(id, async (tx, comment, { communityId }) => {
-        await moderation.assertModerator(communityId, principal);
+        await moderation.assertModerator(communityId, principal, tx);
         if ((await tx.run(q.RESTORE, [id])) === 0) return null;
         if (comment.deleted_at === null && comment.body !== null)
           await search.index(tx, 'comments', id, '', comment.body);

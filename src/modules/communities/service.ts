@@ -7,7 +7,7 @@ import type { Principal } from '../../platform/principal.js';
 import type { Cursors } from '../../platform/cursor.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
-import type { Store, Tx } from '../../platform/store/index.js';
+import type { Queryable, Store, Tx } from '../../platform/store/index.js';
 import type { SearchModule } from '../search/index.js';
 import * as q from './queries.js';
 
@@ -122,8 +122,9 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
     });
   }
 
-  async function isModerator(communityId: string, accountId: string): Promise<boolean> {
-    return (await store.q.get(q.IS_MODERATOR, [communityId, accountId])) !== undefined;
+  /** `within`: the caller's transaction, when it has one (a transaction must not wait for a second connection). */
+  async function isModerator(communityId: string, accountId: string, within: Queryable = store.q): Promise<boolean> {
+    return (await within.get(q.IS_MODERATOR, [communityId, accountId])) !== undefined;
   }
 
   return {
@@ -234,8 +235,8 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
     isModerator,
 
     /** Moderators of the community and site admins may moderate it. */
-    async canModerate(communityId: string, principal: Principal): Promise<boolean> {
-      return principal.isAdmin || isModerator(communityId, principal.accountId);
+    async canModerate(communityId: string, principal: Principal, within?: Queryable): Promise<boolean> {
+      return principal.isAdmin || isModerator(communityId, principal.accountId, within);
     },
 
     /** Adds a moderator in the caller's transaction; false if already one. */

@@ -133,8 +133,9 @@ export function createModerationService(deps: ModerationDeps) {
 
   return {
     /** Throws forbidden unless the principal may moderate the community. */
-    async assertModerator(communityId: string, principal: Principal): Promise<void> {
-      if (!(await communities.canModerate(communityId, principal)))
+    /** `within`: the caller's transaction, when it has one. */
+    async assertModerator(communityId: string, principal: Principal, within?: Queryable): Promise<void> {
+      if (!(await communities.canModerate(communityId, principal, within)))
         throw new AppError('forbidden', 'only moderators of this community may do this');
     },
 

@@ -297,10 +297,11 @@ export function createPostsService(deps: PostsDeps) {
     },
 
     /** The community a post is in (not_found: no such post); a post never moves, so the answer is kept. */
-    async communityIdOf(id: string): Promise<string> {
+    /** `within`: the caller's transaction, when it has one (a transaction must not wait for a second connection). */
+    async communityIdOf(id: string, within: Queryable = store.q): Promise<string> {
       const found = await communityOfPost.get(
         id,
-        async () => (await store.q.get<q.PostRow>(q.BY_ID, [id]))?.community_id,
+        async () => (await within.get<q.PostRow>(q.BY_ID, [id]))?.community_id,
       );
       if (found === undefined) throw new AppError('not_found', 'no such post');
       return found;

@@ -30,7 +30,11 @@ export function translatePgError(error: unknown): unknown {
       return new StoreError(kind, message, { cause: error });
     }
   }
-  if (/Connection terminated|connection timeout|Client has encountered a connection error/i.test(message)) {
+  if (
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      message,
+    )
+  ) {
     return new StoreError('unavailable', message, { cause: error });
   }
   return error;

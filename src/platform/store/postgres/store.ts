@@ -21,6 +21,9 @@ export interface PostgresStoreOptions {
   foreignKeys?: boolean;
 }
 
+/** The longest a statement or a transaction waits for a pooled connection. */
+const CONNECT_WAIT_MS = 30_000;
+
 /** PostgreSQL's answer to a statement sent after another one of its transaction failed. */
 const inFailedTransaction = (error: unknown) => (error as { cause?: { code?: unknown } })?.cause?.code === '25P02';
 
@@ -42,6 +45,11 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     application_name: 'agora',
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     idle_in_transaction_session_timeout: 60_000,
+    // A transaction must never wait for a second connection (its callers pass it
+    // down instead); if one did, with the pool full of such transactions, this
+    // bound turns the wait into an error (503) instead of a process that answers
+    // nothing more.
+    connectionTimeoutMillis: CONNECT_WAIT_MS,
     ...(options.foreignKeys === false ? { options: '-c session_replication_role=replica' } : {}),
     // Statements issued together (Promise.all) go out without waiting for
     // each other's answers: one round trip instead of one each.
