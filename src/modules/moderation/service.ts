@@ -132,8 +132,7 @@ export function createModerationService(deps: ModerationDeps) {
   }
 
   return {
-    /** Throws forbidden unless the principal may moderate the community. */
-    /** `within`: the caller's transaction, when it has one. */
+    /** Throws forbidden unless the principal may moderate the community; `within`: the caller's transaction, when it has one. */
     async assertModerator(communityId: string, principal: Principal, within?: Queryable): Promise<void> {
       if (!(await communities.canModerate(communityId, principal, within)))
         throw new AppError('forbidden', 'only moderators of this community may do this');

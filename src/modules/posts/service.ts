@@ -296,8 +296,10 @@ export function createPostsService(deps: PostsDeps) {
       return { version: post.comment_version };
     },
 
-    /** The community a post is in (not_found: no such post); a post never moves, so the answer is kept. */
-    /** `within`: the caller's transaction, when it has one (a transaction must not wait for a second connection). */
+    /**
+     * The community a post is in (not_found: no such post); a post never moves, so the answer is kept.
+     * `within`: the caller's transaction, when it has one (a transaction must not wait for a second connection).
+     */
     async communityIdOf(id: string, within: Queryable = store.q): Promise<string> {
       const found = await communityOfPost.get(
         id,
