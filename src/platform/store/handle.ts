@@ -72,6 +72,9 @@ export function createStoreHandle(initial: Store, observeWrite?: (seconds: numbe
       return readOnly;
     },
     q,
+    get bulk() {
+      return current.bulk;
+    },
     notices,
     read: (fn) => current.read(fn),
     async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

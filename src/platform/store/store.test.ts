@@ -143,6 +143,23 @@ describeStores('store contract', (kind) => {
     assert.equal(now?.c, (seen[0] ?? 0) + 1);
   });
 
+  test('bulk reads see the latest commit as q does; a blob arrives as bytes; a bad statement is a StoreError', async () => {
+    await store.write((tx) => tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['bulk', 'b', 7]));
+    const sql = 'SELECT id, name, n FROM t_items WHERE id = ?';
+    assert.deepEqual(await store.bulk.get(sql, ['bulk']), await store.q.get(sql, ['bulk']));
+    assert.deepEqual(await store.bulk.all(sql, ['bulk']), [{ id: 'bulk', name: 'b', n: 7 }]);
+    const blob = kind === 'sqlite' ? "CAST('héllo' AS BLOB)" : "convert_to('héllo', 'UTF8')";
+    const bytes = (await store.bulk.get<{ b: Uint8Array }>(`SELECT ${blob} AS b`))?.b;
+    assert.ok(bytes instanceof Uint8Array);
+    assert.equal(Buffer.from(bytes).toString(), 'héllo');
+    await assert.rejects(store.bulk.all('SELECT nope FROM t_items'), StoreError);
+    // The bulk reader goes on after a failure.
+    assert.equal(
+      (await store.bulk.get<{ c: number }>('SELECT COUNT(*) AS c FROM t_items WHERE id = ?', ['bulk']))?.c,
+      1,
+    );
+  });
+
   test('a question mark inside a string literal is not a placeholder', async () => {
     const row = await store.q.get<{ a: string; b: string }>("SELECT '?' AS a, ? AS b", ['x']);
     assert.deepEqual(row, { a: '?', b: 'x' });

@@ -95,6 +95,13 @@ export interface Store {
   readonly description: string;
   /** Reads outside a transaction; each statement sees the latest commit. */
   readonly q: Queryable;
+  /**
+   * Reads outside a transaction that are long and not the site's own (a live
+   * migration's copy): on SQLite run by a worker thread at a lower CPU
+   * priority, so the event loop never waits for them; on PostgreSQL the same
+   * as `q` (the server does the work).
+   */
+  readonly bulk: Queryable;
   readonly notices: Notices;
   /** Reads that see one consistent snapshot. */
   read<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;

@@ -153,12 +153,14 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     }
   }
 
+  const direct = queryable(pool);
   return {
     dialect: 'postgres',
     description: redact(options.url),
     capabilities: POSTGRES_CAPABILITIES,
     onReplaced() {},
-    q: queryable(pool),
+    q: direct,
+    bulk: direct,
     notices,
     read: (fn) => transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', fn),
     async write(fn) {

@@ -3,9 +3,10 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Param, Queryable, Row, Store, StoreStats, Tx } from '../types.js';
-import { SQLITE_CAPABILITIES } from '../types.js';
+import { SQLITE_CAPABILITIES, StoreError } from '../types.js';
 import { commitThisTurn } from '../../turn.js';
 import { singleProcessNotices } from '../notices.js';
+import type { BulkAnswer, BulkQuery, BulkReaderData } from './bulk-reader.js';
 import { translateSqliteError } from './errors.js';
 
 export type SqliteSync = 'normal' | 'full';
@@ -44,12 +45,14 @@ interface WriteJob {
  * commit that holds its write. The commit runs first in the turn's check
  * phase, before the reads waiting for it (turn.ts). The WAL is copied back into the database by
  * a worker thread (checkpointer.ts), so commits never wait for a checkpoint.
+ * Long reads (`bulk`) run in another worker thread (bulk-reader.ts).
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
   const writer = openConnection(options, false);
   const reader = openConnection(options, true);
   const checkpointer = options.path === ':memory:' ? null : startCheckpointer(options, writer);
+  const bulk = options.path === ':memory:' ? null : createBulkReader(options.path);
   const idleReaders: Connection[] = [];
   const maxBatch = options.maxBatch ?? 256;
   let queue: WriteJob[] = [];
@@ -124,6 +127,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     capabilities: SQLITE_CAPABILITIES,
     onReplaced() {},
     q: reader.queryable,
+    bulk: bulk?.queryable ?? reader.queryable,
     notices: singleProcessNotices(),
     async read(fn) {
       const conn = idleReaders.pop() ?? openConnection(options, true);
@@ -153,6 +157,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       closed = true;
       if (draining) await new Promise<void>((resolve) => (idle = resolve));
       await checkpointer?.stop();
+      await bulk?.stop();
       writer.db.pragma('optimize');
       for (const conn of [writer, reader, ...idleReaders]) conn.db.close();
     },
@@ -192,6 +197,72 @@ function startCheckpointer(options: SqliteStoreOptions, writer: Connection): { s
         worker.once('exit', () => resolve());
         worker.postMessage('stop');
       }),
+  };
+}
+
+/** Nice value the bulk reader's thread adds: below the site's requests, above nothing else. */
+const BULK_NICE = 10;
+
+/**
+ * `Store.bulk`: statements run by a worker thread on its own read-only
+ * connection (bulk-reader.ts), started at the first one. While none is
+ * running the worker does not keep the process alive; if it dies, the
+ * statements it held fail and the next one starts another.
+ */
+function createBulkReader(path: string): { queryable: Queryable; stop(): Promise<void> } {
+  let worker: Worker | null = null;
+  let next = 0;
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
+  const failAll = (error: Error) => {
+    for (const p of pending.values()) p.reject(new StoreError('unavailable', error.message, { cause: error }));
+    pending.clear();
+  };
+  function start(): Worker {
+    const w = new Worker(new URL('./bulk-reader.js', import.meta.url), {
+      workerData: { path, nice: BULK_NICE } satisfies BulkReaderData,
+    });
+    w.unref();
+    w.on('message', (answer: BulkAnswer) => {
+      const p = pending.get(answer.id);
+      if (!p) return;
+      pending.delete(answer.id);
+      if (pending.size === 0) w.unref();
+      if ('error' in answer)
+        p.reject(translateSqliteError(Object.assign(new Error(answer.error.message), answer.error)));
+      else p.resolve(answer.value);
+    });
+    w.on('error', (error) => failAll(error));
+    w.on('exit', (code) => {
+      if (worker === w) worker = null;
+      failAll(new Error(`the SQLite bulk reader exited (${code})`));
+    });
+    return w;
+  }
+  const query = (mode: BulkQuery['mode'], sql: string, params: readonly Param[] = []) =>
+    new Promise<unknown>((resolve, reject) => {
+      worker ??= start();
+      const id = next++;
+      pending.set(id, { resolve, reject });
+      worker.ref();
+      worker.postMessage({ id, sql, params: params as unknown[], mode } satisfies BulkQuery);
+    });
+  return {
+    queryable: {
+      all: async <T = Row>(sql: string, params?: readonly Param[]) => (await query('all', sql, params)) as T[],
+      get: async <T = Row>(sql: string, params?: readonly Param[]) =>
+        (await query('get', sql, params)) as T | undefined,
+      run: async (sql: string, params?: readonly Param[]) => (await query('run', sql, params)) as number,
+    },
+    async stop() {
+      const w = worker;
+      worker = null;
+      if (!w) return;
+      await new Promise<void>((resolve) => {
+        w.ref();
+        w.once('exit', () => resolve());
+        w.postMessage('stop');
+      });
+    },
   };
 }
 
