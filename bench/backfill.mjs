@@ -13,7 +13,18 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { startPostgres } from '../scripts/pg-server.mjs';
 import { seedComments } from './comments-data.mjs';
-import { ROOT, api, benchStore, createDatabase, ensureTool, makeAdmin, parseArgs, startServer } from './lib.mjs';
+import {
+  METRICS_TOKEN,
+  ROOT,
+  api,
+  benchStore,
+  cpuSeconds,
+  createDatabase,
+  ensureTool,
+  makeAdmin,
+  parseArgs,
+  startServer,
+} from './lib.mjs';
 
 const opts = parseArgs(process.argv.slice(2), {
   comments: 1_000_000,
@@ -73,6 +84,36 @@ const tables = [
   'sessions',
   'site_secrets',
 ];
+// CPU seconds of each part: the site's process (the copy runs in it), this process (the load generator; with
+// `reaped`, pgloader, which it runs and waits for) and the PostgreSQL server with its backends.
+const cpuNow = () => ({
+  site: cpuSeconds(server.child.pid),
+  siteMain: cpuSeconds(server.child.pid, { thread: server.child.pid }),
+  bench: cpuSeconds(process.pid, { reaped: true }),
+  postgres: cpuSeconds(postgres.pid, { reaped: true, tree: true }),
+});
+const cpuSince = (before) => Object.fromEntries(Object.entries(cpuNow()).map(([k, v]) => [k, v - before[k]]));
+// The site's own view of the copy, from its /metrics: event-loop delay (since the previous scrape), time in GC, and
+// the thread reads' share answered within 10 ms inside the process.
+const scrape = async () => {
+  const text = await (
+    await fetch(`${server.base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+  ).text();
+  const value = (re) =>
+    text
+      .split('\n')
+      .filter((l) => re.test(l))
+      .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  return {
+    loopMax: value(/^agora_event_loop_delay_max_seconds /),
+    loopP99: value(/^agora_event_loop_delay_p99_seconds /),
+    gc: value(/^nodejs_gc_duration_seconds_sum/),
+    reads: value(/^agora_http_request_duration_seconds_count\{.*comments/),
+    fast: value(/^agora_http_request_duration_seconds_bucket\{(?=.*le="0\.01")(?=.*comments)/),
+  };
+};
+const insideLine = (a, b) =>
+  `event loop delay max ${(b.loopMax * 1000).toFixed(0)} ms, p99 ${(b.loopP99 * 1000).toFixed(0)} ms; GC ${(b.gc - a.gc).toFixed(2)} s; reads within 10 ms in the process ${(((b.fast - a.fast) / Math.max(1, b.reads - a.reads)) * 100).toFixed(2)} %`;
 const rounds = { agora: [], pgloader: [], rest: [], during: [] };
 for (let round = 1; round <= opts.rounds; round++) {
   rounds.rest.push(figures(await readers(opts.rest, rate)));
@@ -87,6 +128,7 @@ WITH include drop, create tables, create indexes, reset sequences
 EXCLUDING TABLE NAMES LIKE 'search_fts%', 'migration_%', 'schema_migrations';
 `,
   );
+  let cpu = cpuNow();
   let started = performance.now();
   const run = spawnSync('pgloader', ['--quiet', '--dynamic-space-size', '4096', load], {
     encoding: 'utf8',
@@ -95,12 +137,19 @@ EXCLUDING TABLE NAMES LIKE 'search_fts%', 'migration_%', 'schema_migrations';
   const pgloaderSeconds = (performance.now() - started) / 1000;
   if (run.status !== 0) throw new Error(`pgloader failed:\n${run.stdout}\n${run.stderr}`);
   const pgloaderRows = await countRows(pgl, tables);
-  rounds.pgloader.push({ rows: pgloaderRows, seconds: pgloaderSeconds, rate: pgloaderRows / pgloaderSeconds });
+  rounds.pgloader.push({
+    rows: pgloaderRows,
+    seconds: pgloaderSeconds,
+    rate: pgloaderRows / pgloaderSeconds,
+    cpu: cpuSince(cpu),
+  });
   console.error(`[backfill] round ${round} pgloader: ${pgloaderRows} rows in ${pgloaderSeconds.toFixed(1)} s`);
 
   // Agora, live: the site serves thread reads throughout the copy.
   const target = await database(`agora_${round}`);
   const reading = readers(3600, rate);
+  const metricsBefore = await scrape();
+  cpu = cpuNow();
   started = performance.now();
   await api(server.base, 'POST', '/admin/migration', { target }, admin);
   let status;
@@ -110,10 +159,18 @@ EXCLUDING TABLE NAMES LIKE 'search_fts%', 'migration_%', 'schema_migrations';
     await new Promise((r) => setTimeout(r, 100));
   }
   const agoraSeconds = (performance.now() - started) / 1000;
+  const agoraCpu = cpuSince(cpu);
+  const metricsAfter = await scrape();
+  console.error(`[backfill] during the copy: ${insideLine(metricsBefore, metricsAfter)}`);
   reading.stop();
   const during = figures(await reading);
   if (status.phase !== 'streaming') throw new Error(`the migration ended ${status.phase}: ${status.error}`);
-  rounds.agora.push({ rows: status.copiedRows, seconds: agoraSeconds, rate: status.copiedRows / agoraSeconds });
+  rounds.agora.push({
+    rows: status.copiedRows,
+    seconds: agoraSeconds,
+    rate: status.copiedRows / agoraSeconds,
+    cpu: agoraCpu,
+  });
   rounds.during.push(during);
   console.error(`[backfill] round ${round} agora: ${status.copiedRows} rows in ${agoraSeconds.toFixed(1)} s`);
   await api(server.base, 'DELETE', '/admin/migration', undefined, admin);
@@ -131,6 +188,9 @@ const n = (x) => Math.round(x).toLocaleString('en');
 console.log(
   `backfill ${n(opts.comments)} comments sqlite → postgres: agora ${n(agora.rate)} rows/s (${n(agora.rows)} rows in ${agora.seconds.toFixed(1)} s, site serving), pgloader ${n(pgl.rate)} rows/s (${n(pgl.rows)} rows in ${pgl.seconds.toFixed(1)} s, offline): ratio ${(agora.rate / pgl.rate).toFixed(2)} (goal ≥ 1), medians of ${opts.rounds} round(s)`,
 );
+const cpuLine = (c) =>
+  `site ${c.site.toFixed(1)} (its main thread ${c.siteMain.toFixed(1)}), load generator and pgloader ${c.bench.toFixed(1)}, postgres ${c.postgres.toFixed(1)}`;
+console.log(`cpu seconds: agora's copy: ${cpuLine(agora.cpu)}; pgloader: ${cpuLine(pgl.cpu)}`);
 console.log(
   `thread reads during the copy: ${n(during.rps)} req/s, p50 ${during.p50} ms, p99 ${during.p99} ms; at rest: ${n(rest.rps)} req/s, p50 ${rest.p50} ms, p99 ${rest.p99} ms: p99 ratio ${(during.p99 / rest.p99).toFixed(2)} (goal ≤ 2); non-2xx ${during.non2xx + rest.non2xx}`,
 );

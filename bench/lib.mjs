@@ -1,7 +1,7 @@
 // Shared pieces of the benchmarks: a throwaway store, the real server as a
 // child process, and wrk (installed with apt-get when missing, as root).
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -130,6 +130,39 @@ export function ensureTool(name) {
 }
 
 export const ensureWrk = () => ensureTool('wrk');
+
+const TICKS = 100; // Linux's USER_HZ: /proc counts CPU time in hundredths of a second
+/** /proc/<pid>/stat's fields after the command name (field 3 onwards), or null when the process is gone. */
+function statOf(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+/**
+ * CPU seconds used so far (Linux): by a process (user + system), with
+ * `reaped` also by the children it has waited for (a spawnSync'd tool), with
+ * `tree` also by its live children (a PostgreSQL server's backends: the ones
+ * that ended are in the postmaster's reaped share); with `thread`, by that
+ * thread of it alone (its main thread's id is its own).
+ */
+export function cpuSeconds(pid, { reaped = false, tree = false, thread = null } = {}) {
+  if (thread !== null) {
+    const f = statOf(`${pid}/task/${thread}`);
+    return f ? (Number(f[11]) + Number(f[12])) / TICKS : 0;
+  }
+  const own = (f) => (f ? Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0) : 0);
+  let ticks = own(statOf(pid));
+  if (tree)
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      const f = statOf(name);
+      if (f && Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
+    }
+  return ticks / TICKS;
+}
 
 function wrkArgs(url, { connections = 50, threads = 1, duration = 10, headers = {}, script } = {}) {
   const args = [`-t${threads}`, `-c${connections}`, `-d${duration}s`, '--latency'];

@@ -2,7 +2,7 @@
 // Used by the test runner and the benchmarks; needs only the server binaries
 // (installed with apt-get when missing and running as root).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +98,8 @@ export async function startPostgres({ tuning = {} } = {}) {
   return {
     url,
     dir,
+    /** The postmaster's process id (its backends are its children). */
+    pid: Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]),
     stop() {
       if (stopped) return;
       stopped = true;
