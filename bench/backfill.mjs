@@ -116,7 +116,13 @@ const insideLine = (a, b) =>
   `event loop delay max ${(b.loopMax * 1000).toFixed(0)} ms, p99 ${(b.loopP99 * 1000).toFixed(0)} ms; GC ${(b.gc - a.gc).toFixed(2)} s; reads within 10 ms in the process ${(((b.fast - a.fast) / Math.max(1, b.reads - a.reads)) * 100).toFixed(2)} %`;
 const rounds = { agora: [], pgloader: [], rest: [], during: [] };
 for (let round = 1; round <= opts.rounds; round++) {
-  rounds.rest.push(figures(await readers(opts.rest, rate)));
+  const restCpu = cpuNow();
+  const restStarted = performance.now();
+  const atRest = figures(await readers(opts.rest, rate));
+  rounds.rest.push({
+    ...atRest,
+    mainPerSecond: cpuSince(restCpu).siteMain / ((performance.now() - restStarted) / 1000),
+  });
 
   // pgloader, offline: the site is not read meanwhile.
   const pgl = await database(`pgloader_${round}`);
@@ -161,7 +167,9 @@ EXCLUDING TABLE NAMES LIKE 'search_fts%', 'migration_%', 'schema_migrations';
   const agoraSeconds = (performance.now() - started) / 1000;
   const agoraCpu = cpuSince(cpu);
   const metricsAfter = await scrape();
-  console.error(`[backfill] during the copy: ${insideLine(metricsBefore, metricsAfter)}`);
+  console.error(
+    `[backfill] during the copy: ${insideLine(metricsBefore, metricsAfter)}; the site's main thread busy ${((agoraCpu.siteMain / ((performance.now() - started) / 1000)) * 100).toFixed(0)} % of the time (at rest, the same reads: ${(rounds.rest[rounds.rest.length - 1].mainPerSecond * 100).toFixed(0)} %)`,
+  );
   reading.stop();
   const during = figures(await reading);
   if (status.phase !== 'streaming') throw new Error(`the migration ended ${status.phase}: ${status.error}`);
