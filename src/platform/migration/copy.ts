@@ -124,7 +124,7 @@ export function keyRange(
 
 /** The largest primary key of a table now (null when empty): a copy's end, fixed when capture has begun. */
 export async function lastKey(store: Store, table: Pick<MigratedTable, 'name' | 'primaryKey'>): Promise<Key | null> {
-  const from = store.dialect === 'sqlite' ? await sqliteKeyOrder(store, table.name) : table.name;
+  const from = await keyOrdered(store, table.name);
   const row = await store.q.get<Row>(
     `SELECT ${table.primaryKey.join(', ')} FROM ${from} ORDER BY ${table.primaryKey.map((c) => `${c} DESC`).join(', ')} LIMIT 1`,
   );
@@ -134,12 +134,14 @@ export async function lastKey(store: Store, table: Pick<MigratedTable, 'name' | 
 const keyIndexes = new WeakMap<Store, Map<string, string>>();
 
 /**
- * `table INDEXED BY` its primary key's index on SQLite. A keyset read must
- * walk the key's own index: with the statistics of a busy site, the planner
- * may pick a secondary index that skip-scans and sorts (votes: a chunk read
- * cost ten times the write), and a full table sort per chunk is quadratic.
+ * The FROM of a keyset read: on SQLite `table INDEXED BY` its primary key's
+ * index, on PostgreSQL the table. A keyset read must walk the key's own
+ * index: with the statistics of a busy site, SQLite's planner may pick a
+ * secondary index that skip-scans and sorts (votes: a chunk read cost ten
+ * times the write), and a full table sort per chunk is quadratic.
  */
-async function sqliteKeyOrder(store: Store, table: string): Promise<string> {
+async function keyOrdered(store: Store, table: string): Promise<string> {
+  if (store.dialect !== 'sqlite') return table;
   let known = keyIndexes.get(store);
   if (!known) keyIndexes.set(store, (known = new Map()));
   let from = known.get(table);
@@ -165,10 +167,11 @@ export function plainTable(shape: TableShape): MigratedTable {
       : `ON CONFLICT (${order}) DO UPDATE SET ${others.map((c) => `${c} = excluded.${c}`).join(', ')}`;
   const perKey = shape.primaryKey.length;
   // A slice's rows built by each engine from its own rows, and taken apart by the other's.
+  const named = shape.columns.map((c) => `'${c}', ${c}`).join(', ');
   const asJson: Record<Dialect, string> = {
     // As a blob: moved from the store's worker thread as bytes, and sent to PostgreSQL as they are.
-    sqlite: `CAST(json_group_array(json_object(${shape.columns.map((c) => `'${c}', ${c}`).join(', ')})) AS BLOB)`,
-    postgres: `COALESCE(json_agg(json_build_object(${shape.columns.map((c) => `'${c}', ${c}`).join(', ')})), '[]')::text`,
+    sqlite: `CAST(json_group_array(json_object(${named})) AS BLOB)`,
+    postgres: `COALESCE(json_agg(json_build_object(${named})), '[]')::text`,
   };
   const fromJson: Record<Dialect, string> = {
     sqlite: `SELECT ${shape.columns.map((c) => `value ->> '$.${c}'`).join(', ')} FROM json_each(?) WHERE true`,
@@ -180,11 +183,11 @@ export function plainTable(shape: TableShape): MigratedTable {
     columns: shape.columns,
     async readChunk(store, after, limit, until = null) {
       const { where, params } = keyRange(shape.primaryKey, after, until);
-      const from = store.dialect === 'sqlite' ? await sqliteKeyOrder(store, shape.name) : shape.name;
+      const from = await keyOrdered(store, shape.name);
       return store.q.all<Row>(`SELECT ${columns} FROM ${from} ${where} ORDER BY ${order} LIMIT ?`, [...params, limit]);
     },
     async readSlice(store, after, limit, until) {
-      const from = store.dialect === 'sqlite' ? await sqliteKeyOrder(store, shape.name) : shape.name;
+      const from = await keyOrdered(store, shape.name);
       // Where the slice ends: the limit-th key (a walk of the key's index), or the copy's end when fewer are left.
       const range = keyRange(shape.primaryKey, after, until);
       const end = await store.bulk.get<Row>(
@@ -200,11 +203,11 @@ export function plainTable(shape: TableShape): MigratedTable {
       return { json: read?.json ?? '[]', count: read?.count ?? 0, last };
     },
     async upsertSlice(tx, dialect, slice) {
+      if (slice.count === 0) return;
       // SQLite reads a blob as its own binary JSON: it is given the text.
       const json =
         dialect === 'sqlite' && typeof slice.json !== 'string' ? Buffer.from(slice.json).toString() : slice.json;
-      if (slice.count > 0)
-        await tx.run(`INSERT INTO ${shape.name} (${columns}) ${fromJson[dialect]} ${onConflict}`, [json]);
+      await tx.run(`INSERT INTO ${shape.name} (${columns}) ${fromJson[dialect]} ${onConflict}`, [json]);
     },
     async readKeys(store, keys) {
       const out: Row[] = [];
