@@ -168,10 +168,10 @@ export function plainTable(shape: TableShape): MigratedTable {
   const perKey = shape.primaryKey.length;
   // A slice's rows built by each engine from its own rows, and taken apart by the other's.
   const named = shape.columns.map((c) => `'${c}', ${c}`).join(', ');
+  // As bytes: moved from the source's worker thread to the target's (or the SQLite writer) without becoming a string.
   const asJson: Record<Dialect, string> = {
-    // As a blob: moved from the store's worker thread as bytes, and sent to PostgreSQL as they are.
     sqlite: `CAST(json_group_array(json_object(${named})) AS BLOB)`,
-    postgres: `COALESCE(json_agg(json_build_object(${named})), '[]')::text`,
+    postgres: `convert_to(COALESCE(json_agg(json_build_object(${named})), '[]')::text, 'UTF8')`,
   };
   const fromJson: Record<Dialect, string> = {
     sqlite: `SELECT ${shape.columns.map((c) => `value ->> '$.${c}'`).join(', ')} FROM json_each(?) WHERE true`,

@@ -208,7 +208,8 @@ export function createMigrator(deps: MigratorDeps): Migrator {
    */
   async function copyChunk(table: MigratedTable, progress: Copied, to: Store): Promise<void> {
     const until = record?.tables.find((t) => t.name === table.name)?.until ?? null;
-    const next = await to.write(async (tx) => {
+    // Off the site's event loop where the target can (PostgreSQL: the store's worker thread sends the slices).
+    const next = await to.bulkWrite(async (tx) => {
       // The chunk and its position commit together: if the target's server crashes before its WAL reaches
       // the disk, both are lost and the copy goes on from the position before. So no wait for that flush.
       if (to.dialect === 'postgres') await tx.run('SET LOCAL synchronous_commit = off');

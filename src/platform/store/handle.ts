@@ -1,4 +1,4 @@
-import type { Notices, Queryable, Store, StoreStats, Tx } from './types.js';
+import type { Notices, Queryable, Store, StoreStats } from './types.js';
 import { StoreError } from './types.js';
 
 /**
@@ -52,6 +52,21 @@ export function createStoreHandle(initial: Store, observeWrite?: (seconds: numbe
     run: (sql, params) => current.q.run(sql, params),
   };
 
+  /** A write on the current store, once writes are not paused: counted, so that a pause waits for it. */
+  async function writing<T>(run: (store: Store) => Promise<T>): Promise<T> {
+    while (paused) await paused.promise;
+    if (readOnly) throw new StoreError('read_only', 'the site is in read-only mode');
+    running++;
+    const started = performance.now();
+    try {
+      return await run(current);
+    } finally {
+      observeWrite?.((performance.now() - started) / 1000);
+      running--;
+      if (running === 0) for (const done of drained.splice(0)) done();
+    }
+  }
+
   return {
     get dialect() {
       return current.dialect;
@@ -77,19 +92,8 @@ export function createStoreHandle(initial: Store, observeWrite?: (seconds: numbe
     },
     notices,
     read: (fn) => current.read(fn),
-    async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-      while (paused) await paused.promise;
-      if (readOnly) throw new StoreError('read_only', 'the site is in read-only mode');
-      running++;
-      const started = performance.now();
-      try {
-        return await current.write(fn);
-      } finally {
-        observeWrite?.((performance.now() - started) / 1000);
-        running--;
-        if (running === 0) for (const done of drained.splice(0)) done();
-      }
-    },
+    write: (fn) => writing((store) => store.write(fn)),
+    bulkWrite: (fn) => writing((store) => store.bulkWrite(fn)),
     async pauseWrites() {
       if (!paused) {
         let release!: () => void;

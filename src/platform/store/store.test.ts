@@ -160,6 +160,41 @@ describeStores('store contract', (kind) => {
     );
   });
 
+  test('bulkWrite: one transaction that commits or rolls back whole; bytes arrive intact; errors translated', async () => {
+    const text = kind === 'sqlite' ? 'CAST(? AS TEXT)' : "convert_from(?, 'UTF8')";
+    const long = 'ünïcode '.repeat(20_000); // a buffer of its own memory, moved to the store's worker on PostgreSQL
+    let hooked = 0;
+    const seen = await store.bulkWrite(async (tx) => {
+      await tx.run(`INSERT INTO t_items (id, name, n) VALUES (?, ${text}, ?)`, ['bw1', Buffer.from(long), 1]);
+      await tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['bw2', 'bw2', 2]);
+      tx.afterCommit(() => hooked++);
+      assert.equal(hooked, 0);
+      return tx.all<{ id: string }>("SELECT id FROM t_items WHERE id LIKE 'bw%' ORDER BY id");
+    });
+    assert.deepEqual(seen, [{ id: 'bw1' }, { id: 'bw2' }]);
+    assert.equal(hooked, 1);
+    assert.equal((await store.q.get<{ name: string }>('SELECT name FROM t_items WHERE id = ?', ['bw1']))?.name, long);
+
+    await assert.rejects(
+      store.bulkWrite(async (tx) => {
+        await tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['bw3', 'bw3', 3]);
+        tx.afterCommit(() => hooked++);
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    await assert.rejects(
+      store.bulkWrite(async (tx) => {
+        await tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['bw4', 'bw4', 4]);
+        await tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['bw5', 'bw2', 5]); // name is unique
+      }),
+      (error: unknown) => error instanceof StoreError && error.kind === 'unique',
+    );
+    assert.equal(hooked, 1);
+    const left = await store.q.all<{ id: string }>("SELECT id FROM t_items WHERE id LIKE 'bw%' ORDER BY id");
+    assert.deepEqual(left, [{ id: 'bw1' }, { id: 'bw2' }]);
+  });
+
   test('a question mark inside a string literal is not a placeholder', async () => {
     const row = await store.q.get<{ a: string; b: string }>("SELECT '?' AS a, ? AS b", ['x']);
     assert.deepEqual(row, { a: '?', b: 'x' });

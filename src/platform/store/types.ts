@@ -97,9 +97,10 @@ export interface Store {
   readonly q: Queryable;
   /**
    * Reads outside a transaction that are long and not the site's own (a live
-   * migration's copy): on SQLite run by a worker thread at a lower CPU
-   * priority, so the event loop never waits for them; on PostgreSQL the same
-   * as `q` (the server does the work).
+   * migration's copy): run by a worker thread of the store's, on a
+   * connection of its own and at a lower CPU priority, so that the event
+   * loop neither waits for them nor handles their bytes; a blob in an answer
+   * arrives as bytes moved from that thread, not copied.
    */
   readonly bulk: Queryable;
   readonly notices: Notices;
@@ -107,6 +108,16 @@ export interface Store {
   read<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** One write transaction; commits when fn resolves, rolls back when it throws. */
   write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * A write transaction that is long and not the site's own (a live
+   * migration's copy chunks, megabytes each): on PostgreSQL its statements
+   * are sent and answered by the store's worker thread on a connection of
+   * its own (the bytes are serialized and sent there, not on the event
+   * loop); on SQLite the same as `write` (one writer). A buffer among its
+   * statements' parameters may be moved to that thread (empty here
+   * afterwards): pass none that is needed again. `commitEarly` does nothing.
+   */
+  bulkWrite<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * `listener` runs when the store underneath is replaced (the store handle's
    * swap, at a migration's cutover or rollback): every in-memory copy of the

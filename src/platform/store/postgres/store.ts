@@ -1,79 +1,43 @@
 import pg from 'pg';
 import type { Param, Queryable, Row, Store, StoreStats, Tx } from '../types.js';
 import { POSTGRES_CAPABILITIES, StoreError } from '../types.js';
+import { BULK_NICE, ownBuffers, workerChannel } from '../worker-channel.js';
+import type { BulkRequest, BulkWorkerData } from './bulk-worker.js';
 import { translatePgError } from './errors.js';
 import { createPostgresNotices } from './notices.js';
-import { toPositional } from './placeholders.js';
+import { IN_FAILED_TRANSACTION, poolConfig, preparedStatements, type PostgresConnectionOptions } from './pool.js';
 
-export interface PostgresStoreOptions {
-  url: string;
+export interface PostgresStoreOptions extends PostgresConnectionOptions {
   poolSize: number;
-  /** Longest a statement may run, in milliseconds. */
-  statementTimeoutMs?: number;
   /** Called when an idle pooled connection fails (the pool replaces it). */
   onIdleError?: (error: Error) => void;
-  /**
-   * Foreign keys (and triggers) checked (default). Off only for a live
-   * migration's applier: its connections run with
-   * `session_replication_role = replica`, which needs a superuser or, from
-   * PostgreSQL 15, `GRANT SET ON PARAMETER session_replication_role`.
-   */
-  foreignKeys?: boolean;
 }
 
-/** The longest a statement or a transaction waits for a pooled connection. */
-const CONNECT_WAIT_MS = 30_000;
-
 /** PostgreSQL's answer to a statement sent after another one of its transaction failed. */
-const inFailedTransaction = (error: unknown) => (error as { cause?: { code?: unknown } })?.cause?.code === '25P02';
+const inFailedTransaction = (error: unknown) =>
+  (error as { cause?: { code?: unknown } })?.cause?.code === IN_FAILED_TRANSACTION;
 
-const INT8 = 20;
-const NUMERIC = 1700;
 const RETRIES = 3;
+/** Connections of the bulk worker: a migration's copy lanes, and one more. */
+const BULK_CONNECTIONS = 3;
 
 /**
  * PostgreSQL through a connection pool. Statements are prepared once per
  * connection (named by their text); bigint and numeric come back as numbers
  * so rows look the same as SQLite's. Connections pipeline: statements a
  * transaction issues together share one round trip. Transactions that fail
- * on a serialization failure or deadlock are retried whole.
+ * on a serialization failure or deadlock are retried whole. Bulk statements
+ * (`bulk`, `bulkWrite`) are sent by a worker thread on connections of its own
+ * (bulk-worker.ts).
  */
 export function createPostgresStore(options: PostgresStoreOptions): Store {
-  const pool = new pg.Pool({
-    connectionString: options.url,
-    max: options.poolSize,
-    application_name: 'agora',
-    statement_timeout: options.statementTimeoutMs ?? 30_000,
-    idle_in_transaction_session_timeout: 60_000,
-    // A transaction must never wait for a second connection (its callers pass it
-    // down instead); if one did, with the pool full of such transactions, this
-    // bound turns the wait into an error (503) instead of a process that answers
-    // nothing more.
-    connectionTimeoutMillis: CONNECT_WAIT_MS,
-    ...(options.foreignKeys === false ? { options: '-c session_replication_role=replica' } : {}),
-    // Statements issued together (Promise.all) go out without waiting for
-    // each other's answers: one round trip instead of one each.
-    pipeline: true,
-    types: {
-      getTypeParser: ((oid: number, format?: string) =>
-        oid === INT8 || oid === NUMERIC
-          ? (value: string) => Number(value)
-          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-    },
-  });
+  // Statements issued together (Promise.all) go out without waiting for
+  // each other's answers: one round trip instead of one each.
+  const pool = new pg.Pool({ ...poolConfig(options, options.poolSize), pipeline: true });
   pool.on('error', (error) => options.onIdleError?.(error));
   const notices = createPostgresNotices({ url: options.url, onError: options.onIdleError });
-  const names = new Map<string, { name: string; text: string }>();
+  const statement = preparedStatements();
   let inFlight = 0;
-
-  const statement = (sql: string) => {
-    let s = names.get(sql);
-    if (!s) {
-      s = { name: `s${names.size}`, text: toPositional(sql) };
-      names.set(sql, s);
-    }
-    return s;
-  };
 
   type Runner = Pick<pg.Pool, 'query'>;
   /** `failed`: told of each failed statement, in the order the server answered (a transaction keeps the first). */
@@ -154,19 +118,77 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   }
 
   const direct = queryable(pool);
+
+  const worker = workerChannel({
+    url: new URL('./bulk-worker.js', import.meta.url),
+    workerData: {
+      url: options.url,
+      ...(options.statementTimeoutMs !== undefined ? { statementTimeoutMs: options.statementTimeoutMs } : {}),
+      ...(options.foreignKeys === false ? { foreignKeys: false } : {}),
+      nice: BULK_NICE,
+      connections: BULK_CONNECTIONS,
+    } satisfies BulkWorkerData,
+    name: 'the PostgreSQL bulk worker',
+    translate: translatePgError,
+  });
+  type Request = BulkRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+  const call = (request: Request, params: readonly Param[] = []) => worker.call(request, ownBuffers(params));
+  /** Statements answered by the worker: outside a transaction, or in `tx`. */
+  const bulkQueryable = (tx?: number): Queryable => {
+    const send = (mode: 'all' | 'get' | 'run', sql: string, params: readonly Param[] = []) =>
+      call(
+        tx === undefined
+          ? { op: 'query', mode, sql, params: params as unknown[] }
+          : { op: 'tx', tx, mode, sql, params: params as unknown[] },
+        params,
+      );
+    return {
+      all: async <T = Row>(sql: string, params?: readonly Param[]) => (await send('all', sql, params)) as T[],
+      get: async <T = Row>(sql: string, params?: readonly Param[]) => (await send('get', sql, params)) as T | undefined,
+      run: async (sql: string, params?: readonly Param[]) => (await send('run', sql, params)) as number,
+    };
+  };
+
   return {
     dialect: 'postgres',
     description: redact(options.url),
     capabilities: POSTGRES_CAPABILITIES,
     onReplaced() {},
     q: direct,
-    bulk: direct,
+    bulk: bulkQueryable(),
     notices,
     read: (fn) => transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', fn),
     async write(fn) {
       inFlight++;
       try {
         return await transaction('BEGIN', fn);
+      } finally {
+        inFlight--;
+      }
+    },
+    async bulkWrite(fn) {
+      inFlight++;
+      try {
+        for (let attempt = 1; ; attempt++) {
+          const tx = (await call({ op: 'begin' })) as number;
+          const hooks: (() => void)[] = [];
+          try {
+            const value = await fn({
+              ...bulkQueryable(tx),
+              exec: async (script) => void (await call({ op: 'exec', tx, sql: script })),
+              afterCommit: (hook) => void hooks.push(hook),
+              commitEarly: () => undefined,
+            });
+            await call({ op: 'end', tx, commit: true });
+            for (const hook of hooks) hook();
+            return value;
+          } catch (error) {
+            // Already over when its COMMIT failed: then there is nothing to roll back.
+            await call({ op: 'end', tx, commit: false }).catch(() => undefined);
+            if (error instanceof StoreError && error.kind === 'serialization' && attempt < RETRIES) continue;
+            throw error;
+          }
+        }
       } finally {
         inFlight--;
       }
@@ -182,6 +204,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       return { writerQueueDepth: pool.waitingCount, writesInFlight: inFlight };
     },
     async close() {
+      await worker.stop();
       await notices.close();
       await pool.end();
     },

@@ -3,10 +3,11 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Param, Queryable, Row, Store, StoreStats, Tx } from '../types.js';
-import { SQLITE_CAPABILITIES, StoreError } from '../types.js';
+import { SQLITE_CAPABILITIES } from '../types.js';
 import { commitThisTurn } from '../../turn.js';
 import { singleProcessNotices } from '../notices.js';
-import type { BulkAnswer, BulkQuery, BulkReaderData } from './bulk-reader.js';
+import { BULK_NICE, workerChannel } from '../worker-channel.js';
+import type { BulkQuery, BulkReaderData } from './bulk-reader.js';
 import { translateSqliteError } from './errors.js';
 
 export type SqliteSync = 'normal' | 'full';
@@ -121,6 +122,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     for (const { job, error } of failed) job.reject(error);
   }
 
+  function write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    if (closed) return Promise.reject(new Error('store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      schedule();
+    });
+  }
+
   return {
     dialect: 'sqlite',
     description: `sqlite:${options.path}`,
@@ -139,13 +148,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         idleReaders.push(conn);
       }
     },
-    write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-      if (closed) return Promise.reject(new Error('store is closed'));
-      return new Promise<T>((resolve, reject) => {
-        queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-        schedule();
-      });
-    },
+    write,
+    bulkWrite: write,
     async ping() {
       reader.db.prepare('SELECT 1').get();
     },
@@ -200,52 +204,19 @@ function startCheckpointer(options: SqliteStoreOptions, writer: Connection): { s
   };
 }
 
-/** Nice value the bulk reader's thread adds: below the site's requests, above nothing else. */
-const BULK_NICE = 10;
-
 /**
  * `Store.bulk`: statements run by a worker thread on its own read-only
- * connection (bulk-reader.ts), started at the first one. While none is
- * running the worker does not keep the process alive; if it dies, the
- * statements it held fail and the next one starts another.
+ * connection (bulk-reader.ts), started at the first one.
  */
 function createBulkReader(path: string): { queryable: Queryable; stop(): Promise<void> } {
-  let worker: Worker | null = null;
-  let next = 0;
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
-  const failAll = (error: Error) => {
-    for (const p of pending.values()) p.reject(new StoreError('unavailable', error.message, { cause: error }));
-    pending.clear();
-  };
-  function start(): Worker {
-    const w = new Worker(new URL('./bulk-reader.js', import.meta.url), {
-      workerData: { path, nice: BULK_NICE } satisfies BulkReaderData,
-    });
-    w.unref();
-    w.on('message', (answer: BulkAnswer) => {
-      const p = pending.get(answer.id);
-      if (!p) return;
-      pending.delete(answer.id);
-      if (pending.size === 0) w.unref();
-      if ('error' in answer)
-        p.reject(translateSqliteError(Object.assign(new Error(answer.error.message), answer.error)));
-      else p.resolve(answer.value);
-    });
-    w.on('error', (error) => failAll(error));
-    w.on('exit', (code) => {
-      if (worker === w) worker = null;
-      failAll(new Error(`the SQLite bulk reader exited (${code})`));
-    });
-    return w;
-  }
+  const channel = workerChannel({
+    url: new URL('./bulk-reader.js', import.meta.url),
+    workerData: { path, nice: BULK_NICE } satisfies BulkReaderData,
+    name: 'the SQLite bulk reader',
+    translate: translateSqliteError,
+  });
   const query = (mode: BulkQuery['mode'], sql: string, params: readonly Param[] = []) =>
-    new Promise<unknown>((resolve, reject) => {
-      worker ??= start();
-      const id = next++;
-      pending.set(id, { resolve, reject });
-      worker.ref();
-      worker.postMessage({ id, sql, params: params as unknown[], mode } satisfies BulkQuery);
-    });
+    channel.call({ sql, params: params as unknown[], mode } satisfies Omit<BulkQuery, 'id'>);
   return {
     queryable: {
       all: async <T = Row>(sql: string, params?: readonly Param[]) => (await query('all', sql, params)) as T[],
@@ -253,16 +224,7 @@ function createBulkReader(path: string): { queryable: Queryable; stop(): Promise
         (await query('get', sql, params)) as T | undefined,
       run: async (sql: string, params?: readonly Param[]) => (await query('run', sql, params)) as number,
     },
-    async stop() {
-      const w = worker;
-      worker = null;
-      if (!w) return;
-      await new Promise<void>((resolve) => {
-        w.ref();
-        w.once('exit', () => resolve());
-        w.postMessage('stop');
-      });
-    },
+    stop: () => channel.stop(),
   };
 }
 
