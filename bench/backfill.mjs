@@ -15,6 +15,7 @@ import { startPostgres } from '../scripts/pg-server.mjs';
 import { seedComments } from './comments-data.mjs';
 import {
   METRICS_TOKEN,
+  atRate,
   ROOT,
   api,
   benchStore,
@@ -60,17 +61,25 @@ console.error(`[backfill] seeded in ${seeded.seconds.toFixed(0)} s`);
 const server = await startServer({ AGORA_DATABASE_URL: source.url });
 const paths = seeded.posts.slice(0, 20).map((p) => `/api/v1/posts/${p.id}/comments?limit=50`);
 const readers = (duration, overallRate) =>
-  autocannon({
+  atRate(autocannon, {
     url: server.base,
     connections: opts.connections,
     duration,
     overallRate,
     requests: paths.map((path) => ({ method: 'GET', path })),
   });
-const figures = (r) => ({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx });
+/** The run's figures: latencies corrected at the connections' real request interval (lib.mjs, `atRate`). */
+const figures = (reading, r) => ({ rps: r.requests.average, ...reading.latency(), non2xx: r.non2xx });
 // Warm-up (the threads' trees in memory) and the site's capacity; the reads then come at a fixed rate, a share of
 // it, the same at rest and during the copy (a closed loop at full speed would measure only who gets the CPU).
-const capacity = (await readers(5)).requests.average;
+const capacity = (
+  await autocannon({
+    url: server.base,
+    connections: opts.connections,
+    duration: 5,
+    requests: paths.map((path) => ({ method: 'GET', path })),
+  })
+).requests.average;
 const rate = Math.max(100, Math.round(capacity * opts.load));
 console.error(`[backfill] thread reads: capacity ${Math.round(capacity)} req/s, reading at ${rate} req/s`);
 
@@ -118,7 +127,8 @@ const rounds = { agora: [], pgloader: [], rest: [], during: [] };
 for (let round = 1; round <= opts.rounds; round++) {
   const restCpu = cpuNow();
   const restStarted = performance.now();
-  const atRest = figures(await readers(opts.rest, rate));
+  const resting = readers(opts.rest, rate);
+  const atRest = figures(resting, await resting);
   rounds.rest.push({
     ...atRest,
     mainPerSecond: cpuSince(restCpu).siteMain / ((performance.now() - restStarted) / 1000),
@@ -171,7 +181,7 @@ EXCLUDING TABLE NAMES LIKE 'search_fts%', 'migration_%', 'schema_migrations';
     `[backfill] during the copy: ${insideLine(metricsBefore, metricsAfter)}; the site's main thread busy ${((agoraCpu.siteMain / ((performance.now() - started) / 1000)) * 100).toFixed(0)} % of the time (at rest, the same reads: ${(rounds.rest[rounds.rest.length - 1].mainPerSecond * 100).toFixed(0)} %)`,
   );
   reading.stop();
-  const during = figures(await reading);
+  const during = figures(reading, await reading);
   if (status.phase !== 'streaming') throw new Error(`the migration ended ${status.phase}: ${status.error}`);
   rounds.agora.push({
     rows: status.copiedRows,
@@ -200,5 +210,5 @@ const cpuLine = (c) =>
   `site ${c.site.toFixed(1)} (its main thread ${c.siteMain.toFixed(1)}), load generator and pgloader ${c.bench.toFixed(1)}, postgres ${c.postgres.toFixed(1)}`;
 console.log(`cpu seconds: agora's copy: ${cpuLine(agora.cpu)}; pgloader: ${cpuLine(pgl.cpu)}`);
 console.log(
-  `thread reads during the copy: ${n(during.rps)} req/s, p50 ${during.p50} ms, p99 ${during.p99} ms; at rest: ${n(rest.rps)} req/s, p50 ${rest.p50} ms, p99 ${rest.p99} ms: p99 ratio ${(during.p99 / rest.p99).toFixed(2)} (goal ≤ 2); non-2xx ${during.non2xx + rest.non2xx}`,
+  `thread reads during the copy: ${n(during.rps)} req/s, p50 ${during.p50} ms, p99 ${during.p99} ms, max ${during.max} ms; at rest: ${n(rest.rps)} req/s, p50 ${rest.p50} ms, p99 ${rest.p99} ms, max ${rest.max} ms: p99 ratio ${(during.p99 / rest.p99).toFixed(2)} (goal ≤ 2); non-2xx ${during.non2xx + rest.non2xx}`,
 );

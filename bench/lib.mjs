@@ -233,3 +233,33 @@ end
   );
   return file;
 }
+
+/**
+ * Requests at a fixed overall rate (autocannon's `overallRate` shared by
+ * `connections`), with the latency percentiles corrected for coordinated
+ * omission at the real interval between one connection's requests: a
+ * response slower than that interval also stands for the requests the
+ * connection did not send meanwhile (HdrHistogram's
+ * `recordValueWithExpectedInterval`). autocannon's own correction takes
+ * `ceil(1 / rate)` — 1 ms at any rate of 1 request/s or more — as that
+ * interval, so each slow response of n ms also counts n − 1 made-up ones and
+ * a single stall moves its p99. Returns autocannon's instance (`stop()`,
+ * awaitable) with `latency()`: `{ p50, p99, max }` in ms of the 2xx answers
+ * so far.
+ */
+export function atRate(autocannon, options) {
+  const interval = 1000 / (options.overallRate / options.connections);
+  const samples = [];
+  const instance = autocannon({ ...options, ignoreCoordinatedOmission: true });
+  instance.on('response', (_client, status, _bytes, ms) => {
+    if (status < 200 || status > 299) return;
+    samples.push(ms);
+    for (let missed = ms - interval; missed >= interval; missed -= interval) samples.push(missed);
+  });
+  instance.latency = () => {
+    const sorted = [...samples].sort((a, b) => a - b);
+    const at = (q) => Number((sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0).toFixed(2));
+    return { p50: at(0.5), p99: at(0.99), max: Number((sorted[sorted.length - 1] ?? 0).toFixed(2)) };
+  };
+  return instance;
+}
