@@ -67,7 +67,8 @@ export async function restoreIndexes(store: Store): Promise<number> {
   let built = 0;
   for (const index of indexes) {
     if (present.has(index.name)) continue;
-    await store.write(async (tx) => {
+    // Off the event loop: a SQLite destination builds it in its store's worker thread.
+    await store.bulkWrite(async (tx) => {
       if (store.dialect === 'postgres')
         await tx.exec(`SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL max_parallel_maintenance_workers = 0`);
       await tx.exec(index.sql);

@@ -208,8 +208,11 @@ export function createMigrator(deps: MigratorDeps): Migrator {
    */
   async function copyChunk(table: MigratedTable, progress: Copied, to: Store): Promise<void> {
     const until = record?.tables.find((t) => t.name === table.name)?.until ?? null;
-    // Off the site's event loop where the target can (PostgreSQL: the store's worker thread sends the slices).
-    const next = await to.bulkWrite(async (tx) => {
+    // A table copied in slices (a few statements a chunk) is written by the target store's worker thread, off
+    // the event loop; one copied row by row (search's documents: several statements a row on SQLite) by its
+    // writer here, where a statement costs no round trip between threads.
+    const transaction = <T>(fn: (tx: Tx) => Promise<T>) => (table.upsertSlice ? to.bulkWrite(fn) : to.write(fn));
+    const next = await transaction(async (tx) => {
       // The chunk and its position commit together: if the target's server crashes before its WAL reaches
       // the disk, both are lost and the copy goes on from the position before. So no wait for that flush.
       if (to.dialect === 'postgres') await tx.run('SET LOCAL synchronous_commit = off');

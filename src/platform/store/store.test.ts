@@ -195,6 +195,36 @@ describeStores('store contract', (kind) => {
     assert.deepEqual(left, [{ id: 'bw1' }, { id: 'bw2' }]);
   });
 
+  test('bulkWrite beside writes and reads: a write issued during it waits for it, reads go on, two at once both commit', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const order: string[] = [];
+    const bulk = store.bulkWrite(async (tx) => {
+      await tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['bx1', 'bx1', 1]);
+      await gate;
+      order.push('bulk');
+    });
+    const other = store.bulkWrite(async (tx) => {
+      await tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['bx2', 'bx2', 2]);
+      order.push('other bulk');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const write = store.write(async (tx) => {
+      await tx.run('INSERT INTO t_items (id, name, n) VALUES (?, ?, ?)', ['bx3', 'bx3', 3]);
+      order.push('write');
+    });
+    // Reads are answered while the bulk transaction is open, and do not see it.
+    assert.equal((await store.q.get<{ c: number }>("SELECT COUNT(*) AS c FROM t_items WHERE id = 'bx1'"))?.c, 0);
+    release();
+    await Promise.all([bulk, other, write]);
+    // SQLite has one writer: the write and the second bulk transaction wait for the first, and waiting writes go
+    // first. On PostgreSQL each has its own connection and these rows do not conflict: any order.
+    if (kind === 'sqlite') assert.deepEqual(order, ['bulk', 'write', 'other bulk']);
+    else assert.deepEqual([...order].sort(), ['bulk', 'other bulk', 'write']);
+    const ids = await store.q.all<{ id: string }>("SELECT id FROM t_items WHERE id LIKE 'bx%' ORDER BY id");
+    assert.deepEqual(ids, [{ id: 'bx1' }, { id: 'bx2' }, { id: 'bx3' }]);
+  });
+
   test('a question mark inside a string literal is not a placeholder', async () => {
     const row = await store.q.get<{ a: string; b: string }>("SELECT '?' AS a, ? AS b", ['x']);
     assert.deepEqual(row, { a: '?', b: 'x' });

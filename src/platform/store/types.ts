@@ -110,11 +110,13 @@ export interface Store {
   write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * A write transaction that is long and not the site's own (a live
-   * migration's copy chunks, megabytes each): on PostgreSQL its statements
-   * are sent and answered by the store's worker thread on a connection of
-   * its own (the bytes are serialized and sent there, not on the event
-   * loop); on SQLite the same as `write` (one writer). A buffer among its
-   * statements' parameters may be moved to that thread (empty here
+   * migration's copy chunks, megabytes each, and its index builds): its
+   * statements are sent to the store's worker thread and run there on a
+   * connection of its own, so that neither their bytes nor their work pass
+   * through the event loop. On SQLite the store's writer is held back
+   * meanwhile (its writes wait; reads go on), one bulk transaction at a
+   * time: `fn` must not write through this store's `write`. A buffer among
+   * its statements' parameters may be moved to that thread (empty here
    * afterwards): pass none that is needed again. `commitEarly` does nothing.
    */
   bulkWrite<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;

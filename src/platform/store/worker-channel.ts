@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { Param, Queryable, Row, Tx } from './types.js';
 import { StoreError } from './types.js';
 
 /** Nice value a store's bulk thread adds: below the site's requests, above nothing else. */
@@ -99,4 +100,74 @@ export function ownBuffers(values: unknown): ArrayBuffer[] {
     if (item && typeof item === 'object' && !(item instanceof Uint8Array)) for (const v of Object.values(item)) take(v);
   }
   return out;
+}
+
+type Mode = 'all' | 'get' | 'run';
+/**
+ * What a store's bulk worker is asked: a statement outside a transaction;
+ * a transaction's begin (answered with its number), statements, script and
+ * end (answered with how it ended).
+ */
+export type BulkRequest = { id: number } & (
+  | { op: 'query'; mode: Mode; sql: string; params: unknown[] }
+  | { op: 'begin' }
+  | { op: 'tx'; tx: number; mode: Mode; sql: string; params: unknown[] }
+  | { op: 'exec'; tx: number; sql: string }
+  | { op: 'end'; tx: number; commit: boolean }
+);
+type Unsent<R> = R extends unknown ? Omit<R, 'id'> : never;
+/** Sends a bulk request; the buffers among `params` are moved to the worker. */
+export type BulkCall = (request: Unsent<BulkRequest>, params?: readonly Param[]) => Promise<unknown>;
+
+/** A channel's calls as a `BulkCall`. */
+export const bulkCall =
+  (channel: { call(request: object, transfer?: ArrayBuffer[]): Promise<unknown> }): BulkCall =>
+  (request, params = []) =>
+    channel.call(request, ownBuffers(params));
+
+/** Statements answered by the bulk worker: outside a transaction, or in transaction `tx`. */
+export function bulkQueryable(call: BulkCall, tx?: number): Queryable {
+  const send = (mode: Mode, sql: string, params: readonly Param[] = []) =>
+    call(
+      tx === undefined
+        ? { op: 'query', mode, sql, params: params as unknown[] }
+        : { op: 'tx', tx, mode, sql, params: params as unknown[] },
+      params,
+    );
+  return {
+    all: async <T = Row>(sql: string, params?: readonly Param[]) => (await send('all', sql, params)) as T[],
+    get: async <T = Row>(sql: string, params?: readonly Param[]) => (await send('get', sql, params)) as T | undefined,
+    run: async (sql: string, params?: readonly Param[]) => (await send('run', sql, params)) as number,
+  };
+}
+
+/** Transactions retried whole on a serialization failure or deadlock. */
+const RETRIES = 3;
+
+/**
+ * `Store.bulkWrite` over a bulk worker: `fn` runs here, its statements run
+ * in the worker's transaction; commits when `fn` resolves (then its
+ * `afterCommit` hooks run), rolls back when it throws.
+ */
+export async function bulkTransaction<T>(call: BulkCall, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const tx = (await call({ op: 'begin' })) as number;
+    const hooks: (() => void)[] = [];
+    try {
+      const value = await fn({
+        ...bulkQueryable(call, tx),
+        exec: async (script) => void (await call({ op: 'exec', tx, sql: script })),
+        afterCommit: (hook) => void hooks.push(hook),
+        commitEarly: () => undefined,
+      });
+      await call({ op: 'end', tx, commit: true });
+      for (const hook of hooks) hook();
+      return value;
+    } catch (error) {
+      // Already over when its COMMIT failed: then there is nothing to roll back.
+      await call({ op: 'end', tx, commit: false }).catch(() => undefined);
+      if (error instanceof StoreError && error.kind === 'serialization' && attempt < RETRIES) continue;
+      throw error;
+    }
+  }
 }

@@ -41,15 +41,20 @@ export function serve<R extends { id: number }>(
     const { id } = message;
     const answer = (value: unknown) => port.postMessage({ id, value } satisfies WorkerAnswer, ownBuffers(value));
     const fail = (error: unknown) => {
-      const e = error as { message?: string; code?: unknown; detail?: unknown; constraint?: unknown };
-      const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+      // A driver error, or one the worker's own store code translated (its cause then carries the code).
+      type Driver = { message?: string; code?: unknown; detail?: unknown; constraint?: unknown; cause?: Driver };
+      const e = error as Driver | undefined;
+      const text = (key: 'code' | 'detail' | 'constraint') => {
+        const v = e?.[key] ?? e?.cause?.[key];
+        return typeof v === 'string' ? v : undefined;
+      };
       port.postMessage({
         id,
         error: {
           message: e?.message ?? String(error),
-          code: text(e?.code),
-          detail: text(e?.detail),
-          constraint: text(e?.constraint),
+          code: text('code'),
+          detail: text('detail'),
+          constraint: text('constraint'),
         },
       } satisfies WorkerAnswer);
     };

@@ -7,6 +7,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import pg from 'pg';
+import type { BulkRequest } from '../worker-channel.js';
 import { lowerThisThread, serve } from '../worker-serve.js';
 import { IN_FAILED_TRANSACTION, poolConfig, preparedStatements, type PostgresConnectionOptions } from './pool.js';
 
@@ -18,14 +19,6 @@ export interface BulkWorkerData extends PostgresConnectionOptions {
 }
 
 type Mode = 'all' | 'get' | 'run';
-/** A statement outside a transaction; a transaction's begin, statements, script and end. */
-export type BulkRequest = { id: number } & (
-  | { op: 'query'; mode: Mode; sql: string; params: unknown[] }
-  | { op: 'begin' }
-  | { op: 'tx'; tx: number; mode: Mode; sql: string; params: unknown[] }
-  | { op: 'exec'; tx: number; sql: string }
-  | { op: 'end'; tx: number; commit: boolean }
-);
 
 const data = workerData as BulkWorkerData;
 lowerThisThread(data.nice);

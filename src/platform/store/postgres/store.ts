@@ -1,8 +1,8 @@
 import pg from 'pg';
 import type { Param, Queryable, Row, Store, StoreStats, Tx } from '../types.js';
 import { POSTGRES_CAPABILITIES, StoreError } from '../types.js';
-import { BULK_NICE, ownBuffers, workerChannel } from '../worker-channel.js';
-import type { BulkRequest, BulkWorkerData } from './bulk-worker.js';
+import { BULK_NICE, bulkCall, bulkQueryable, bulkTransaction, workerChannel } from '../worker-channel.js';
+import type { BulkWorkerData } from './bulk-worker.js';
 import { translatePgError } from './errors.js';
 import { createPostgresNotices } from './notices.js';
 import { IN_FAILED_TRANSACTION, poolConfig, preparedStatements, type PostgresConnectionOptions } from './pool.js';
@@ -131,23 +131,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     name: 'the PostgreSQL bulk worker',
     translate: translatePgError,
   });
-  type Request = BulkRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
-  const call = (request: Request, params: readonly Param[] = []) => worker.call(request, ownBuffers(params));
-  /** Statements answered by the worker: outside a transaction, or in `tx`. */
-  const bulkQueryable = (tx?: number): Queryable => {
-    const send = (mode: 'all' | 'get' | 'run', sql: string, params: readonly Param[] = []) =>
-      call(
-        tx === undefined
-          ? { op: 'query', mode, sql, params: params as unknown[] }
-          : { op: 'tx', tx, mode, sql, params: params as unknown[] },
-        params,
-      );
-    return {
-      all: async <T = Row>(sql: string, params?: readonly Param[]) => (await send('all', sql, params)) as T[],
-      get: async <T = Row>(sql: string, params?: readonly Param[]) => (await send('get', sql, params)) as T | undefined,
-      run: async (sql: string, params?: readonly Param[]) => (await send('run', sql, params)) as number,
-    };
-  };
+  const call = bulkCall(worker);
 
   return {
     dialect: 'postgres',
@@ -155,7 +139,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     capabilities: POSTGRES_CAPABILITIES,
     onReplaced() {},
     q: direct,
-    bulk: bulkQueryable(),
+    bulk: bulkQueryable(call),
     notices,
     read: (fn) => transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', fn),
     async write(fn) {
@@ -169,26 +153,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     async bulkWrite(fn) {
       inFlight++;
       try {
-        for (let attempt = 1; ; attempt++) {
-          const tx = (await call({ op: 'begin' })) as number;
-          const hooks: (() => void)[] = [];
-          try {
-            const value = await fn({
-              ...bulkQueryable(tx),
-              exec: async (script) => void (await call({ op: 'exec', tx, sql: script })),
-              afterCommit: (hook) => void hooks.push(hook),
-              commitEarly: () => undefined,
-            });
-            await call({ op: 'end', tx, commit: true });
-            for (const hook of hooks) hook();
-            return value;
-          } catch (error) {
-            // Already over when its COMMIT failed: then there is nothing to roll back.
-            await call({ op: 'end', tx, commit: false }).catch(() => undefined);
-            if (error instanceof StoreError && error.kind === 'serialization' && attempt < RETRIES) continue;
-            throw error;
-          }
-        }
+        return await bulkTransaction(call, fn);
       } finally {
         inFlight--;
       }

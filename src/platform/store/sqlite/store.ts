@@ -1,13 +1,20 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
-import type { Param, Queryable, Row, Store, StoreStats, Tx } from '../types.js';
+import type { Store, StoreStats, Tx } from '../types.js';
 import { SQLITE_CAPABILITIES } from '../types.js';
 import { commitThisTurn } from '../../turn.js';
 import { singleProcessNotices } from '../notices.js';
-import { BULK_NICE, workerChannel } from '../worker-channel.js';
-import type { BulkQuery, BulkReaderData } from './bulk-reader.js';
+import {
+  BULK_NICE,
+  bulkCall,
+  bulkQueryable,
+  bulkTransaction,
+  workerChannel,
+  type BulkCall,
+} from '../worker-channel.js';
+import type { BulkWorkerData } from './bulk-worker.js';
+import { openConnection, type Connection } from './connection.js';
 import { translateSqliteError } from './errors.js';
 
 export type SqliteSync = 'normal' | 'full';
@@ -46,14 +53,15 @@ interface WriteJob {
  * commit that holds its write. The commit runs first in the turn's check
  * phase, before the reads waiting for it (turn.ts). The WAL is copied back into the database by
  * a worker thread (checkpointer.ts), so commits never wait for a checkpoint.
- * Long reads (`bulk`) run in another worker thread (bulk-reader.ts).
+ * Bulk work (`bulk`, `bulkWrite`) runs in another worker thread
+ * (bulk-worker.ts); a bulk transaction holds this writer back while it runs.
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
   const writer = openConnection(options, false);
   const reader = openConnection(options, true);
   const checkpointer = options.path === ':memory:' ? null : startCheckpointer(options, writer);
-  const bulk = options.path === ':memory:' ? null : createBulkReader(options.path);
+  const bulk = options.path === ':memory:' ? null : createBulkWorker(options);
   const idleReaders: Connection[] = [];
   const maxBatch = options.maxBatch ?? 256;
   let queue: WriteJob[] = [];
@@ -61,9 +69,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   let inFlight = 0;
   let closed = false;
   let idle: (() => void) | null = null;
+  /** A bulk transaction holds the writer: the worker's connection writes, this one waits. */
+  let held = false;
+  const waitingToHold: (() => void)[] = [];
 
   function schedule(): void {
-    if (!draining) {
+    if (!draining && !held) {
       draining = true;
       commitThisTurn(drain);
     }
@@ -79,6 +90,27 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
     draining = false;
     idle?.();
+    waitingToHold.shift()?.();
+  }
+
+  /**
+   * A bulk transaction in the worker, with this writer held back meanwhile
+   * (the writes queued then wait, as they wait for a batch; reads go on).
+   * One at a time, between batches: the writes waiting when it ends go first.
+   */
+  async function bulkWrite<T>(call: BulkCall, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    while (draining || held) await new Promise<void>((resume) => waitingToHold.push(resume));
+    if (closed) throw new Error('store is closed');
+    held = true;
+    inFlight++;
+    try {
+      return await bulkTransaction(call, fn);
+    } finally {
+      inFlight--;
+      held = false;
+      if (queue.length > 0) schedule();
+      else waitingToHold.shift()?.();
+    }
   }
 
   async function runBatch(batch: WriteJob[]): Promise<void> {
@@ -136,7 +168,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     capabilities: SQLITE_CAPABILITIES,
     onReplaced() {},
     q: reader.queryable,
-    bulk: bulk?.queryable ?? reader.queryable,
+    bulk: bulk ? bulkQueryable(bulk.call) : reader.queryable,
     notices: singleProcessNotices(),
     async read(fn) {
       const conn = idleReaders.pop() ?? openConnection(options, true);
@@ -149,7 +181,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       }
     },
     write,
-    bulkWrite: write,
+    bulkWrite: (fn) => (bulk ? bulkWrite(bulk.call, fn) : write(fn)),
     async ping() {
       reader.db.prepare('SELECT 1').get();
     },
@@ -159,7 +191,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async close() {
       if (closed) return;
       closed = true;
-      if (draining) await new Promise<void>((resolve) => (idle = resolve));
+      while (draining || held)
+        await new Promise<void>((resolve) => {
+          if (draining) idle = resolve;
+          else waitingToHold.push(resolve);
+        });
       await checkpointer?.stop();
       await bulk?.stop();
       writer.db.pragma('optimize');
@@ -204,98 +240,18 @@ function startCheckpointer(options: SqliteStoreOptions, writer: Connection): { s
   };
 }
 
-/**
- * `Store.bulk`: statements run by a worker thread on its own read-only
- * connection (bulk-reader.ts), started at the first one.
- */
-function createBulkReader(path: string): { queryable: Queryable; stop(): Promise<void> } {
+/** `Store.bulk` and `Store.bulkWrite`'s statements: run by a worker thread on connections of its own (bulk-worker.ts). */
+function createBulkWorker(options: SqliteStoreOptions): { call: BulkCall; stop(): Promise<void> } {
   const channel = workerChannel({
-    url: new URL('./bulk-reader.js', import.meta.url),
-    workerData: { path, nice: BULK_NICE } satisfies BulkReaderData,
-    name: 'the SQLite bulk reader',
+    url: new URL('./bulk-worker.js', import.meta.url),
+    workerData: {
+      path: options.path,
+      sync: options.sync,
+      ...(options.foreignKeys === false ? { foreignKeys: false } : {}),
+      nice: BULK_NICE,
+    } satisfies BulkWorkerData,
+    name: 'the SQLite bulk worker',
     translate: translateSqliteError,
   });
-  const query = (mode: BulkQuery['mode'], sql: string, params: readonly Param[] = []) =>
-    channel.call({ sql, params: params as unknown[], mode } satisfies Omit<BulkQuery, 'id'>);
-  return {
-    queryable: {
-      all: async <T = Row>(sql: string, params?: readonly Param[]) => (await query('all', sql, params)) as T[],
-      get: async <T = Row>(sql: string, params?: readonly Param[]) =>
-        (await query('get', sql, params)) as T | undefined,
-      run: async (sql: string, params?: readonly Param[]) => (await query('run', sql, params)) as number,
-    },
-    stop: () => channel.stop(),
-  };
-}
-
-interface Connection {
-  db: Database.Database;
-  /** Runs a statement without parameters, prepared once (transaction control). */
-  exec(sql: string): void;
-  queryable: Queryable;
-  tx(hooks: (() => void)[]): Tx;
-}
-
-function openConnection(options: SqliteStoreOptions, readOnly: boolean): Connection {
-  const db = new Database(options.path);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
-  db.pragma(`foreign_keys = ${options.foreignKeys === false ? 'OFF' : 'ON'}`);
-  db.pragma('busy_timeout = 5000');
-  if (!readOnly) {
-    // The writer keeps a larger page cache (64 MiB): votes touch several index pages each.
-    db.pragma('cache_size = -65536');
-    // The WAL file is never cut back: it is reused from its start after each
-    // checkpoint and keeps the size of the largest burst of writes. Cutting
-    // it back happens inside the next commit (an ftruncate of the excess):
-    // measured here at 300–400 ms with the event loop blocked, after a burst
-    // of 10,000 comments (bench/comments.mjs, write p99).
-    db.pragma('journal_size_limit = -1');
-  }
-  if (readOnly) db.pragma('query_only = ON');
-  const statements = new Map<string, Database.Statement>();
-  const prepare = (sql: string): Database.Statement => {
-    let stmt = statements.get(sql);
-    if (!stmt) {
-      try {
-        stmt = db.prepare(sql);
-      } catch (error) {
-        throw translateSqliteError(error);
-      }
-      statements.set(sql, stmt);
-    }
-    return stmt;
-  };
-  const guard = <T>(f: () => T): Promise<T> => {
-    try {
-      return Promise.resolve(f());
-    } catch (error) {
-      return Promise.reject(translateSqliteError(error));
-    }
-  };
-  const queryable: Queryable = {
-    all: <T = Row>(sql: string, params: readonly Param[] = []) => guard(() => prepare(sql).all(...params) as T[]),
-    get: <T = Row>(sql: string, params: readonly Param[] = []) =>
-      guard(() => prepare(sql).get(...params) as T | undefined),
-    run: (sql: string, params: readonly Param[] = []) => guard(() => prepare(sql).run(...params).changes),
-  };
-  return {
-    db,
-    exec(sql) {
-      try {
-        prepare(sql).run();
-      } catch (error) {
-        throw translateSqliteError(error);
-      }
-    },
-    queryable,
-    tx(hooks) {
-      return {
-        ...queryable,
-        exec: (script: string) => guard(() => void db.exec(script)),
-        afterCommit: (fn: () => void) => void hooks.push(fn),
-        commitEarly: () => undefined,
-      };
-    },
-  };
+  return { call: bulkCall(channel), stop: () => channel.stop() };
 }
