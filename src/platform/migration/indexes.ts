@@ -59,14 +59,19 @@ export async function deferIndexes(store: Store, tables: readonly string[]): Pro
   return indexes.length;
 }
 
-/** Builds the deferred indexes again (those not built yet) and forgets them; how many were built. */
-export async function restoreIndexes(store: Store): Promise<number> {
+/**
+ * Builds the deferred indexes again (those not built yet), at most `most` of
+ * them, and forgets them once none is left; how many it built and how many
+ * are left. The migrator builds one per step, so the change log is applied
+ * between two builds and no backlog gathers while they run.
+ */
+export async function restoreIndexes(store: Store, most = Infinity): Promise<{ built: number; left: number }> {
   const indexes = await readState<DeferredIndex[]>(store, DEFERRED);
-  if (!indexes) return 0;
+  if (!indexes) return { built: 0, left: 0 };
   const present = new Set((await catalogue(store)).map((i) => i.name));
+  const missing = indexes.filter((index) => !present.has(index.name));
   let built = 0;
-  for (const index of indexes) {
-    if (present.has(index.name)) continue;
+  for (const index of missing.slice(0, most)) {
     // Off the event loop: a SQLite destination builds it in its store's worker thread.
     await store.bulkWrite(async (tx) => {
       if (store.dialect === 'postgres')
@@ -75,6 +80,7 @@ export async function restoreIndexes(store: Store): Promise<number> {
     });
     built++;
   }
-  await store.write((tx) => tx.run(`DELETE FROM ${STATE_TABLE} WHERE name = ?`, [DEFERRED]));
-  return built;
+  const left = missing.length - built;
+  if (left === 0) await store.write((tx) => tx.run(`DELETE FROM ${STATE_TABLE} WHERE name = ?`, [DEFERRED]));
+  return { built, left };
 }

@@ -293,13 +293,17 @@ export function createMigrator(deps: MigratorDeps): Migrator {
         chunk = await throttle.after(performance.now() - started, chunk, maxChunk);
         worked = true;
       } else {
+        // One deferred index a step, the change log applied between two (below).
         const started = Date.now();
-        const built = await restoreIndexes(to);
-        if (built > 0) log.info({ indexes: built, ms: Date.now() - started }, 'migration: secondary indexes built');
-        // Capture on the target too, ready for the cutover (PostgreSQL's replica role keeps the applier's writes out of it).
-        await installCapture(to);
-        await save({ phase: 'streaming', copiedAt: Date.now() }, 'source');
-        log.info({ rows: copiedTotal }, 'migration: copy done, streaming changes');
+        const { built, left } = await restoreIndexes(to, 1);
+        if (built > 0) log.info({ ms: Date.now() - started, left }, 'migration: a secondary index built');
+        if (left === 0) {
+          // Capture on the target too, ready for the cutover (PostgreSQL's replica role keeps the applier's writes out of it).
+          await installCapture(to);
+          await save({ phase: 'streaming', copiedAt: Date.now() }, 'source');
+          log.info({ rows: copiedTotal }, 'migration: copy done, streaming changes');
+        }
+        worked = true;
       }
     }
     if ((await applyBatch(to)) > 0) worked = true;
