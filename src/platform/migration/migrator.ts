@@ -211,7 +211,7 @@ export function createMigrator(deps: MigratorDeps): Migrator {
     // A table copied in slices (a few statements a chunk) is written by the target store's worker thread, off
     // the event loop; one copied row by row (search's documents: several statements a row on SQLite) by its
     // writer here, where a statement costs no round trip between threads.
-    const transaction = <T>(fn: (tx: Tx) => Promise<T>) => (table.upsertSlice ? to.bulkWrite(fn) : to.write(fn));
+    const transaction = <T>(fn: (tx: Tx) => Promise<T>) => (sliced(table) ? to.bulkWrite(fn) : to.write(fn));
     const next = await transaction(async (tx) => {
       // The chunk and its position commit together: if the target's server crashes before its WAL reaches
       // the disk, both are lost and the copy goes on from the position before. So no wait for that flush.
@@ -245,10 +245,9 @@ export function createMigrator(deps: MigratorDeps): Migrator {
 
   /** A slice of the copy: as one JSON text when the table has that path, as rows otherwise. */
   async function readSlice(table: MigratedTable, after: Key | null, want: number, until: Key) {
-    const { readSlice: readJson, upsertSlice } = table;
-    if (readJson && upsertSlice) {
-      const slice = await readJson(primary(), after, want, until);
-      return { count: slice.count, last: slice.last, write: (tx: Tx, d: Dialect) => upsertSlice(tx, d, slice) };
+    if (sliced(table)) {
+      const slice = await table.readSlice(primary(), after, want, until);
+      return { count: slice.count, last: slice.last, write: (tx: Tx, d: Dialect) => table.upsertSlice(tx, d, slice) };
     }
     const rows = await table.readChunk(primary(), after, want, until);
     const last = rows.length > 0 ? keyOf(table, rows[rows.length - 1] as Row) : after;
@@ -910,6 +909,12 @@ export function createMigrator(deps: MigratorDeps): Migrator {
     },
   };
 }
+
+/** Whether a table has the copy's slice path (both halves of it). */
+const sliced = (
+  table: MigratedTable,
+): table is MigratedTable & Required<Pick<MigratedTable, 'readSlice' | 'upsertSlice'>> =>
+  table.readSlice !== undefined && table.upsertSlice !== undefined;
 
 /** The throttle's window, and how many of them make the delay at rest (the last ten seconds before the copy). */
 const WINDOW_MS = 500;

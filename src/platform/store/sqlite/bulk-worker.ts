@@ -1,7 +1,7 @@
 /**
  * Runs in a worker thread beside the SQLite store: the store's bulk work
  * (`Store.bulk`, `Store.bulkWrite`: a live migration's copy slices, the
- * indexes it builds at the end) on connections of its own — a read-only one,
+ * indexes it builds at the end) on connections of its own — a query-only one,
  * and a write connection opened at the first transaction — so that the
  * site's event loop never waits for it, at a lower CPU priority than the
  * rest of the process. A transaction here runs only while the store holds
@@ -9,7 +9,6 @@
  * lock. A blob in an answer is moved to the site's thread as bytes.
  */
 import { workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
 import type { BulkRequest } from '../worker-channel.js';
 import { lowerThisThread, serve } from '../worker-serve.js';
 import { openConnection, type Connection, type ConnectionOptions } from './connection.js';
@@ -21,9 +20,8 @@ export interface BulkWorkerData extends ConnectionOptions {
 
 const data = workerData as BulkWorkerData;
 lowerThisThread(data.nice);
-const reader = new Database(data.path, { readonly: true, fileMustExist: true });
-reader.pragma('busy_timeout = 5000');
-const statements = new Map<string, Database.Statement>();
+// Opened as the store opens its own: the reader query-only, the writer at the first transaction.
+const reader = openConnection(data, true);
 let writer: Connection | null = null;
 /** The open transaction's number (one at a time: SQLite has one writer). */
 let open: number | null = null;
@@ -37,15 +35,8 @@ function inTransaction(tx: number): Connection {
 serve<BulkRequest>(
   (r) => {
     switch (r.op) {
-      case 'query': {
-        let statement = statements.get(r.sql);
-        if (!statement) statements.set(r.sql, (statement = reader.prepare(r.sql)));
-        return r.mode === 'all'
-          ? statement.all(...r.params)
-          : r.mode === 'get'
-            ? statement.get(...r.params)
-            : statement.run(...r.params).changes;
-      }
+      case 'query':
+        return reader.queryable[r.mode](r.sql, r.params as never[]);
       case 'begin': {
         if (open !== null) throw new Error('a bulk transaction is already open');
         writer ??= openConnection(data, false);
@@ -73,6 +64,6 @@ serve<BulkRequest>(
   () => {
     if (writer?.db.inTransaction) writer.exec('ROLLBACK');
     writer?.db.close();
-    reader.close();
+    reader.db.close();
   },
 );
