@@ -2,7 +2,8 @@
  * Module boundaries (`npm run boundaries`, part of `npm run check`):
  * a module is reached only through its index.ts; the platform knows no module;
  * within a module only its routes files know HTTP; modules reach storage
- * through the store port (platform/store/index.ts), never an adapter.
+ * through the store port (platform/store/index.ts), never an adapter; the web
+ * pages (src/web) reach modules through their doors too, and nothing below knows them.
  * (Tables: each module's SQL names only its own tables — `test/boundaries.test.ts`.)
  */
 module.exports = {
@@ -43,6 +44,20 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/modules/' },
       to: { path: '^src/platform/store/', pathNot: '^src/platform/store/index\\.ts$' },
+    },
+    {
+      name: 'web-uses-module-doors',
+      comment: "The pages call the modules' services through each module's index.ts, like any other module would.",
+      severity: 'error',
+      from: { path: '^src/web/' },
+      to: { path: '^src/modules/[^/]+/', pathNot: '^src/modules/[^/]+/index\\.ts$' },
+    },
+    {
+      name: 'nothing-below-imports-the-web',
+      comment: 'Modules and the platform do not know the pages; only main.ts wires them in.',
+      severity: 'error',
+      from: { path: '^src/(modules|platform)/' },
+      to: { path: '^src/web/' },
     },
     {
       name: 'no-circular',

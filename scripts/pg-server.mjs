@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { aptInstall } from './apt.mjs';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -25,15 +26,7 @@ export function findPgBin() {
 export function ensurePgBin() {
   let bin = findPgBin();
   if (bin) return bin;
-  if (isRoot && spawnSync('which', ['apt-get']).status === 0) {
-    console.error('[pg] PostgreSQL server binaries not found; installing with apt-get');
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    execFileSync('apt-get', ['install', '-y', '-qq', 'postgresql'], {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-    bin = findPgBin();
-  }
+  if (aptInstall('postgresql', 'PostgreSQL server binaries not found')) bin = findPgBin();
   if (!bin) {
     throw new Error(
       'PostgreSQL server binaries not found: install them (Debian: apt-get install postgresql) or set AGORA_PG_BIN',

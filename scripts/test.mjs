@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { ensureChromium } from './chromium.mjs';
 import { startPostgres } from './pg-server.mjs';
 
 function testFiles(dir) {
@@ -26,6 +27,9 @@ if (files.length === 0) {
   console.error('no test files found under dist/ (did the build run?)');
   process.exit(1);
 }
+
+// The browser tests (`src/web/*.test.js`) need Chromium.
+if (files.some((f) => f.startsWith('dist/src/web/'))) ensureChromium();
 
 // AGORA_TEST_STORES=sqlite runs without PostgreSQL (the tests that need it say they are skipped).
 const { testEnv } = await import('../dist/test/support/env.js');

@@ -200,7 +200,7 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
   publicUrl: {
     env: 'AGORA_PUBLIC_URL',
     default: 'http://localhost:3000',
-    doc: "The site's public address, for links it hands out (the built-in payment provider's `paymentUrl`)",
+    doc: "The site's public address, for links it hands out (the built-in payment provider's `paymentUrl`); when it is `https:`, the pages' session cookies are `Secure`",
     parse: (raw) => {
       if (!/^https?:\/\/[^\s/]+/.test(raw)) throw new Error('must be an http(s) URL');
       return raw;

@@ -37,6 +37,7 @@ import { createPostsModule } from './modules/posts/index.js';
 import { createSearchModule } from './modules/search/index.js';
 import { createVotesModule } from './modules/votes/index.js';
 import { migrationsDir, projectRoot } from './paths.js';
+import { createWebSessions, webRoutes } from './web/index.js';
 
 export interface Agora {
   app: App;
@@ -278,6 +279,32 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
       search.routes(auth),
       drops.routes(auth),
       migrationRoutes(migrator, auth),
+      webRoutes({
+        accounts,
+        communities,
+        posts,
+        comments,
+        search,
+        sessions: createWebSessions({
+          authenticate: accounts.authenticate,
+          secret: await siteSecret(store, 'forms'),
+          secure: config.publicUrl.startsWith('https:'),
+          now: () => clock.now(),
+        }),
+        memory,
+        assets: {
+          css: join(projectRoot(), 'src/web/assets/site.css'),
+          js: join(projectRoot(), 'dist/src/web/client/site.js'),
+        },
+        bodyLimitBytes: config.bodyLimitBytes,
+        limits: {
+          signupsPerHourPerIp: config.rateLimitSignupsPerHour,
+          loginsPerMinutePerIp: config.rateLimitLoginsPerMinute,
+          postsPer10Min: config.rateLimitPostsPer10Min,
+          commentsPerMinute: config.rateLimitCommentsPerMinute,
+          votesPerMinute: config.rateLimitVotesPerMinute,
+        },
+      }),
     ],
   );
 

@@ -20,6 +20,10 @@ export interface AccountsModule {
   idsOf: AccountsService['idsOf'];
   ensurePlaceholders: AccountsService['ensurePlaceholders'];
   contact: AccountsService['contact'];
+  /** For the web pages' forms: sign up, sign in, sign out. */
+  register: AccountsService['register'];
+  login: AccountsService['login'];
+  logout: AccountsService['logout'];
   routes: AccountsRoutes;
 }
 
@@ -37,6 +41,9 @@ export function createAccountsModule(deps: AccountsModuleDeps): AccountsModule {
       'idsOf',
       'ensurePlaceholders',
       'contact',
+      'register',
+      'login',
+      'logout',
     ]),
     routes: (auth) => accountsRoutes(service, auth, deps.limits),
   };

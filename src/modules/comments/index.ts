@@ -7,3 +7,6 @@
 export { createCommentsModule, type CommentsModule } from './module.js';
 export { parseRedditLines, type RedditThreadMeta, type ImportReport } from './importer.js';
 export { CommentSchema } from './routes.js';
+export type { Comment } from './presenter.js';
+export { SORTS as COMMENT_SORTS, type Sort as CommentSort } from './tree.js';
+export { TREE_DEPTH, TREE_LIMIT } from './service.js';

@@ -10,6 +10,12 @@ export interface CommentsModule {
   byIds: CommentsService['byIds'];
   /** The Reddit import (`agora import reddit`). */
   importer: Importer;
+  /** For the web pages: what the HTTP routes offer, called in-process. */
+  create: CommentsService['create'];
+  tree: CommentsService['tree'];
+  subtree: CommentsService['subtree'];
+  vote: CommentsService['vote'];
+  byAuthor: CommentsService['byAuthor'];
   routes: CommentsRoutes;
   /** Subscribes the inbox to new comments (outbox). */
   start(): void;
@@ -25,6 +31,11 @@ export function createCommentsModule(deps: CommentsDeps & { communities: Communi
   return {
     byIds: (ids, principal) => service.byIds(ids, principal),
     importer,
+    create: service.create,
+    tree: service.tree,
+    subtree: service.subtree,
+    vote: service.vote,
+    byAuthor: service.byAuthor,
     routes: (auth, limits) => commentsRoutes(service, inbox, auth, limits),
     start: () => inbox.start(),
   };

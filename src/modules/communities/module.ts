@@ -17,6 +17,10 @@ export interface CommunitiesModule {
   /** Moderator membership, in the caller's transaction (moderation records it in the modlog). */
   addModerator: CommunitiesService['addModerator'];
   removeModerator: CommunitiesService['removeModerator'];
+  /** For the web pages: the directory and the subscribe buttons. */
+  list: CommunitiesService['list'];
+  subscribe: CommunitiesService['subscribe'];
+  unsubscribe: CommunitiesService['unsubscribe'];
   routes: CommunitiesRoutes;
 }
 
@@ -33,6 +37,9 @@ export function createCommunitiesModule(deps: CommunitiesDeps): CommunitiesModul
       'subscribedIds',
       'addModerator',
       'removeModerator',
+      'list',
+      'subscribe',
+      'unsubscribe',
     ]),
     routes: (auth) => communitiesRoutes(service, auth),
   };

@@ -15,6 +15,13 @@ export interface PostsModule {
   commentVersionValue: PostsService['commentVersionValue'];
   /** For the comment importer: a post with its original time and counts. */
   insertImported: PostsService['insertImported'];
+  /** For the web pages: what the HTTP routes offer, called in-process. */
+  create: PostsService['create'];
+  get: PostsService['get'];
+  feed: PostsService['feed'];
+  community: PostsService['community'];
+  byAuthor: PostsService['byAuthor'];
+  vote: PostsService['vote'];
   routes: PostsRoutes;
 }
 
@@ -29,6 +36,12 @@ export function createPostsModule(deps: PostsDeps): PostsModule {
       'commentVersion',
       'commentVersionValue',
       'insertImported',
+      'create',
+      'get',
+      'feed',
+      'community',
+      'byAuthor',
+      'vote',
     ]),
     routes: (auth, limits) => postsRoutes(service, auth, limits),
   };

@@ -5,4 +5,4 @@
  * root) for the public items.
  */
 export { createSearchModule, type SearchModule } from './module.js';
-export { searchTerms, type SearchKind, type Hydrator } from './service.js';
+export { searchTerms, SEARCH_PAGE, type SearchKind, type Hydrator } from './service.js';

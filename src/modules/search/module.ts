@@ -12,13 +12,15 @@ export interface SearchModule {
   registerHydrator: SearchService['registerHydrator'];
   /** Its tables as a live migration moves them (the documents differ in layout by dialect). */
   migratedTables: readonly MigratedTable[];
+  /** For the web pages' search (the same answer as `GET /search`). */
+  search: SearchService['search'];
   routes: SearchRoutes;
 }
 
 export function createSearchModule(deps: SearchDeps): SearchModule {
   const service = createSearchService(deps);
   return {
-    ...pick(service, ['index', 'remove', 'registerHydrator']),
+    ...pick(service, ['index', 'remove', 'registerHydrator', 'search']),
     migratedTables: [searchDocumentsTable],
     routes: (auth) => searchRoutes(service, auth),
   };

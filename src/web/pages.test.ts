@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { accessibilityProblems, launchBrowser, screenshots } from '../../test/support/browser.js';
+import { startTestApp, type TestApp } from '../../test/support/app.js';
+import { describeStores, type StoreKind } from '../../test/support/stores.js';
+
+/**
+ * The pages in a real browser (Debian's Chromium through playwright-core), on
+ * both stores, with the script on and with it off: every flow must work
+ * without it. axe-core checks each page the flows reach.
+ */
+describeStores('web pages in a browser', (kind: StoreKind) => {
+  let app: TestApp;
+  let browser: Browser;
+  before(async () => {
+    [app, browser] = await Promise.all([startTestApp(kind), launchBrowser()]);
+  });
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  const checked = new Set<string>();
+  /** axe-core on each kind of page, once per mode. */
+  async function accessible(page: Page, label: string, script: boolean) {
+    const key = `${label} (script ${script ? 'on' : 'off'})`;
+    if (checked.has(key)) return;
+    checked.add(key);
+    assert.deepEqual(await accessibilityProblems(page, script ? undefined : browser), [], `accessibility of ${key}`);
+  }
+
+  for (const script of [true, false]) {
+    const mode = script ? 'script on' : 'script off';
+    test(`sign up, community, post, replies two deep, vote, collapse, load more, search, sign out (${mode})`, async () => {
+      const context: BrowserContext = await browser.newContext({ javaScriptEnabled: script, baseURL: app.base });
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      const suffix = `${script ? 'on' : 'off'}${kind[0]}`;
+      const user = `alice_${suffix}`;
+      try {
+        // Sign up: a bad password comes back beside its field with the username kept.
+        await page.goto('/signup');
+        await accessible(page, 'sign-up', script);
+        await page.getByLabel('Username').fill(user);
+        await page.getByLabel('Password').fill('short');
+        await page.getByRole('button', { name: 'Create account' }).click();
+        await page.waitForURL('**/signup');
+        assert.equal(await page.getByLabel('Username').inputValue(), user);
+        assert.match((await page.locator('#f-password-error').textContent()) ?? '', /8 to 128/);
+        await accessible(page, 'sign-up with errors', script);
+        await page.getByLabel('Password').fill('a good long password');
+        await page.getByRole('button', { name: 'Create account' }).click();
+        await page.waitForURL('**/communities');
+        assert.equal(
+          await page.getByRole('navigation', { name: 'Account' }).getByRole('link', { name: user }).count(),
+          1,
+        );
+        await accessible(page, 'communities', script);
+
+        // A community.
+        const name = `garden_${suffix}`;
+        await page.getByRole('link', { name: 'Create a community' }).click();
+        await accessible(page, 'new community', script);
+        await page.getByLabel('Name').fill(name);
+        await page.getByLabel('Title').fill('Gardening');
+        await page.getByLabel('Description (Markdown)').fill('Grow **things**. <script>alert(1)</script>');
+        await page.getByRole('button', { name: 'Create' }).click();
+        await page.waitForURL(`**/c/${name}`);
+        assert.equal(await page.locator('.side .md strong').textContent(), 'things');
+        assert.match(
+          (await page.locator('.side .md').textContent()) ?? '',
+          /<script>alert\(1\)<\/script>/,
+          'raw HTML shown as text',
+        );
+        await accessible(page, 'community', script);
+
+        // A post.
+        await page.getByRole('link', { name: 'Submit a post' }).click();
+        const title = `Tomatoes in December ${suffix}`;
+        await page.getByLabel('Title').fill(title);
+        await page.getByLabel('Text (optional, Markdown)').fill('See [the guide](https://example.org/guide).');
+        await page.getByRole('button', { name: 'Post' }).click();
+        await page.waitForURL('**/p/*');
+        const postPath = new URL(page.url()).pathname;
+        assert.equal(await page.locator('.post .md a').getAttribute('rel'), 'nofollow ugc noopener');
+        await accessible(page, 'post', script);
+
+        // A comment, a reply to it, and a reply to that: two levels deep.
+        await page.getByLabel('Your comment').fill('First comment');
+        await page.getByRole('button', { name: 'Reply' }).click();
+        await page.waitForURL(`**${postPath}#c-*`);
+        let parent = page.url().split('#c-')[1]!;
+        for (const [i, text] of ['A reply', 'A reply to the reply'].entries()) {
+          await page.locator(`#c-${parent} > .comment-body > .actions a[data-reply]`).click();
+          await accessible(page, 'comment page', script);
+          await page.getByLabel(/^Reply to/).fill(text);
+          await page.getByRole('button', { name: 'Reply' }).click();
+          await page.waitForURL(`**${postPath}#c-*`);
+          const id = page.url().split('#c-')[1]!;
+          assert.equal(
+            await page.locator(`#c-${parent} > .comment-body > .replies > #c-${id} .md`).first().textContent(),
+            `${text}\n`,
+            `reply ${i + 1} sits under its parent`,
+          );
+          parent = id;
+        }
+
+        // Votes on the post (its author's upvote is there from the start): pressing it takes it
+        // back, pressing again gives it. With the script the page stays; without, it comes back.
+        const score = page.locator('.post .score');
+        const upvote = page.locator('.post').getByRole('button', { name: 'Upvote this post' });
+        assert.equal(await score.textContent(), '1');
+        assert.equal(await upvote.getAttribute('aria-pressed'), 'true');
+        if (script) await page.evaluate(() => ((globalThis as { marker?: number }).marker = 1));
+        await upvote.click();
+        await assertEventually(async () => (await score.textContent()) === '0', 'the vote is taken back');
+        assert.equal(await upvote.getAttribute('aria-pressed'), 'false');
+        await upvote.click();
+        await assertEventually(async () => (await score.textContent()) === '1', 'the vote is given again');
+        assert.equal(await upvote.getAttribute('aria-pressed'), 'true');
+        if (script) assert.equal(await page.evaluate(() => (globalThis as { marker?: number }).marker), 1, 'no reload');
+
+        // Collapse the thread: the replies are hidden, the comment's line stays.
+        const top = page.locator('.thread > details.comment').first();
+        const deepest = page.getByText('A reply to the reply');
+        assert.equal(await deepest.isVisible(), true);
+        await top.locator('> summary').click();
+        assert.equal(await deepest.isVisible(), false);
+        assert.equal(await top.locator('> summary').isVisible(), true);
+        await top.locator('> summary').click();
+
+        // Load more: past the first page of top-level comments.
+        const { token } = (
+          await app.request('POST', '/api/v1/sessions', { body: { username: user, password: 'a good long password' } })
+        ).body as { token: string };
+        const postId = postPath.split('/').pop()!;
+        for (let i = 0; i < 100; i++)
+          assert.equal(
+            (await app.request('POST', `/api/v1/posts/${postId}/comments`, { token, body: { body: `filler ${i}` } }))
+              .status,
+            201,
+          );
+        await page.goto(postPath);
+        await screenshots(page, `post-${suffix}`);
+        const more = page.getByRole('link', { name: /Load more comments/ });
+        assert.equal(await more.count(), 1);
+        await more.click();
+        await page.waitForURL('**cursor=*');
+        assert.ok((await page.locator('.thread > details.comment').count()) > 0, 'the next page has comments');
+
+        // Search finds the post.
+        await page.goto('/');
+        await page.getByRole('searchbox', { name: 'Search' }).fill(`tomatoes ${suffix}`);
+        await page.getByRole('searchbox', { name: 'Search' }).press('Enter');
+        await page.waitForURL('**/search?q=tomatoes*');
+        assert.equal(await page.getByRole('link', { name: title }).count(), 1);
+        await accessible(page, 'search', script);
+
+        // Profile, front page, then sign out.
+        await page.goto(`/u/${user}`);
+        assert.equal(await page.getByRole('link', { name: title }).count(), 1);
+        await accessible(page, 'profile', script);
+        await page.goto('/');
+        await screenshots(page, `front-${suffix}`);
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await page.waitForURL((url) => url.pathname === '/');
+        assert.equal(await page.getByRole('link', { name: 'Sign in' }).count(), 1);
+        await accessible(page, 'front page signed out', script);
+        assert.deepEqual(errors, [], 'no script errors');
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
+  test('a form without its token is refused with a page, not a 500', async () => {
+    const answer = await fetch(`${app.base}/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username=mallory&password=whatever-long',
+    });
+    assert.equal(answer.status, 403);
+    assert.match(answer.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(await answer.text(), /reload the page/);
+  });
+});
+
+async function assertEventually(check: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

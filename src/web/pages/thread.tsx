@@ -1,0 +1,245 @@
+import type { Comment, CommentSort } from '../../modules/comments/index.js';
+import type { Post } from '../../modules/posts/index.js';
+import type { Markdown } from '../markdown.js';
+import type { FormErrors } from '../forms.js';
+import { Field, Form, FormError, Layout, Time, Votes, plural, type View } from '../view.js';
+import { CommentText } from './lists.js';
+import { hostOf } from './posts.js';
+
+/** A comment of a tree answer, with the replies shown under it. */
+export type TreeNode = Comment & { replies: TreeNode[] };
+/** A stub: more comments under `parentId` (null: more top-level ones), reached with `cursor`. */
+export interface Stub {
+  parentId: string | null;
+  count: number;
+  cursor: string;
+}
+
+const SORTS: CommentSort[] = ['best', 'top', 'new', 'old', 'controversial'];
+
+function commentBody(markdown: Markdown, c: Comment) {
+  if (c.deleted) return <p class="muted">[deleted]</p>;
+  if (c.removed && c.body === null) return <p class="muted">[removed by a moderator]</p>;
+  return <CommentText markdown={markdown} comment={c} />;
+}
+
+/** Load-more links of a level: the stubs whose parent is `parentId`. */
+function MoreLinks(props: { stubs: Map<string | null, Stub[]>; parentId: string | null; postId: string }) {
+  const here = props.stubs.get(props.parentId) ?? [];
+  return (
+    <>
+      {here.map((stub) => {
+        const href =
+          stub.parentId === null
+            ? `/p/${props.postId}?cursor=${encodeURIComponent(stub.cursor)}`
+            : `/comments/${stub.parentId}?cursor=${encodeURIComponent(stub.cursor)}`;
+        return (
+          <p class="more">
+            <a href={href} data-more={stub.parentId ?? ''}>
+              {stub.parentId === null ? 'Load more comments' : 'Continue this thread'} ({stub.count})
+            </a>
+          </p>
+        );
+      })}
+    </>
+  );
+}
+
+/** One comment and its replies; collapsing is the browser's own `<details>`, so it needs no script. */
+function CommentNode(props: {
+  view: View;
+  node: TreeNode;
+  stubs: Map<string | null, Stub[]>;
+  markdown: Markdown;
+  locked: boolean;
+}) {
+  const { view, node } = props;
+  return (
+    <details open class="comment" id={`c-${node.id}`}>
+      <summary>
+        <span class="author">{node.author ?? '[deleted]'}</span> ·{' '}
+        <span class="points">{plural(node.score, 'point')}</span> · <Time ms={node.createdAt} />
+        {node.editedAt !== null && ' · edited'}
+        <span class="collapsed-count"> ({plural(node.childCount, 'reply', 'replies')})</span>
+      </summary>
+      <div class="comment-body">
+        {commentBody(props.markdown, node)}
+        <div class="actions">
+          <Votes
+            view={view}
+            action={`/comments/${node.id}/vote`}
+            score={node.score}
+            myVote={node.myVote}
+            what="this comment"
+          />
+          <a href={`/comments/${node.id}`}>permalink</a>
+          {!props.locked && !node.deleted && (
+            <a href={`/comments/${node.id}#reply`} data-reply={node.id}>
+              reply
+            </a>
+          )}
+        </div>
+        {node.replies.length > 0 && (
+          <div class="replies">
+            {node.replies.map((child) => (
+              <CommentNode
+                view={view}
+                node={child}
+                stubs={props.stubs}
+                markdown={props.markdown}
+                locked={props.locked}
+              />
+            ))}
+          </div>
+        )}
+        <MoreLinks stubs={props.stubs} parentId={node.id} postId={node.postId} />
+      </div>
+    </details>
+  );
+}
+
+export function groupStubs(more: Stub[]): Map<string | null, Stub[]> {
+  const byParent = new Map<string | null, Stub[]>();
+  for (const stub of more) byParent.set(stub.parentId, [...(byParent.get(stub.parentId) ?? []), stub]);
+  return byParent;
+}
+
+function PostHead(props: { view: View; post: Post; markdown: Markdown }) {
+  const { post, view } = props;
+  return (
+    <article class="post" id={`p-${post.id}`}>
+      <Votes view={view} action={`/p/${post.id}/vote`} score={post.score} myVote={post.myVote} what="this post" />
+      <div>
+        <h1>
+          {post.url ? (
+            <a href={post.url} rel="nofollow ugc noopener">
+              {post.title}
+            </a>
+          ) : (
+            post.title
+          )}
+          {post.url && <span class="domain"> ({hostOf(post.url)})</span>}
+        </h1>
+        <p class="meta">
+          <a href={`/c/${post.communityName}`}>c/{post.communityName}</a> ·{' '}
+          {post.author ? <a href={`/u/${post.author}`}>{post.author}</a> : '[deleted]'} · <Time ms={post.createdAt} />
+          {post.locked && ' · locked'}
+        </p>
+        {post.removed && (
+          <p class="notice">Removed by a moderator{post.removalReason ? `: ${post.removalReason}` : ''}.</p>
+        )}
+        {post.body && (
+          <div
+            class="md"
+            dangerouslySetInnerHTML={{ __html: props.markdown.render(`p:${post.id}:${post.editedAt ?? 0}`, post.body) }}
+          />
+        )}
+      </div>
+    </article>
+  );
+}
+
+export function ReplyForm(props: {
+  view: View;
+  action: string;
+  label: string;
+  values?: { body: string };
+  errors?: FormErrors<'body'>;
+}) {
+  const { view } = props;
+  if (!view.me)
+    return (
+      <p>
+        <a href={`/signin?next=${encodeURIComponent(view.path)}`}>Sign in</a> to reply.
+      </p>
+    );
+  return (
+    <Form view={view} action={props.action} class="reply" id="reply">
+      <FormError errors={props.errors ?? {}} />
+      <Field form={props} label={props.label} name="body" multiline required maxLength={10_000} />
+      <button type="submit">Reply</button>
+    </Form>
+  );
+}
+
+export function PostPage(props: {
+  view: View;
+  post: Post;
+  items: TreeNode[];
+  more: Stub[];
+  sort: CommentSort;
+  continued: boolean;
+  markdown: Markdown;
+  reply?: { values: { body: string }; errors: FormErrors<'body'> };
+}) {
+  const { view, post } = props;
+  const stubs = groupStubs(props.more);
+  return (
+    <Layout view={view} title={post.title}>
+      <PostHead view={view} post={post} markdown={props.markdown} />
+      {post.locked ? (
+        <p class="notice">This thread is locked: no new comments.</p>
+      ) : (
+        <ReplyForm view={view} action={`/p/${post.id}/comments`} label="Your comment" {...props.reply} />
+      )}
+      <section aria-label="Comments" class="thread">
+        <h2>{plural(post.commentCount, 'comment')}</h2>
+        <nav class="tabs" aria-label="Sort comments">
+          {SORTS.map((s) => (
+            <a href={`/p/${post.id}?sort=${s}`} aria-current={s === props.sort ? 'page' : undefined}>
+              {s}
+            </a>
+          ))}
+        </nav>
+        {props.continued && (
+          <p>
+            <a href={`/p/${post.id}`}>Back to the top of the thread</a>
+          </p>
+        )}
+        {props.items.map((node) => (
+          <CommentNode view={view} node={node} stubs={stubs} markdown={props.markdown} locked={post.locked} />
+        ))}
+        <MoreLinks stubs={stubs} parentId={null} postId={post.id} />
+      </section>
+    </Layout>
+  );
+}
+
+/** A comment's own page: the comment, its replies, a link to its context, and the reply form. */
+export function CommentPage(props: {
+  view: View;
+  post: Post;
+  root: TreeNode;
+  more: Stub[];
+  markdown: Markdown;
+  reply?: { values: { body: string }; errors: FormErrors<'body'> };
+}) {
+  const { view, post, root } = props;
+  const stubs = groupStubs(props.more);
+  return (
+    <Layout view={view} title={`Comment on ${post.title}`}>
+      <p class="crumbs">
+        Comment on <a href={`/p/${post.id}`}>{post.title}</a>
+        {root.parentId && (
+          <>
+            {' '}
+            · <a href={`/comments/${root.parentId}`}>show context</a>
+          </>
+        )}
+      </p>
+      <section aria-label="Comment" class="thread">
+        <CommentNode view={view} node={root} stubs={stubs} markdown={props.markdown} locked={post.locked} />
+      </section>
+      {post.locked || root.deleted ? (
+        <p class="notice">Replies are closed here.</p>
+      ) : (
+        <ReplyForm
+          view={view}
+          action={`/comments/${root.id}/reply`}
+          label={`Reply to ${root.author ?? 'this comment'}`}
+          {...props.reply}
+        />
+      )}
+    </Layout>
+  );
+}

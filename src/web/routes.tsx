@@ -1,0 +1,547 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { VNode } from 'preact';
+import { renderToString } from 'preact-render-to-string';
+import type { AccountsModule } from '../modules/accounts/index.js';
+import {
+  COMMENT_SORTS,
+  TREE_DEPTH,
+  TREE_LIMIT,
+  type CommentSort,
+  type CommentsModule,
+} from '../modules/comments/index.js';
+import { CommunityName, type CommunitiesModule } from '../modules/communities/index.js';
+import type { PostsModule } from '../modules/posts/index.js';
+import { SEARCH_PAGE, type SearchKind, type SearchModule } from '../modules/search/index.js';
+import { AppError } from '../platform/errors.js';
+import { accountLimit, ipLimit, toErrorAnswer, type App } from '../platform/http/index.js';
+import type { MemoryBudget } from '../platform/memory.js';
+import { acceptForms, localPath, readForm, type FieldRule, type FormErrors, type FormValues } from './forms.js';
+import type { Principal } from '../platform/principal.js';
+import { createMarkdown } from './markdown.js';
+import { ErrorPage, NewCommunityPage, SignInPage, SignUpPage, SubmitPage } from './pages/forms.js';
+import { CommunitiesPage, CommunityPage, FeedPage, type PostSort, type Window } from './pages/posts.js';
+import { ProfilePage } from './pages/profile.js';
+import { SearchPage } from './pages/search.js';
+import { CommentPage, PostPage, type Stub, type TreeNode } from './pages/thread.js';
+import type { View } from './view.js';
+import type { WebSessions } from './session.js';
+
+export interface WebLimits {
+  signupsPerHourPerIp: number;
+  loginsPerMinutePerIp: number;
+  postsPer10Min: number;
+  commentsPerMinute: number;
+  votesPerMinute: number;
+}
+
+export interface WebDeps {
+  accounts: AccountsModule;
+  communities: CommunitiesModule;
+  posts: PostsModule;
+  comments: CommentsModule;
+  search: SearchModule;
+  sessions: WebSessions;
+  memory: MemoryBudget;
+  /** The stylesheet's and the script's files, read once at start. */
+  assets: { css: string; js: string };
+  bodyLimitBytes: number;
+  limits: WebLimits;
+}
+
+const PAGE = 25;
+/** The page's script asks for the answer itself (a vote's new counts) instead of the page again. */
+const wantsJson = (request: FastifyRequest) => (request.headers.accept ?? '').startsWith('application/json');
+const Sort = Type.Union([Type.Literal('hot'), Type.Literal('new'), Type.Literal('top')], { default: 'hot' });
+const TimeWindow = Type.Union(
+  ['hour', 'day', 'week', 'month', 'year', 'all'].map((t) => Type.Literal(t)),
+  { default: 'all' },
+);
+const Cursor = Type.Optional(Type.String({ maxLength: 400 }));
+const Listing = Type.Object({ sort: Sort, t: TimeWindow, cursor: Cursor });
+const Id = Type.String({ pattern: '^[0-9A-Za-z]{1,40}$' });
+const CommentSortQuery = Type.Optional(Type.Union(COMMENT_SORTS.map((s) => Type.Literal(s))));
+
+const username: FieldRule = {
+  max: 20,
+  min: 3,
+  trim: true,
+  pattern: /^[A-Za-z0-9_]+$/,
+  message: '3 to 20 letters, digits or _',
+};
+const COMMENT: Record<'body', FieldRule> = {
+  body: { max: 10_000, min: 1, message: 'Write 1 to 10,000 characters' },
+};
+
+/** Static files with their content hash in the address, so they can be cached for good. */
+function asset(file: string, type: string) {
+  const body = readFileSync(file);
+  const hash = createHash('sha256').update(body).digest('hex').slice(0, 12);
+  const [name, ext] = basename(file).split('.');
+  return { path: `/assets/${name}.${hash}.${ext}`, body, type };
+}
+
+/** The server-rendered pages: same process, module services called in-process, forms that work without script. */
+export function webRoutes(deps: WebDeps): FastifyPluginAsync {
+  const { accounts, communities, posts, comments, search, sessions, limits } = deps;
+  const markdown = createMarkdown(deps.memory);
+  const css = asset(deps.assets.css, 'text/css; charset=utf-8');
+  const js = asset(deps.assets.js, 'text/javascript; charset=utf-8');
+
+  return async (fastify) => {
+    const app = fastify as unknown as App;
+    acceptForms(fastify, deps.bodyLimitBytes);
+    // Pages are not API: they stay out of the OpenAPI document.
+    app.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, hide: true };
+    });
+    app.addHook('onRequest', sessions.hook);
+
+    const view = (request: FastifyRequest, reply: FastifyReply): View => ({
+      me: request.principal,
+      csrf: sessions.formToken(request, reply),
+      path: request.url,
+      assets: { css: css.path, js: js.path },
+    });
+    const send = (reply: FastifyReply, status: number, page: VNode) =>
+      reply
+        .code(status)
+        .header('content-type', 'text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(`<!doctype html>${renderToString(page)}`);
+    const back = (reply: FastifyReply, to: string) => reply.redirect(to, 303);
+    /** A page or form that needs an account: the sign-in page, coming back here after. */
+    const signedIn = (request: FastifyRequest, reply: FastifyReply) => {
+      if (request.principal) return request.principal;
+      const next = request.method === 'GET' ? request.url : localPath((request.body as { back?: unknown })?.back, '/');
+      void back(reply, `/signin?next=${encodeURIComponent(next)}`);
+      return null;
+    };
+    /** The form's token, then the account it needs. */
+    const csrfOf = (request: FastifyRequest) => (request.body as { _csrf?: unknown } | undefined)?._csrf;
+    const postedBy = (request: FastifyRequest, reply: FastifyReply) => {
+      sessions.check(request, csrfOf(request));
+      return signedIn(request, reply);
+    };
+    /**
+     * A form's POST: its token (and its account, unless `anyone`), its fields against their
+     * rules, then `act`, which answers where to go next. A field that breaks its rule, or a
+     * refusal the user can act on (shown beside the field its code names in `fields`, else over
+     * the form), brings the form back with status 400 and the user's text in it.
+     */
+    const submitted = async <K extends string>(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      form: {
+        rules: Record<K, FieldRule>;
+        act: (values: FormValues<K>, me: Principal | null) => Promise<string>;
+        again: (values: FormValues<K>, errors: FormErrors<K>) => Promise<FastifyReply> | FastifyReply;
+        fields?: Record<string, NoInfer<K>>;
+        anyone?: boolean;
+      },
+    ) => {
+      const me = form.anyone ? (sessions.check(request, csrfOf(request)), request.principal) : postedBy(request, reply);
+      if (!form.anyone && !me) return reply;
+      const read = readForm(request.body, form.rules);
+      let errors = read.errors;
+      if (read.ok) {
+        try {
+          return back(reply, await form.act(read.values, me));
+        } catch (error) {
+          if (!(error instanceof AppError) || error.status >= 500 || error.code === 'rate_limited') throw error;
+          const named = typeof error.details?.field === 'string' ? error.details.field : '_form';
+          errors = { [form.fields?.[error.code] ?? named]: error.message } as FormErrors<K>;
+        }
+      }
+      return form.again(read.values, errors);
+    };
+
+    app.setErrorHandler((error, request, reply) => {
+      const answer = toErrorAnswer(error);
+      if (answer.status >= 500) request.log.error({ err: error, reqId: request.id, url: request.url }, 'page failed');
+      if (answer.retryAfter !== undefined) reply.header('retry-after', String(answer.retryAfter));
+      const message =
+        answer.status >= 500 ? 'The page could not be made just now. Try again in a moment.' : answer.message;
+      return send(
+        reply,
+        answer.status,
+        <ErrorPage view={view(request, reply)} status={answer.status} message={message} />,
+      );
+    });
+
+    for (const file of [css, js])
+      app.get(file.path, { config: { rateLimit: false } }, (_request, reply) =>
+        reply
+          .header('content-type', file.type)
+          .header('cache-control', 'public, max-age=31536000, immutable')
+          .send(file.body),
+      );
+
+    // --- listings ---
+    const listingLink = (base: string, q: { sort: string; t: string }, cursor: string | null) =>
+      cursor ? `${base}?sort=${q.sort}${q.t !== 'all' ? `&t=${q.t}` : ''}&cursor=${encodeURIComponent(cursor)}` : null;
+
+    app.get('/', { schema: { querystring: Listing } }, async (request, reply) => {
+      const q = request.query as { sort: PostSort; t: Window; cursor?: string };
+      const page = await posts.feed({ ...q, limit: PAGE }, request.principal);
+      const none = request.principal !== null && q.cursor === undefined && page.items.length === 0;
+      return send(
+        reply,
+        200,
+        <FeedPage
+          view={view(request, reply)}
+          posts={page.items}
+          next={listingLink('/', q, page.nextCursor)}
+          sort={q.sort}
+          t={q.t}
+          subscribedToNone={none && (await communities.subscribedIds(request.principal!.accountId)).length === 0}
+        />,
+      );
+    });
+
+    app.get(
+      '/c/:name',
+      { schema: { params: Type.Object({ name: CommunityName }), querystring: Listing } },
+      async (request, reply) => {
+        const q = request.query as { sort: PostSort; t: Window; cursor?: string };
+        const [community, page] = await Promise.all([
+          communities.get(request.params.name, request.principal),
+          posts.community(request.params.name, { ...q, limit: PAGE }, request.principal),
+        ]);
+        return send(
+          reply,
+          200,
+          <CommunityPage
+            view={view(request, reply)}
+            community={community}
+            posts={page.items}
+            next={listingLink(`/c/${community.name}`, q, page.nextCursor)}
+            sort={q.sort}
+            t={q.t}
+            markdown={markdown}
+          />,
+        );
+      },
+    );
+
+    app.get('/communities', { schema: { querystring: Type.Object({ cursor: Cursor }) } }, async (request, reply) => {
+      const page = await communities.list(
+        { sort: 'popular', limit: 50, cursor: request.query.cursor },
+        request.principal,
+      );
+      const next = page.nextCursor ? `/communities?cursor=${encodeURIComponent(page.nextCursor)}` : null;
+      return send(reply, 200, <CommunitiesPage view={view(request, reply)} communities={page.items} next={next} />);
+    });
+
+    for (const action of ['subscribe', 'unsubscribe'] as const)
+      app.post(
+        `/c/:name/${action}`,
+        { schema: { params: Type.Object({ name: CommunityName }) } },
+        async (request, reply) => {
+          const me = postedBy(request, reply);
+          if (!me) return reply;
+          await communities[action](request.params.name, me.accountId);
+          return back(reply, `/c/${request.params.name}`);
+        },
+      );
+
+    // --- creating communities and posts ---
+    const NEW_COMMUNITY = {
+      name: { max: 21, min: 3, trim: true, pattern: /^[A-Za-z0-9_]+$/, message: '3 to 21 letters, digits or _' },
+      title: { max: 100, min: 1, trim: true, message: 'A title of 1 to 100 characters' },
+      description: { max: 10_000, message: 'At most 10,000 characters' },
+    } satisfies Record<string, FieldRule>;
+    app.get('/communities/new', async (request, reply) => {
+      if (!signedIn(request, reply)) return reply;
+      return send(reply, 200, <NewCommunityPage view={view(request, reply)} />);
+    });
+    app.post('/communities', (request, reply) =>
+      submitted(request, reply, {
+        rules: NEW_COMMUNITY,
+        act: async (values, me) => `/c/${(await communities.create(values, me!)).name}`,
+        again: (values, errors) =>
+          send(reply, 400, <NewCommunityPage view={view(request, reply)} values={values} errors={errors} />),
+        fields: { community_exists: 'name' },
+      }),
+    );
+
+    const SUBMIT = {
+      title: { max: 300, min: 1, trim: true, message: 'A title of 1 to 300 characters' },
+      url: {
+        max: 2000,
+        trim: true,
+        pattern: /^https?:\/\/[^\s]+$/,
+        message: 'A link starting with http:// or https://',
+      },
+      body: { max: 40_000, message: 'At most 40,000 characters' },
+    } satisfies Record<string, FieldRule>;
+    const Named = { params: Type.Object({ name: CommunityName }) };
+    app.get('/c/:name/submit', { schema: Named }, async (request, reply) => {
+      if (!signedIn(request, reply)) return reply;
+      const c = await communities.ref(request.params.name);
+      return send(reply, 200, <SubmitPage view={view(request, reply)} community={c.name} />);
+    });
+    app.post(
+      '/c/:name/submit',
+      { schema: Named, config: accountLimit(limits.postsPer10Min, 600_000) },
+      (request, reply) =>
+        submitted(request, reply, {
+          rules: SUBMIT,
+          async act({ title, url, body }, me) {
+            const input = { title, url: url || undefined, body: body || undefined };
+            return `/p/${(await posts.create(request.params.name, input, me!)).id}`;
+          },
+          again: (values, errors) =>
+            send(
+              reply,
+              400,
+              <SubmitPage
+                view={view(request, reply)}
+                community={request.params.name}
+                values={values}
+                errors={errors}
+              />,
+            ),
+        }),
+    );
+
+    // --- threads ---
+    const threadQuery = Type.Object({ sort: CommentSortQuery, cursor: Cursor });
+    const IdParam = { params: Type.Object({ id: Id }) };
+    type ThreadQuery = { sort?: CommentSort; cursor?: string };
+    type Replying = { values: { body: string }; errors: FormErrors<'body'> };
+    const parsed = async <T,>(text: Promise<string | Buffer>) => JSON.parse((await text).toString()) as T;
+    /** A post's page or a comment's, from the same tree answers as the API's (`status` 400: a reply came back). */
+    const threadPage = async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      at: { post: string } | { comment: string },
+      q: ThreadQuery,
+      status: number,
+      replying?: Replying,
+    ) => {
+      const who = request.principal;
+      const query = { sort: q.sort, cursor: q.cursor, limit: TREE_LIMIT, depth: TREE_DEPTH };
+      if ('post' in at) {
+        const [post, tree] = await Promise.all([
+          posts.get(at.post, who),
+          parsed<{ items: TreeNode[]; more: Stub[] }>(comments.tree(at.post, query, who)),
+        ]);
+        const page = {
+          post,
+          items: tree.items,
+          more: tree.more,
+          sort: q.sort ?? 'best',
+          continued: q.cursor !== undefined,
+        };
+        return send(
+          reply,
+          status,
+          <PostPage view={view(request, reply)} {...page} markdown={markdown} reply={replying} />,
+        );
+      }
+      const root = await parsed<TreeNode & { more: Stub[] }>(comments.subtree(at.comment, query, who));
+      const post = await posts.get(root.postId, who);
+      const page = { post, root, more: root.more };
+      return send(
+        reply,
+        status,
+        <CommentPage view={view(request, reply)} {...page} markdown={markdown} reply={replying} />,
+      );
+    };
+    app.get('/p/:id', { schema: { ...IdParam, querystring: threadQuery } }, (request, reply) =>
+      threadPage(request, reply, { post: request.params.id }, request.query as ThreadQuery, 200),
+    );
+    app.get('/comments/:id', { schema: { ...IdParam, querystring: threadQuery } }, (request, reply) =>
+      threadPage(request, reply, { comment: request.params.id }, request.query as ThreadQuery, 200),
+    );
+
+    const commentLimit = { config: accountLimit(limits.commentsPerMinute, 60_000) };
+    app.post('/p/:id/comments', { schema: IdParam, ...commentLimit }, (request, reply) => {
+      const { id } = request.params;
+      return submitted(request, reply, {
+        rules: COMMENT,
+        act: async ({ body }, me) => `/p/${id}#c-${(await comments.create(id, { body }, me!)).id}`,
+        again: (values, errors) => threadPage(request, reply, { post: id }, {}, 400, { values, errors }),
+      });
+    });
+    app.post('/comments/:id/reply', { schema: IdParam, ...commentLimit }, (request, reply) => {
+      const { id } = request.params;
+      return submitted(request, reply, {
+        rules: COMMENT,
+        async act({ body }, me) {
+          const parent = await parsed<TreeNode>(comments.subtree(id, { limit: 1, depth: 1 }, me));
+          const created = await comments.create(parent.postId, { body, parentId: parent.id }, me!);
+          return `/p/${parent.postId}#c-${created.id}`;
+        },
+        again: (values, errors) => threadPage(request, reply, { comment: id }, {}, 400, { values, errors }),
+      });
+    });
+
+    // --- votes: the form posts, the page comes back where it was ---
+    const VOTE = {
+      value: { max: 2, min: 1, pattern: /^(1|0|-1)$/, message: 'A vote is 1, 0 or -1' },
+      back: { max: 600, message: '' },
+    };
+    const voteLimit = { config: accountLimit(limits.votesPerMinute, 60_000) };
+    const voted = [
+      { path: '/p', anchor: 'p', vote: posts.vote },
+      { path: '/comments', anchor: 'c', vote: comments.vote },
+    ] as const;
+    for (const kind of voted)
+      app.post(`${kind.path}/:id/vote`, { schema: IdParam, ...voteLimit }, async (request, reply) => {
+        const me = postedBy(request, reply);
+        if (!me) return reply;
+        const form = readForm(request.body, VOTE);
+        if (!form.ok) throw new AppError('invalid_request', 'a vote is 1, 0 or -1', { field: 'value' });
+        const { id } = request.params;
+        const counts = await kind.vote(id, Number(form.values.value) as 1 | 0 | -1, me);
+        if (wantsJson(request)) return counts;
+        return back(reply, `${localPath(form.values.back, `${kind.path}/${id}`).split('#')[0]}#${kind.anchor}-${id}`);
+      });
+
+    // --- accounts ---
+    const SIGN_UP = {
+      username,
+      password: { max: 128, min: 8, message: '8 to 128 characters' },
+      email: {
+        max: 254,
+        trim: true,
+        pattern: /^[^\s@]+@[^\s@]+\.[^\s@]+$/,
+        message: 'An e-mail address like name@example.org',
+      },
+    } satisfies Record<string, FieldRule>;
+    const SIGN_IN = {
+      username: { max: 64, min: 1, trim: true, message: 'Your username' },
+      password: { max: 128, min: 1, message: 'Your password' },
+      next: { max: 600, message: '' },
+    } satisfies Record<string, FieldRule>;
+    const signIn = async (reply: FastifyReply, username_: string, password: string) => {
+      const session = await accounts.login({ username: username_, password });
+      sessions.signIn(reply, session.token, session.expiresAt);
+    };
+
+    app.get('/signup', (request, reply) => send(reply, 200, <SignUpPage view={view(request, reply)} />));
+    app.post('/signup', { config: ipLimit(limits.signupsPerHourPerIp, 3600_000) }, (request, reply) =>
+      submitted(request, reply, {
+        anyone: true,
+        rules: SIGN_UP,
+        async act({ username: name, password, email }) {
+          await accounts.register({ username: name, password, email: email || undefined });
+          await signIn(reply, name, password);
+          return '/communities';
+        },
+        again: (values, errors) =>
+          send(reply, 400, <SignUpPage view={view(request, reply)} values={values} errors={errors} />),
+        fields: { username_taken: 'username' },
+      }),
+    );
+
+    app.get(
+      '/signin',
+      { schema: { querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 600 })) }) } },
+      (request, reply) =>
+        send(reply, 200, <SignInPage view={view(request, reply)} next={localPath(request.query.next)} />),
+    );
+    app.post('/signin', { config: ipLimit(limits.loginsPerMinutePerIp, 60_000) }, (request, reply) =>
+      submitted(request, reply, {
+        anyone: true,
+        rules: SIGN_IN,
+        async act({ username: name, password, next }) {
+          await signIn(reply, name, password);
+          return localPath(next);
+        },
+        again: (values, errors) =>
+          send(
+            reply,
+            400,
+            <SignInPage view={view(request, reply)} next={localPath(values.next)} values={values} errors={errors} />,
+          ),
+      }),
+    );
+
+    app.post('/signout', async (request, reply) => {
+      sessions.check(request, csrfOf(request));
+      if (request.principal) await accounts.logout(request.principal.tokenHash);
+      sessions.signOut(reply);
+      return back(reply, '/');
+    });
+
+    app.get(
+      '/u/:username',
+      {
+        schema: {
+          params: Type.Object({ username: Type.String({ pattern: '^[A-Za-z0-9_-]{3,20}$' }) }),
+          querystring: Type.Object({
+            tab: Type.Optional(Type.Union([Type.Literal('posts'), Type.Literal('comments')])),
+            cursor: Cursor,
+          }),
+        },
+      },
+      async (request, reply) => {
+        const { username: name } = request.params;
+        const tab = request.query.tab ?? 'posts';
+        const account = await accounts.profile(name);
+        const input = { limit: PAGE, cursor: request.query.cursor };
+        const page = tab === 'posts' ? await posts.byAuthor(name, input, request.principal) : null;
+        const said = tab === 'comments' ? await comments.byAuthor(name, input, request.principal) : null;
+        const cursor = page?.nextCursor ?? said?.nextCursor ?? null;
+        const next = cursor
+          ? `/u/${account.username}?${tab === 'comments' ? 'tab=comments&' : ''}cursor=${encodeURIComponent(cursor)}`
+          : null;
+        return send(
+          reply,
+          200,
+          <ProfilePage
+            view={view(request, reply)}
+            account={account}
+            tab={tab}
+            posts={page?.items ?? []}
+            comments={said?.items ?? []}
+            next={next}
+            markdown={markdown}
+          />,
+        );
+      },
+    );
+
+    app.get(
+      '/search',
+      {
+        schema: {
+          querystring: Type.Object({
+            q: Type.String({ maxLength: 200, default: '' }),
+            type: Type.Union([Type.Literal('posts'), Type.Literal('comments'), Type.Literal('communities')], {
+              default: 'posts',
+            }),
+            cursor: Cursor,
+          }),
+        },
+      },
+      async (request, reply) => {
+        const { q, type, cursor } = request.query as { q: string; type: SearchKind; cursor?: string };
+        const found = q.trim()
+          ? await search.search({ q, type, limit: SEARCH_PAGE, cursor }, request.principal)
+          : { items: [], nextCursor: null };
+        const next = found.nextCursor
+          ? `/search?q=${encodeURIComponent(q)}&type=${type}&cursor=${encodeURIComponent(found.nextCursor)}`
+          : null;
+        return send(
+          reply,
+          200,
+          <SearchPage
+            view={view(request, reply)}
+            q={q}
+            type={type}
+            items={found.items}
+            next={next}
+            markdown={markdown}
+          />,
+        );
+      },
+    );
+  };
+}

@@ -1,0 +1,199 @@
+import type { ComponentChildren } from 'preact';
+import type { Principal } from '../platform/principal.js';
+import type { FormErrors } from './forms.js';
+
+/** What every page knows about its request: who reads it and the token its forms carry. */
+export interface View {
+  me: Principal | null;
+  csrf: string;
+  /** The page's own path and query (forms come back to it). */
+  path: string;
+  /** The stylesheet's and the script's addresses (with their content hash). */
+  assets: { css: string; js: string };
+}
+
+export function Layout(props: { view: View; title: string; children: ComponentChildren }) {
+  const { view } = props;
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="color-scheme" content="light dark" />
+        <title>{`${props.title} · Agora`}</title>
+        <link rel="icon" href="data:," />
+        <link rel="stylesheet" href={view.assets.css} />
+        <script type="module" src={view.assets.js} />
+      </head>
+      <body>
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
+        <header class="top">
+          <nav aria-label="Site">
+            <a class="brand" href="/">
+              Agora
+            </a>
+            <a href="/communities">Communities</a>
+            <form class="search" method="get" action="/search" role="search">
+              <label for="q" class="visually-hidden">
+                Search
+              </label>
+              <input id="q" name="q" type="search" placeholder="Search" maxLength={200} />
+            </form>
+          </nav>
+          <nav aria-label="Account" class="account">
+            {view.me ? (
+              <>
+                <a href={`/u/${view.me.username}`}>{view.me.username}</a>
+                <Form view={view} action="/signout" class="inline">
+                  <button type="submit" class="link">
+                    Sign out
+                  </button>
+                </Form>
+              </>
+            ) : (
+              <>
+                <a href={`/signin?next=${encodeURIComponent(view.path)}`}>Sign in</a>
+                <a href="/signup">Sign up</a>
+              </>
+            )}
+          </nav>
+        </header>
+        <main id="main" tabIndex={-1}>
+          {props.children}
+        </main>
+      </body>
+    </html>
+  );
+}
+
+/** A POST form with its CSRF token. */
+export function Form(props: { view: View; action: string; class?: string; children: ComponentChildren; id?: string }) {
+  return (
+    <form method="post" action={props.action} class={props.class} id={props.id}>
+      <input type="hidden" name="_csrf" value={props.view.csrf} />
+      {props.children}
+    </form>
+  );
+}
+
+/** What a form came back with: the user's text and the message per field. */
+export interface FilledForm {
+  values?: Partial<Record<string, string>> | undefined;
+  errors?: FormErrors<string> | undefined;
+}
+
+/** A labelled field with its message beside it; the user's text is kept. */
+export function Field(props: {
+  form: FilledForm;
+  label: string;
+  name: string;
+  type?: 'text' | 'password' | 'email' | 'url';
+  multiline?: boolean;
+  required?: boolean;
+  maxLength?: number;
+  hint?: string;
+  autocomplete?: string;
+}) {
+  const id = `f-${props.name}`;
+  const value = props.form.values?.[props.name] ?? '';
+  const error = props.form.errors?.[props.name];
+  const described = [error ? `${id}-error` : '', props.hint ? `${id}-hint` : ''].filter(Boolean).join(' ') || undefined;
+  const common = {
+    id,
+    name: props.name,
+    required: props.required,
+    maxLength: props.maxLength,
+    'aria-invalid': error ? ('true' as const) : undefined,
+    'aria-describedby': described,
+  };
+  return (
+    <div class={error ? 'field invalid' : 'field'}>
+      <label for={id}>{props.label}</label>
+      {props.multiline ? (
+        <textarea {...common} rows={6}>
+          {value}
+        </textarea>
+      ) : (
+        <input {...common} type={(props.type ?? 'text') as 'text'} value={value} autoComplete={props.autocomplete} />
+      )}
+      {props.hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {props.hint}
+        </p>
+      )}
+      {error && (
+        <p class="error" id={`${id}-error`}>
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** The message of a form that failed as a whole (not one field). */
+export function FormError(props: { errors: FormErrors<string> }) {
+  return props.errors._form ? (
+    <p class="error form-error" role="alert">
+      {props.errors._form}
+    </p>
+  ) : null;
+}
+
+/** A time: exact in the markup (UTC), shown relative by the script. */
+export function Time(props: { ms: number }) {
+  const iso = new Date(props.ms).toISOString();
+  return (
+    <time datetime={iso} title={iso}>
+      {iso.slice(0, 16).replace('T', ' ')} UTC
+    </time>
+  );
+}
+
+/** Up and down buttons posting a vote; pressing the pressed one takes the vote back. */
+export function Votes(props: { view: View; action: string; score: number; myVote: number | undefined; what: string }) {
+  const { view, myVote } = props;
+  const button = (value: 1 | -1, label: string, glyph: string) => {
+    const pressed = myVote === value;
+    return (
+      <button
+        type="submit"
+        name="value"
+        value={pressed ? '0' : String(value)}
+        class={pressed ? 'vote on' : 'vote'}
+        aria-pressed={pressed ? 'true' : 'false'}
+        aria-label={`${label} ${props.what}`}
+        disabled={!view.me}
+        title={view.me ? undefined : 'Sign in to vote'}
+      >
+        {glyph}
+      </button>
+    );
+  };
+  return (
+    <Form view={view} action={props.action} class="votes">
+      <input type="hidden" name="back" value={view.path} />
+      {button(1, 'Upvote', '▲')}
+      <span class="score" aria-label={`score ${props.score}`}>
+        {props.score}
+      </span>
+      {button(-1, 'Downvote', '▼')}
+    </Form>
+  );
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The link to a list's next page, when there is one. */
+export function Pager(props: { next: string | null; label: string }) {
+  return props.next ? (
+    <p class="pager">
+      <a href={props.next} rel="next">
+        {props.label}
+      </a>
+    </p>
+  ) : null;
+}
