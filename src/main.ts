@@ -285,6 +285,8 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
         posts,
         comments,
         search,
+        moderation,
+        clock,
         sessions: createWebSessions({
           authenticate: accounts.authenticate,
           secret: await siteSecret(store, 'forms'),
@@ -303,6 +305,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
           postsPer10Min: config.rateLimitPostsPer10Min,
           commentsPerMinute: config.rateLimitCommentsPerMinute,
           votesPerMinute: config.rateLimitVotesPerMinute,
+          reportsPer10Min: config.rateLimitReportsPer10Min,
         },
       }),
     ],

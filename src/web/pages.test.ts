@@ -168,6 +168,43 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
         await page.waitForURL((url) => url.pathname === '/');
         assert.equal(await page.getByRole('link', { name: 'Sign in' }).count(), 1);
         await accessible(page, 'front page signed out', script);
+
+        // Another reader reports the post.
+        const reader = `bob_${suffix}`;
+        await signUp(page, reader);
+        await page.goto(postPath);
+        await page.getByRole('link', { name: 'Report this post' }).click();
+        await accessible(page, 'report', script);
+        await page.getByLabel('What is wrong with it?').fill('Spam about tomatoes');
+        await page.getByRole('button', { name: 'Send the report' }).click();
+        await page.waitForURL('**reported=1');
+        assert.match((await page.getByRole('status').textContent()) ?? '', /moderators will see your report/);
+        assert.equal(await page.getByRole('button', { name: 'Remove this post' }).count(), 0, 'no tools for readers');
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await page.waitForURL((url) => url.pathname === '/');
+
+        // The moderator sees it in the queue, removes the post with a reason, and the modlog shows it.
+        await page.goto(`/signin?next=${encodeURIComponent(`/c/${name}/reports`)}`);
+        await page.getByLabel('Username').fill(user);
+        await page.getByLabel('Password').fill('a good long password');
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.waitForURL(`**/c/${name}/reports`);
+        assert.match((await page.locator('.comment-list li').first().textContent()) ?? '', /Spam about tomatoes/);
+        await accessible(page, 'reports queue', script);
+        await page.getByRole('link', { name: 'the post' }).click();
+        await page.getByLabel('Reason for removal').fill('Off topic');
+        await page.getByRole('button', { name: 'Remove this post' }).click();
+        await page.waitForURL(`**${postPath}`);
+        assert.match((await page.locator('.post .notice').textContent()) ?? '', /Removed by a moderator: Off topic/);
+        assert.equal(await page.getByRole('button', { name: 'Restore this post' }).count(), 1);
+        await page.goto(`/c/${name}/modlog`);
+        assert.match(
+          (await page.locator('.modlog li').first().textContent()) ?? '',
+          new RegExp(`${user} removed a post \\(post\\): Off topic`),
+        );
+        await accessible(page, 'modlog', script);
+        await page.goto(`/c/${name}`);
+        assert.equal(await page.getByRole('link', { name: title }).count(), 0, 'a removed post leaves the listing');
         assert.deepEqual(errors, [], 'no script errors');
       } finally {
         await context.close();
@@ -186,6 +223,14 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
     assert.match(await answer.text(), /reload the page/);
   });
 });
+
+async function signUp(page: Page, username: string): Promise<void> {
+  await page.goto('/signup');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill('a good long password');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/communities');
+}
 
 async function assertEventually(check: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
   const until = Date.now() + ms;

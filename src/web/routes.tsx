@@ -3,8 +3,6 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { VNode } from 'preact';
-import { renderToString } from 'preact-render-to-string';
 import type { AccountsModule } from '../modules/accounts/index.js';
 import {
   COMMENT_SORTS,
@@ -17,17 +15,19 @@ import { CommunityName, type CommunitiesModule } from '../modules/communities/in
 import type { PostsModule } from '../modules/posts/index.js';
 import { SEARCH_PAGE, type SearchKind, type SearchModule } from '../modules/search/index.js';
 import { AppError } from '../platform/errors.js';
+import type { Clock } from '../platform/clock.js';
+import type { ModerationModule } from '../modules/moderation/index.js';
 import { accountLimit, ipLimit, toErrorAnswer, type App } from '../platform/http/index.js';
 import type { MemoryBudget } from '../platform/memory.js';
-import { acceptForms, localPath, readForm, type FieldRule, type FormErrors, type FormValues } from './forms.js';
-import type { Principal } from '../platform/principal.js';
+import { acceptForms, localPath, readForm, type FieldRule, type FormErrors } from './forms.js';
+import { createKit, Cursor, IdParam } from './kit.js';
+import { moderationPages } from './moderation-routes.js';
 import { createMarkdown } from './markdown.js';
 import { ErrorPage, NewCommunityPage, SignInPage, SignUpPage, SubmitPage } from './pages/forms.js';
 import { CommunitiesPage, CommunityPage, FeedPage, type PostSort, type Window } from './pages/posts.js';
 import { ProfilePage } from './pages/profile.js';
 import { SearchPage } from './pages/search.js';
 import { CommentPage, PostPage, type Stub, type TreeNode } from './pages/thread.js';
-import type { View } from './view.js';
 import type { WebSessions } from './session.js';
 
 export interface WebLimits {
@@ -36,6 +36,7 @@ export interface WebLimits {
   postsPer10Min: number;
   commentsPerMinute: number;
   votesPerMinute: number;
+  reportsPer10Min: number;
 }
 
 export interface WebDeps {
@@ -44,6 +45,8 @@ export interface WebDeps {
   posts: PostsModule;
   comments: CommentsModule;
   search: SearchModule;
+  moderation: ModerationModule;
+  clock: Clock;
   sessions: WebSessions;
   memory: MemoryBudget;
   /** The stylesheet's and the script's files, read once at start. */
@@ -60,9 +63,7 @@ const TimeWindow = Type.Union(
   ['hour', 'day', 'week', 'month', 'year', 'all'].map((t) => Type.Literal(t)),
   { default: 'all' },
 );
-const Cursor = Type.Optional(Type.String({ maxLength: 400 }));
 const Listing = Type.Object({ sort: Sort, t: TimeWindow, cursor: Cursor });
-const Id = Type.String({ pattern: '^[0-9A-Za-z]{1,40}$' });
 const CommentSortQuery = Type.Optional(Type.Union(COMMENT_SORTS.map((s) => Type.Literal(s))));
 
 const username: FieldRule = {
@@ -100,64 +101,9 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
     });
     app.addHook('onRequest', sessions.hook);
 
-    const view = (request: FastifyRequest, reply: FastifyReply): View => ({
-      me: request.principal,
-      csrf: sessions.formToken(request, reply),
-      path: request.url,
-      assets: { css: css.path, js: js.path },
-    });
-    const send = (reply: FastifyReply, status: number, page: VNode) =>
-      reply
-        .code(status)
-        .header('content-type', 'text/html; charset=utf-8')
-        .header('cache-control', 'no-store')
-        .send(`<!doctype html>${renderToString(page)}`);
-    const back = (reply: FastifyReply, to: string) => reply.redirect(to, 303);
-    /** A page or form that needs an account: the sign-in page, coming back here after. */
-    const signedIn = (request: FastifyRequest, reply: FastifyReply) => {
-      if (request.principal) return request.principal;
-      const next = request.method === 'GET' ? request.url : localPath((request.body as { back?: unknown })?.back, '/');
-      void back(reply, `/signin?next=${encodeURIComponent(next)}`);
-      return null;
-    };
-    /** The form's token, then the account it needs. */
-    const csrfOf = (request: FastifyRequest) => (request.body as { _csrf?: unknown } | undefined)?._csrf;
-    const postedBy = (request: FastifyRequest, reply: FastifyReply) => {
-      sessions.check(request, csrfOf(request));
-      return signedIn(request, reply);
-    };
-    /**
-     * A form's POST: its token (and its account, unless `anyone`), its fields against their
-     * rules, then `act`, which answers where to go next. A field that breaks its rule, or a
-     * refusal the user can act on (shown beside the field its code names in `fields`, else over
-     * the form), brings the form back with status 400 and the user's text in it.
-     */
-    const submitted = async <K extends string>(
-      request: FastifyRequest,
-      reply: FastifyReply,
-      form: {
-        rules: Record<K, FieldRule>;
-        act: (values: FormValues<K>, me: Principal | null) => Promise<string>;
-        again: (values: FormValues<K>, errors: FormErrors<K>) => Promise<FastifyReply> | FastifyReply;
-        fields?: Record<string, NoInfer<K>>;
-        anyone?: boolean;
-      },
-    ) => {
-      const me = form.anyone ? (sessions.check(request, csrfOf(request)), request.principal) : postedBy(request, reply);
-      if (!form.anyone && !me) return reply;
-      const read = readForm(request.body, form.rules);
-      let errors = read.errors;
-      if (read.ok) {
-        try {
-          return back(reply, await form.act(read.values, me));
-        } catch (error) {
-          if (!(error instanceof AppError) || error.status >= 500 || error.code === 'rate_limited') throw error;
-          const named = typeof error.details?.field === 'string' ? error.details.field : '_form';
-          errors = { [form.fields?.[error.code] ?? named]: error.message } as FormErrors<K>;
-        }
-      }
-      return form.again(read.values, errors);
-    };
+    const kit = createKit(sessions, { css: css.path, js: js.path });
+    const { view, send, back, signedIn, postedBy, submitted, csrfOf } = kit;
+    moderationPages(app, kit, { ...deps, reportsPer10Min: limits.reportsPer10Min });
 
     app.setErrorHandler((error, request, reply) => {
       const answer = toErrorAnswer(error);
@@ -309,9 +255,12 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
     );
 
     // --- threads ---
-    const threadQuery = Type.Object({ sort: CommentSortQuery, cursor: Cursor });
-    const IdParam = { params: Type.Object({ id: Id }) };
-    type ThreadQuery = { sort?: CommentSort; cursor?: string };
+    const threadQuery = Type.Object({
+      sort: CommentSortQuery,
+      cursor: Cursor,
+      reported: Type.Optional(Type.Literal('1')),
+    });
+    type ThreadQuery = { sort?: CommentSort; cursor?: string; reported?: '1' };
     type Replying = { values: { body: string }; errors: FormErrors<'body'> };
     const parsed = async <T,>(text: Promise<string | Buffer>) => JSON.parse((await text).toString()) as T;
     /** A post's page or a comment's, from the same tree answers as the API's (`status` 400: a reply came back). */
@@ -325,6 +274,9 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
     ) => {
       const who = request.principal;
       const query = { sort: q.sort, cursor: q.cursor, limit: TREE_LIMIT, depth: TREE_DEPTH };
+      const moderates = async (communityName: string) =>
+        who !== null && communities.canModerate((await communities.ref(communityName)).id, who);
+      const notice = q.reported ? 'Thank you: the moderators will see your report.' : undefined;
       if ('post' in at) {
         const [post, tree] = await Promise.all([
           posts.get(at.post, who),
@@ -336,6 +288,8 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
           more: tree.more,
           sort: q.sort ?? 'best',
           continued: q.cursor !== undefined,
+          moderator: await moderates(post.communityName),
+          notice,
         };
         return send(
           reply,
@@ -345,7 +299,7 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       }
       const root = await parsed<TreeNode & { more: Stub[] }>(comments.subtree(at.comment, query, who));
       const post = await posts.get(root.postId, who);
-      const page = { post, root, more: root.more };
+      const page = { post, root, more: root.more, moderator: await moderates(post.communityName), notice };
       return send(
         reply,
         status,

@@ -16,6 +16,9 @@ export interface CommentsModule {
   subtree: CommentsService['subtree'];
   vote: CommentsService['vote'];
   byAuthor: CommentsService['byAuthor'];
+  report: CommentsService['report'];
+  removeAsModerator: CommentsService['removeAsModerator'];
+  restoreAsModerator: CommentsService['restoreAsModerator'];
   routes: CommentsRoutes;
   /** Subscribes the inbox to new comments (outbox). */
   start(): void;
@@ -36,6 +39,9 @@ export function createCommentsModule(deps: CommentsDeps & { communities: Communi
     subtree: service.subtree,
     vote: service.vote,
     byAuthor: service.byAuthor,
+    report: service.report,
+    removeAsModerator: service.removeAsModerator,
+    restoreAsModerator: service.restoreAsModerator,
     routes: (auth, limits) => commentsRoutes(service, inbox, auth, limits),
     start: () => inbox.start(),
   };

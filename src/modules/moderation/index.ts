@@ -4,5 +4,5 @@
  * among it the ban rule as a guard of their own write (`notBanned`).
  */
 export { createModerationModule, type ModerationModule } from './module.js';
-export type { ModAction } from './service.js';
+export type { Ban, ModAction, ModlogEntry, Report } from './service.js';
 export { ReasonBody, ReportSchema } from './routes.js';

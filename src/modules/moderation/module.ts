@@ -13,6 +13,13 @@ export interface ModerationModule {
   log: ModerationService['log'];
   resolveReportsOn: ModerationService['resolveReportsOn'];
   report: ModerationService['report'];
+  /** For the web pages: the reports queue, the modlog, bans. */
+  reports: ModerationService['reports'];
+  resolveReport: ModerationService['resolveReport'];
+  modlog: ModerationService['modlog'];
+  bans: ModerationService['bans'];
+  ban: ModerationService['ban'];
+  unban: ModerationService['unban'];
   routes: ModerationRoutes;
 }
 
@@ -27,6 +34,12 @@ export function createModerationModule(deps: ModerationDeps): ModerationModule {
       'log',
       'resolveReportsOn',
       'report',
+      'reports',
+      'resolveReport',
+      'modlog',
+      'bans',
+      'ban',
+      'unban',
     ]),
     routes: (auth) => moderationRoutes(service, auth),
   };

@@ -22,6 +22,10 @@ export interface PostsModule {
   community: PostsService['community'];
   byAuthor: PostsService['byAuthor'];
   vote: PostsService['vote'];
+  report: PostsService['report'];
+  removeAsModerator: PostsService['removeAsModerator'];
+  restoreAsModerator: PostsService['restoreAsModerator'];
+  setLocked: PostsService['setLocked'];
   routes: PostsRoutes;
 }
 
@@ -42,6 +46,10 @@ export function createPostsModule(deps: PostsDeps): PostsModule {
       'community',
       'byAuthor',
       'vote',
+      'report',
+      'removeAsModerator',
+      'restoreAsModerator',
+      'setLocked',
     ]),
     routes: (auth, limits) => postsRoutes(service, auth, limits),
   };

@@ -135,6 +135,7 @@ export function CommunityPage(props: {
   markdown: Markdown;
 }) {
   const { view, community: c } = props;
+  const moderator = view.me !== null && (view.me.isAdmin || c.moderators.includes(view.me.username));
   return (
     <Layout view={view} title={c.title}>
       <div class="with-side">
@@ -163,6 +164,15 @@ export function CommunityPage(props: {
           {c.description && (
             <div class="md" dangerouslySetInnerHTML={{ __html: props.markdown.render(`c:${c.id}`, c.description) }} />
           )}
+          <p>
+            <a href={`/c/${c.name}/modlog`}>Moderation log</a>
+            {moderator && (
+              <>
+                {' '}
+                · <a href={`/c/${c.name}/reports`}>Reports</a> · <a href={`/c/${c.name}/bans`}>Bans</a>
+              </>
+            )}
+          </p>
           <h3>Moderators</h3>
           <ul>
             {c.moderators.map((m) => (

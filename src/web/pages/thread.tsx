@@ -4,6 +4,7 @@ import type { Markdown } from '../markdown.js';
 import type { FormErrors } from '../forms.js';
 import { Field, Form, FormError, Layout, Time, Votes, plural, type View } from '../view.js';
 import { CommentText } from './lists.js';
+import { ModTools } from './moderation.js';
 import { hostOf } from './posts.js';
 
 /** A comment of a tree answer, with the replies shown under it. */
@@ -139,6 +140,16 @@ function PostHead(props: { view: View; post: Post; markdown: Markdown }) {
   );
 }
 
+/** The report link of a post or a comment, for a signed-in reader who did not write it. */
+function Aside(props: { view: View; what: 'post' | 'comment'; id: string; author: string | null }) {
+  if (!props.view.me || props.view.me.username === props.author) return null;
+  return (
+    <p class="aside">
+      <a href={`${props.what === 'post' ? '/p' : '/comments'}/${props.id}/report`}>Report this {props.what}</a>
+    </p>
+  );
+}
+
 export function ReplyForm(props: {
   view: View;
   action: string;
@@ -170,13 +181,22 @@ export function PostPage(props: {
   sort: CommentSort;
   continued: boolean;
   markdown: Markdown;
+  moderator: boolean;
+  notice?: string | undefined;
   reply?: { values: { body: string }; errors: FormErrors<'body'> };
 }) {
   const { view, post } = props;
   const stubs = groupStubs(props.more);
   return (
     <Layout view={view} title={post.title}>
+      {props.notice && (
+        <p class="notice" role="status">
+          {props.notice}
+        </p>
+      )}
       <PostHead view={view} post={post} markdown={props.markdown} />
+      <Aside view={view} what="post" id={post.id} author={post.author} />
+      {props.moderator && <ModTools view={view} what="post" id={post.id} removed={post.removed} locked={post.locked} />}
       {post.locked ? (
         <p class="notice">This thread is locked: no new comments.</p>
       ) : (
@@ -212,12 +232,19 @@ export function CommentPage(props: {
   root: TreeNode;
   more: Stub[];
   markdown: Markdown;
+  moderator: boolean;
+  notice?: string | undefined;
   reply?: { values: { body: string }; errors: FormErrors<'body'> };
 }) {
   const { view, post, root } = props;
   const stubs = groupStubs(props.more);
   return (
     <Layout view={view} title={`Comment on ${post.title}`}>
+      {props.notice && (
+        <p class="notice" role="status">
+          {props.notice}
+        </p>
+      )}
       <p class="crumbs">
         Comment on <a href={`/p/${post.id}`}>{post.title}</a>
         {root.parentId && (
@@ -230,6 +257,8 @@ export function CommentPage(props: {
       <section aria-label="Comment" class="thread">
         <CommentNode view={view} node={root} stubs={stubs} markdown={props.markdown} locked={post.locked} />
       </section>
+      <Aside view={view} what="comment" id={root.id} author={root.author} />
+      {props.moderator && <ModTools view={view} what="comment" id={root.id} removed={root.removed} />}
       {post.locked || root.deleted ? (
         <p class="notice">Replies are closed here.</p>
       ) : (

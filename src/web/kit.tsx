@@ -1,0 +1,79 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { VNode } from 'preact';
+import { renderToString } from 'preact-render-to-string';
+import { Type } from '@sinclair/typebox';
+import { AppError } from '../platform/errors.js';
+import type { Principal } from '../platform/principal.js';
+import { localPath, readForm, type FieldRule, type FormErrors, type FormValues } from './forms.js';
+import type { WebSessions } from './session.js';
+import type { View } from './view.js';
+
+export const Cursor = Type.Optional(Type.String({ maxLength: 400 }));
+export const Id = Type.String({ pattern: '^[0-9A-Za-z]{1,40}$' });
+export const IdParam = { params: Type.Object({ id: Id }) };
+
+/** What every page route uses: its view, sending a page, redirects, the sign-in rule, forms. */
+export function createKit(sessions: WebSessions, assets: View['assets']) {
+  const view = (request: FastifyRequest, reply: FastifyReply): View => ({
+    me: request.principal,
+    csrf: sessions.formToken(request, reply),
+    path: request.url,
+    assets,
+  });
+  const send = (reply: FastifyReply, status: number, page: VNode) =>
+    reply
+      .code(status)
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(`<!doctype html>${renderToString(page)}`);
+  const back = (reply: FastifyReply, to: string) => reply.redirect(to, 303);
+  /** A page or form that needs an account: the sign-in page, coming back here after. */
+  const signedIn = (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.principal) return request.principal;
+    const next = request.method === 'GET' ? request.url : localPath((request.body as { back?: unknown })?.back, '/');
+    void back(reply, `/signin?next=${encodeURIComponent(next)}`);
+    return null;
+  };
+  /** The form's token, then the account it needs. */
+  const csrfOf = (request: FastifyRequest) => (request.body as { _csrf?: unknown } | undefined)?._csrf;
+  const postedBy = (request: FastifyRequest, reply: FastifyReply) => {
+    sessions.check(request, csrfOf(request));
+    return signedIn(request, reply);
+  };
+  /**
+   * A form's POST: its token (and its account, unless `anyone`), its fields against their
+   * rules, then `act`, which answers where to go next. A field that breaks its rule, or a
+   * refusal the user can act on (shown beside the field its code names in `fields`, else over
+   * the form), brings the form back with status 400 and the user's text in it.
+   */
+  const submitted = async <K extends string>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    form: {
+      rules: Record<K, FieldRule>;
+      act: (values: FormValues<K>, me: Principal | null) => Promise<string>;
+      again: (values: FormValues<K>, errors: FormErrors<K>) => Promise<FastifyReply> | FastifyReply;
+      fields?: Record<string, NoInfer<K>>;
+      anyone?: boolean;
+    },
+  ) => {
+    const me = form.anyone ? (sessions.check(request, csrfOf(request)), request.principal) : postedBy(request, reply);
+    if (!form.anyone && !me) return reply;
+    const read = readForm(request.body, form.rules);
+    let errors = read.errors;
+    if (read.ok) {
+      try {
+        return back(reply, await form.act(read.values, me));
+      } catch (error) {
+        if (!(error instanceof AppError) || error.status >= 500 || error.code === 'rate_limited') throw error;
+        const named = typeof error.details?.field === 'string' ? error.details.field : '_form';
+        errors = { [form.fields?.[error.code] ?? named]: error.message } as FormErrors<K>;
+      }
+    }
+    return form.again(read.values, errors);
+  };
+
+  return { view, send, back, signedIn, postedBy, submitted, csrfOf };
+}
+
+export type Kit = ReturnType<typeof createKit>;
