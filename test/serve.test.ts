@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -64,6 +65,23 @@ test('SIGTERM lets an in-flight request finish', async () => {
     assert.equal((await pending).status, 201);
     assert.equal(await server.exited, 0);
   } finally {
+    await db.drop();
+  }
+});
+
+test('SIGTERM does not wait for a connection that never sent a request', async () => {
+  const db = await freshDatabase('sqlite');
+  const server = await startServerProcess({ AGORA_DATABASE_URL: db.url });
+  const silent = connect(Number(new URL(server.base).port), '127.0.0.1');
+  try {
+    await new Promise((resolve) => silent.once('connect', resolve));
+    const stopped = Date.now();
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+    // Node's keep-alive timeout is 72 s: a shutdown that waited for the silent connection would take that long.
+    assert.ok(Date.now() - stopped < 10_000, `stopped in ${Date.now() - stopped} ms`);
+  } finally {
+    silent.destroy();
     await db.drop();
   }
 });

@@ -5,6 +5,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import type { Metrics } from '../metrics.js';
@@ -186,10 +187,26 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
   app.addSchema(ErrorBody);
 
   // During shutdown, answers to in-flight requests close their connection,
-  // so that keep-alive sockets do not hold the server open.
+  // so that keep-alive sockets do not hold the server open; a connection with
+  // no request in flight (one that never sent any, say) is closed at once —
+  // Node's own close counts only those that finished a request as idle, and
+  // would wait the keep-alive timeout for the others.
   let closing = false;
+  const inFlight = new Map<Socket, number>();
+  app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const socket = request.socket;
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    response.once('close', () => inFlight.set(socket, (inFlight.get(socket) ?? 1) - 1));
+  });
+  app.server.on('connection', (socket: Socket) => {
+    inFlight.set(socket, 0);
+    socket.once('close', () => inFlight.delete(socket));
+  });
   app.addHook('preClose', async () => {
     closing = true;
+    setImmediate(() => {
+      for (const [socket, requests] of inFlight) if (requests === 0) socket.destroy();
+    });
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
