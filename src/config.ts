@@ -26,6 +26,8 @@ export interface Config {
   feedMergeLimit: number;
   orderTtlSeconds: number;
   orderPendingPerAccount: number;
+  liveStreamsMax: number;
+  liveStreamsPerClient: number;
   rateLimitOrdersPerMinute: number;
   smtpUrl: string;
   mailFrom: string;
@@ -169,6 +171,18 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     default: '5',
     doc: 'Unpaid orders one account may hold at once, over every drop (more: `409 too_many_pending`)',
     parse: int(1, 1000),
+  },
+  liveStreamsMax: {
+    env: 'AGORA_LIVE_STREAMS_MAX',
+    default: '20000',
+    doc: "Drop pages' live stock streams (Server-Sent Events) open at once in this process; past it a page polls instead",
+    parse: int(1, 1_000_000),
+  },
+  liveStreamsPerClient: {
+    env: 'AGORA_LIVE_STREAMS_PER_CLIENT',
+    default: '20',
+    doc: 'Live stock streams open at once from one client address (/64 for IPv6); more: `429 rate_limited`',
+    parse: int(1, 1_000_000),
   },
   rateLimitOrdersPerMinute: {
     env: 'AGORA_RATE_LIMIT_ORDERS_PER_MINUTE',

@@ -286,6 +286,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
         comments,
         search,
         moderation,
+        drops,
         clock,
         sessions: createWebSessions({
           authenticate: accounts.authenticate,
@@ -306,6 +307,9 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
           commentsPerMinute: config.rateLimitCommentsPerMinute,
           votesPerMinute: config.rateLimitVotesPerMinute,
           reportsPer10Min: config.rateLimitReportsPer10Min,
+          ordersPerMinute: config.rateLimitOrdersPerMinute,
+          liveStreamsMax: config.liveStreamsMax,
+          liveStreamsPerClient: config.liveStreamsPerClient,
         },
       }),
     ],

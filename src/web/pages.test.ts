@@ -4,6 +4,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { accessibilityProblems, launchBrowser, screenshots } from '../../test/support/browser.js';
 import { startTestApp, type TestApp } from '../../test/support/app.js';
 import { describeStores, type StoreKind } from '../../test/support/stores.js';
+import { signPayload } from '../modules/drops/index.js';
+
+const WEBHOOK_SECRET = 'web-test-webhook-secret';
 
 /**
  * The pages in a real browser (Debian's Chromium through playwright-core), on
@@ -14,7 +17,10 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
   let app: TestApp;
   let browser: Browser;
   before(async () => {
-    [app, browser] = await Promise.all([startTestApp(kind), launchBrowser()]);
+    [app, browser] = await Promise.all([
+      startTestApp(kind, { AGORA_PAYMENT_WEBHOOK_SECRET: WEBHOOK_SECRET }),
+      launchBrowser(),
+    ]);
   });
   after(async () => {
     await browser?.close();
@@ -208,6 +214,132 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
         assert.deepEqual(errors, [], 'no script errors');
       } finally {
         await context.close();
+      }
+    });
+  }
+
+  for (const script of [true, false]) {
+    const mode = script ? 'script on' : 'script off';
+    test(`a drop from countdown to live to sold out in two browsers; buy, webhook, paid (${mode})`, async () => {
+      const suffix = `${script ? 'on' : 'off'}${kind[0]}`;
+      // A moderator makes the drop over the API (two units, one per customer, starting 3 s after the buyers
+      // have signed up).
+      const seller = `seller_${suffix}`;
+      assert.equal(
+        (
+          await app.request('POST', '/api/v1/accounts', {
+            body: { username: seller, password: 'a good long password' },
+          })
+        ).status,
+        201,
+      );
+      const { token } = (
+        await app.request('POST', '/api/v1/sessions', { body: { username: seller, password: 'a good long password' } })
+      ).body as { token: string };
+      const community = `shop_${suffix}`;
+      assert.equal(
+        (await app.request('POST', '/api/v1/communities', { token, body: { name: community, title: 'Shop' } })).status,
+        201,
+      );
+      const contexts = await Promise.all(
+        [0, 1].map(() => browser.newContext({ javaScriptEnabled: script, baseURL: app.base })),
+      );
+      try {
+        const [a, b] = await Promise.all(contexts.map((c) => c.newPage()));
+        const errors: string[] = [];
+        for (const p of [a!, b!]) p.on('pageerror', (e) => errors.push(String(e)));
+        await signUp(a!, `ann_${suffix}`);
+        await signUp(b!, `ben_${suffix}`);
+        const startsAt = Date.now() + 3000;
+        const created = await app.request('POST', '/api/v1/drops', {
+          token,
+          body: {
+            communityName: community,
+            name: `Seeds ${suffix}`,
+            stock: 2,
+            priceCents: 500,
+            currency: 'EUR',
+            startsAt,
+            perCustomerLimit: 1,
+          },
+        });
+        assert.equal(created.status, 201);
+        const dropPath = `/drops/${(created.body as { id: string }).id}`;
+        for (const p of [a!, b!]) await p.goto(dropPath);
+        const status = (p: Page) => p.locator('[data-field="status"]').textContent();
+        const remaining = async (p: Page) => Number(await p.locator('[data-field="remaining"]').textContent());
+        assert.equal(await status(a!), 'Not started yet');
+        assert.equal(await a!.getByRole('button', { name: 'Buy' }).isDisabled(), true);
+        if (script) assert.match((await a!.locator('.countdown').textContent()) ?? '', /^\(in \d+ s\)$/);
+        await accessible(a!, 'drop scheduled', script);
+
+        // It goes live: with the script the page sees it by itself; without, a reload shows it.
+        if (script)
+          await assertEventually(async () => (await status(a!)) === 'On sale now', 'the drop goes live', 8000);
+        else {
+          await new Promise((r) => setTimeout(r, Math.max(0, startsAt - Date.now() + 100)));
+          await a!.reload();
+          await b!.reload();
+          assert.equal(await status(a!), 'On sale now');
+        }
+        await accessible(a!, 'drop live', script);
+        if (script) await b!.evaluate(() => ((globalThis as { marker?: number }).marker = 1));
+
+        // Ann buys; Ben's page shows the stock fall without a reload (script on).
+        await a!.getByRole('button', { name: 'Buy' }).click();
+        await a!.waitForURL('**/orders/*');
+        assert.match((await a!.getByRole('status').textContent()) ?? '', /waiting for payment/);
+        await accessible(a!, 'order pending', script);
+        const orderId = new URL(a!.url()).pathname.split('/').pop()!;
+        if (script) {
+          await assertEventually(async () => (await remaining(b!)) === 1, "the other page's stock falls to 1");
+          assert.equal(await b!.evaluate(() => (globalThis as { marker?: number }).marker), 1, 'without a reload');
+        } else {
+          await b!.reload();
+          assert.equal(await remaining(b!), 1);
+        }
+
+        // Ben buys the last one: sold out.
+        await b!.getByRole('button', { name: 'Buy' }).click();
+        await b!.waitForURL('**/orders/*');
+        await a!.goto(dropPath);
+        assert.equal(await status(a!), 'Sold out');
+        assert.equal(await remaining(a!), 0);
+        assert.match(
+          (await a!.locator('section[aria-label="Your orders of this drop"]').textContent()) ?? '',
+          /waiting for payment/,
+        );
+        await screenshots(a!, `drop-${suffix}`);
+
+        // The provider's webhook pays Ann's order; her order page shows it (by itself with the script).
+        await a!.goto(`/orders/${orderId}`);
+        const body = JSON.stringify({
+          id: `evt_${suffix}`,
+          type: 'payment.succeeded',
+          data: { orderId, amountCents: 500 },
+        });
+        const t = Math.floor(Date.now() / 1000);
+        const paid = await app.request('POST', '/api/v1/payments/webhook', {
+          raw: body,
+          headers: {
+            'content-type': 'application/json',
+            'agora-signature': `t=${t},v1=${signPayload(WEBHOOK_SECRET, t, body)}`,
+          },
+        });
+        assert.equal((paid.body as { outcome: string }).outcome, 'paid');
+        if (!script) await a!.reload();
+        await assertEventually(
+          async () => /paid/.test((await a!.getByRole('status').textContent()) ?? ''),
+          'the order shows paid',
+          8000,
+        );
+        assert.equal(await a!.getByRole('link', { name: /^Pay / }).count(), 0);
+        await accessible(a!, 'order paid', script);
+        await a!.goto('/orders');
+        assert.match((await a!.locator('.comment-list li').first().textContent()) ?? '', /paid/);
+        assert.deepEqual(errors, [], 'no script errors');
+      } finally {
+        await Promise.all(contexts.map((c) => c.close()));
       }
     });
   }

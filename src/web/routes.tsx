@@ -22,6 +22,9 @@ import type { MemoryBudget } from '../platform/memory.js';
 import { acceptForms, localPath, readForm, type FieldRule, type FormErrors } from './forms.js';
 import { createKit, Cursor, IdParam } from './kit.js';
 import { moderationPages } from './moderation-routes.js';
+import { dropPages } from './drops-routes.js';
+import { createStockStreams } from './stock-streams.js';
+import type { DropsModule } from '../modules/drops/index.js';
 import { createMarkdown } from './markdown.js';
 import { ErrorPage, NewCommunityPage, SignInPage, SignUpPage, SubmitPage } from './pages/forms.js';
 import { CommunitiesPage, CommunityPage, FeedPage, type PostSort, type Window } from './pages/posts.js';
@@ -37,6 +40,9 @@ export interface WebLimits {
   commentsPerMinute: number;
   votesPerMinute: number;
   reportsPer10Min: number;
+  ordersPerMinute: number;
+  liveStreamsMax: number;
+  liveStreamsPerClient: number;
 }
 
 export interface WebDeps {
@@ -46,6 +52,7 @@ export interface WebDeps {
   comments: CommentsModule;
   search: SearchModule;
   moderation: ModerationModule;
+  drops: DropsModule;
   clock: Clock;
   sessions: WebSessions;
   memory: MemoryBudget;
@@ -104,6 +111,15 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
     const kit = createKit(sessions, { css: css.path, js: js.path });
     const { view, send, back, signedIn, postedBy, submitted, csrfOf } = kit;
     moderationPages(app, kit, { ...deps, reportsPer10Min: limits.reportsPer10Min });
+    const streams = createStockStreams({
+      statusText: deps.drops.statusText,
+      watchSold: deps.drops.watchSold,
+      maxStreams: limits.liveStreamsMax,
+      maxPerClient: limits.liveStreamsPerClient,
+      heartbeatMs: 25_000,
+    });
+    app.addHook('preClose', async () => streams.close());
+    dropPages(app, kit, { drops: deps.drops, streams, markdown, ordersPerMinute: limits.ordersPerMinute });
 
     app.setErrorHandler((error, request, reply) => {
       const answer = toErrorAnswer(error);

@@ -35,6 +35,7 @@ export function Layout(props: { view: View; title: string; children: ComponentCh
               Agora
             </a>
             <a href="/communities">Communities</a>
+            <a href="/drops">Drops</a>
             <form class="search" method="get" action="/search" role="search">
               <label for="q" class="visually-hidden">
                 Search
@@ -46,6 +47,7 @@ export function Layout(props: { view: View; title: string; children: ComponentCh
             {view.me ? (
               <>
                 <a href={`/u/${view.me.username}`}>{view.me.username}</a>
+                <a href="/orders">Orders</a>
                 <Form view={view} action="/signout" class="inline">
                   <button type="submit" class="link">
                     Sign out

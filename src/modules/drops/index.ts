@@ -6,3 +6,4 @@
 export { createDropsModule, type DropsModule } from './module.js';
 export { createBuiltInProvider, signPayload, type PaymentProvider } from './payments.js';
 export type { DropCreated, OrderChanged, OrderCreated } from './events.js';
+export type { Drop, Order } from './presenter.js';

@@ -1,4 +1,5 @@
 import type { Logger } from '../../platform/log.js';
+import { pick } from '../../platform/pick.js';
 import type { Registry } from 'prom-client';
 import { createDropMetrics } from './metrics.js';
 import { dropsRoutes, type DropsRoutes } from './routes.js';
@@ -9,6 +10,14 @@ import { createDropsService, type DropsDeps, type DropsService } from './service
 export interface DropsModule {
   /** What an order's e-mails say (notifications). */
   orderSummary: DropsService['orderSummary'];
+  /** For the web pages: a drop's status (the JSON text of `GET /drops/:id`), its stock changes, ordering. */
+  statusText: DropsService['statusText'];
+  watchSold: DropsService['watchSold'];
+  list: DropsService['list'];
+  order: DropsService['order'];
+  getOrder: DropsService['getOrder'];
+  myOrders: DropsService['myOrders'];
+  cancel: DropsService['cancel'];
   routes: DropsRoutes;
   /** Expires unpaid orders (every sweepMs: their units are back within that) and forgets old idempotency keys. */
   startWorkers(): void;
@@ -40,7 +49,7 @@ export function createDropsModule(
     }
   };
   return {
-    orderSummary: service.orderSummary,
+    ...pick(service, ['orderSummary', 'statusText', 'watchSold', 'list', 'order', 'getOrder', 'myOrders', 'cancel']),
     routes: (auth) => async (app) => {
       await app.register(
         dropsRoutes(service, auth, { ordersPerMinute: deps.ordersPerMinute, now: () => deps.clock.now() }),

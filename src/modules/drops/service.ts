@@ -117,6 +117,7 @@ export function createDropsService(deps: DropsDeps) {
    * stock: undefined) or releases units, and after the commit sets the kept copy
    * from the row's new value.
    */
+  const soldWatchers = new Set<(dropId: string, sold: number) => void>();
   async function moveSold(
     tx: Tx,
     dropId: string,
@@ -131,6 +132,7 @@ export function createDropsService(deps: DropsDeps) {
       tx.afterCommit(() => {
         const copy = copies.get(dropId);
         if (copy) copy.sold = moved.sold;
+        for (const watcher of soldWatchers) watcher(dropId, moved.sold);
       });
     return moved;
   }
@@ -442,6 +444,15 @@ export function createDropsService(deps: DropsDeps) {
       if (!prefix) return statusTextFromStore(id);
       charges.get(id)?.touch();
       return dropJson(prefix, copy, clock.now());
+    },
+
+    /**
+     * Calls `watcher` after each commit that changed a drop's `sold` in this process
+     * (reserve, release, expiry, cancellation), with the new value. Returns the unsubscribe.
+     */
+    watchSold(watcher: (dropId: string, sold: number) => void): () => void {
+      soldWatchers.add(watcher);
+      return () => soldWatchers.delete(watcher);
     },
 
     async list(input: { status: 'live' | 'scheduled'; limit: number; cursor?: string | undefined }) {
