@@ -14,12 +14,19 @@ export const IdParam = { params: Type.Object({ id: Id }) };
 
 /** What every page route uses: its view, sending a page, redirects, the sign-in rule, forms. */
 export function createKit(sessions: WebSessions, assets: View['assets']) {
-  const view = (request: FastifyRequest, reply: FastifyReply): View => ({
-    me: request.principal,
-    csrf: sessions.formToken(request, reply),
-    path: request.url,
-    assets,
-  });
+  // The form token is made when a page has a form: a page without one sets no cookie, so a
+  // signed-out reader's page is the same for everyone.
+  const view = (request: FastifyRequest, reply: FastifyReply): View => {
+    let csrf: string | undefined;
+    return {
+      me: request.principal,
+      get csrf() {
+        return (csrf ??= sessions.formToken(request, reply));
+      },
+      path: request.url,
+      assets,
+    };
+  };
   const send = (reply: FastifyReply, status: number, page: VNode) =>
     reply
       .code(status)

@@ -129,7 +129,7 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
         if (script) assert.equal(await page.evaluate(() => (globalThis as { marker?: number }).marker), 1, 'no reload');
 
         // Collapse the thread: the replies are hidden, the comment's line stays.
-        const top = page.locator('.thread > details.comment').first();
+        const top = page.locator('.tree > details.comment').first();
         const deepest = page.getByText('A reply to the reply');
         assert.equal(await deepest.isVisible(), true);
         await top.locator('> summary').click();
@@ -142,7 +142,7 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
           await app.request('POST', '/api/v1/sessions', { body: { username: user, password: 'a good long password' } })
         ).body as { token: string };
         const postId = postPath.split('/').pop()!;
-        for (let i = 0; i < 100; i++)
+        for (let i = 0; i < 200; i++)
           assert.equal(
             (await app.request('POST', `/api/v1/posts/${postId}/comments`, { token, body: { body: `filler ${i}` } }))
               .status,
@@ -154,7 +154,7 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
         assert.equal(await more.count(), 1);
         await more.click();
         await page.waitForURL('**cursor=*');
-        assert.ok((await page.locator('.thread > details.comment').count()) > 0, 'the next page has comments');
+        assert.ok((await page.locator('.tree > details.comment').count()) > 0, 'the next page has comments');
 
         // Search finds the post.
         await page.goto('/');

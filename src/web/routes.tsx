@@ -7,7 +7,7 @@ import type { AccountsModule } from '../modules/accounts/index.js';
 import {
   COMMENT_SORTS,
   TREE_DEPTH,
-  TREE_LIMIT,
+  PAGE_TREE_LIMIT,
   type CommentSort,
   type CommentsModule,
 } from '../modules/comments/index.js';
@@ -21,6 +21,8 @@ import { accountLimit, ipLimit, toErrorAnswer, type App } from '../platform/http
 import type { MemoryBudget } from '../platform/memory.js';
 import { acceptForms, localPath, readForm, type FieldRule, type FormErrors } from './forms.js';
 import { createKit, Cursor, IdParam } from './kit.js';
+import { createPageCache } from './page-cache.js';
+import { renderToString } from 'preact-render-to-string';
 import { moderationPages } from './moderation-routes.js';
 import { dropPages } from './drops-routes.js';
 import { createStockStreams } from './stock-streams.js';
@@ -109,6 +111,15 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
     app.addHook('onRequest', sessions.hook);
 
     const kit = createKit(sessions, { css: css.path, js: js.path });
+    const pages = createPageCache(deps.memory);
+    /** A page every signed-out reader gets alike: a shared cache may keep it a few seconds too. */
+    const sendShared = (reply: FastifyReply, html: Buffer) =>
+      reply
+        .code(200)
+        .header('content-type', 'text/html; charset=utf-8')
+        .header('cache-control', 'public, max-age=5')
+        .header('vary', 'cookie')
+        .send(html);
     const { view, send, back, signedIn, postedBy, submitted, csrfOf } = kit;
     moderationPages(app, kit, { ...deps, reportsPer10Min: limits.reportsPer10Min });
     const streams = createStockStreams({
@@ -289,15 +300,18 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       replying?: Replying,
     ) => {
       const who = request.principal;
-      const query = { sort: q.sort, cursor: q.cursor, limit: TREE_LIMIT, depth: TREE_DEPTH };
+      const query = { sort: q.sort, cursor: q.cursor, limit: PAGE_TREE_LIMIT, depth: TREE_DEPTH };
       const moderates = async (communityName: string) =>
         who !== null && communities.canModerate((await communities.ref(communityName)).id, who);
       const notice = q.reported ? 'Thank you: the moderators will see your report.' : undefined;
       if ('post' in at) {
-        const [post, tree] = await Promise.all([
-          posts.get(at.post, who),
-          parsed<{ items: TreeNode[]; more: Stub[] }>(comments.tree(at.post, query, who)),
-        ]);
+        const [post, text] = await Promise.all([posts.get(at.post, who), comments.tree(at.post, query, who)]);
+        // A signed-out reader's page of a kept tree answer is kept with it (page-cache.ts).
+        const shared = who === null && status === 200 && Buffer.isBuffer(text) ? text : null;
+        const key = shared && `${request.url}|${JSON.stringify(post)}`;
+        const hit = shared && pages.get(shared, key!);
+        if (hit) return sendShared(reply, hit);
+        const tree = JSON.parse(text.toString()) as { items: TreeNode[]; more: Stub[] };
         const page = {
           post,
           items: tree.items,
@@ -307,11 +321,11 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
           moderator: await moderates(post.communityName),
           notice,
         };
-        return send(
-          reply,
-          status,
-          <PostPage view={view(request, reply)} {...page} markdown={markdown} reply={replying} />,
-        );
+        const vnode = <PostPage view={view(request, reply)} {...page} markdown={markdown} reply={replying} />;
+        if (!shared || reply.hasHeader('set-cookie')) return send(reply, status, vnode);
+        const html = Buffer.from(`<!doctype html>${renderToString(vnode)}`);
+        pages.set(shared, key!, html);
+        return sendShared(reply, html);
       }
       const root = await parsed<TreeNode & { more: Stub[] }>(comments.subtree(at.comment, query, who));
       const post = await posts.get(root.postId, who);

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import type { Principal } from '../platform/principal.js';
 import type { FormErrors } from './forms.js';
+import { voteHtml } from './pages/tree-html.js';
 
 /** What every page knows about its request: who reads it and the token its forms carry. */
 export interface View {
@@ -153,36 +154,15 @@ export function Time(props: { ms: number }) {
   );
 }
 
-/** Up and down buttons posting a vote; pressing the pressed one takes the vote back. */
+/**
+ * Up and down buttons posting a vote; pressing the pressed one takes the vote back. A reader
+ * who is not signed in sees the score alone. The markup is `voteHtml`'s, which the comment
+ * tree writes too.
+ */
 export function Votes(props: { view: View; action: string; score: number; myVote: number | undefined; what: string }) {
-  const { view, myVote } = props;
-  const button = (value: 1 | -1, label: string, glyph: string) => {
-    const pressed = myVote === value;
-    return (
-      <button
-        type="submit"
-        name="value"
-        value={pressed ? '0' : String(value)}
-        class={pressed ? 'vote on' : 'vote'}
-        aria-pressed={pressed ? 'true' : 'false'}
-        aria-label={`${label} ${props.what}`}
-        disabled={!view.me}
-        title={view.me ? undefined : 'Sign in to vote'}
-      >
-        {glyph}
-      </button>
-    );
-  };
-  return (
-    <Form view={view} action={props.action} class="votes">
-      <input type="hidden" name="back" value={view.path} />
-      {button(1, 'Upvote', '▲')}
-      <span class="score" aria-label={`score ${props.score}`}>
-        {props.score}
-      </span>
-      {button(-1, 'Downvote', '▼')}
-    </Form>
-  );
+  const { view } = props;
+  const html = voteHtml(props.action, props.score, props.myVote, props.what, view.me ? view.csrf : null, view.path);
+  return <div class="vote-box" dangerouslySetInnerHTML={{ __html: html }} />;
 }
 
 export function plural(n: number, one: string, many = `${one}s`): string {

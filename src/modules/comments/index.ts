@@ -9,4 +9,4 @@ export { parseRedditLines, type RedditThreadMeta, type ImportReport } from './im
 export { CommentSchema } from './routes.js';
 export type { Comment } from './presenter.js';
 export { SORTS as COMMENT_SORTS, type Sort as CommentSort } from './tree.js';
-export { TREE_DEPTH, TREE_LIMIT } from './service.js';
+export { PAGE_TREE_LIMIT, TREE_DEPTH } from './service.js';

@@ -51,6 +51,8 @@ export interface TreeQuery {
 
 /** The tree reads' default size (the size the site's own links use): only answers of this size are kept. */
 export const TREE_LIMIT = 100;
+/** The post page's size (the first 200 comments): kept too. */
+export const PAGE_TREE_LIMIT = 200;
 export const TREE_DEPTH = 10;
 /** Estimated bytes of a kept selection per comment it shows. */
 const SELECTION_NODE_BYTES = 64;
@@ -372,12 +374,12 @@ export function createCommentsService(deps: CommentsDeps) {
       ? readCursor(cursors, query.cursor, start === thread.root ? thread.postId : start.id)
       : null;
     const sort = fromCursor?.sort ?? query.sort ?? 'best';
-    // The selection (and, for anonymous readers, the whole text) of the size the site links
-    // to (the default limit and depth; any sort; issued cursors only, as they are signed) is
-    // kept until the tree changes, charged with the tree. Other sizes are made each time, so
-    // no client can fill memory with variants of one thread.
-    const keepable = query.limit === TREE_LIMIT && query.depth === TREE_DEPTH;
-    const key = `${start.id}|${sort}|${query.cursor ?? ''}`;
+    // The selection (and, for anonymous readers, the whole text) of the sizes the site links
+    // to (the API's default limit and the post page's, the default depth; any sort; issued
+    // cursors only, as they are signed) is kept until the tree changes, charged with the tree.
+    // Other sizes are made each time, so no client can fill memory with variants of one thread.
+    const keepable = (query.limit === TREE_LIMIT || query.limit === PAGE_TREE_LIMIT) && query.depth === TREE_DEPTH;
+    const key = `${start.id}|${sort}|${query.limit}|${query.cursor ?? ''}`;
     let kept = keepable ? thread.answers.get(key) : undefined;
     if (!kept) {
       // depth: levels shown below the start (top-level comments are level 1 of a post; a comment's replies, of its subtree).

@@ -3,9 +3,9 @@ import type { Post } from '../../modules/posts/index.js';
 import type { Markdown } from '../markdown.js';
 import type { FormErrors } from '../forms.js';
 import { Field, Form, FormError, Layout, Time, Votes, plural, type View } from '../view.js';
-import { CommentText } from './lists.js';
 import { ModTools } from './moderation.js';
 import { hostOf } from './posts.js';
+import { commentHtml, treeHtml, type TreeContext } from './tree-html.js';
 
 /** A comment of a tree answer, with the replies shown under it. */
 export type TreeNode = Comment & { replies: TreeNode[] };
@@ -18,85 +18,9 @@ export interface Stub {
 
 const SORTS: CommentSort[] = ['best', 'top', 'new', 'old', 'controversial'];
 
-function commentBody(markdown: Markdown, c: Comment) {
-  if (c.deleted) return <p class="muted">[deleted]</p>;
-  if (c.removed && c.body === null) return <p class="muted">[removed by a moderator]</p>;
-  return <CommentText markdown={markdown} comment={c} />;
-}
-
-/** Load-more links of a level: the stubs whose parent is `parentId`. */
-function MoreLinks(props: { stubs: Map<string | null, Stub[]>; parentId: string | null; postId: string }) {
-  const here = props.stubs.get(props.parentId) ?? [];
-  return (
-    <>
-      {here.map((stub) => {
-        const href =
-          stub.parentId === null
-            ? `/p/${props.postId}?cursor=${encodeURIComponent(stub.cursor)}`
-            : `/comments/${stub.parentId}?cursor=${encodeURIComponent(stub.cursor)}`;
-        return (
-          <p class="more">
-            <a href={href} data-more={stub.parentId ?? ''}>
-              {stub.parentId === null ? 'Load more comments' : 'Continue this thread'} ({stub.count})
-            </a>
-          </p>
-        );
-      })}
-    </>
-  );
-}
-
-/** One comment and its replies; collapsing is the browser's own `<details>`, so it needs no script. */
-function CommentNode(props: {
-  view: View;
-  node: TreeNode;
-  stubs: Map<string | null, Stub[]>;
-  markdown: Markdown;
-  locked: boolean;
-}) {
-  const { view, node } = props;
-  return (
-    <details open class="comment" id={`c-${node.id}`}>
-      <summary>
-        <span class="author">{node.author ?? '[deleted]'}</span> ·{' '}
-        <span class="points">{plural(node.score, 'point')}</span> · <Time ms={node.createdAt} />
-        {node.editedAt !== null && ' · edited'}
-        <span class="collapsed-count"> ({plural(node.childCount, 'reply', 'replies')})</span>
-      </summary>
-      <div class="comment-body">
-        {commentBody(props.markdown, node)}
-        <div class="actions">
-          <Votes
-            view={view}
-            action={`/comments/${node.id}/vote`}
-            score={node.score}
-            myVote={node.myVote}
-            what="this comment"
-          />
-          <a href={`/comments/${node.id}`}>permalink</a>
-          {!props.locked && !node.deleted && (
-            <a href={`/comments/${node.id}#reply`} data-reply={node.id}>
-              reply
-            </a>
-          )}
-        </div>
-        {node.replies.length > 0 && (
-          <div class="replies">
-            {node.replies.map((child) => (
-              <CommentNode
-                view={view}
-                node={child}
-                stubs={props.stubs}
-                markdown={props.markdown}
-                locked={props.locked}
-              />
-            ))}
-          </div>
-        )}
-        <MoreLinks stubs={props.stubs} parentId={node.id} postId={node.postId} />
-      </div>
-    </details>
-  );
+/** What the tree's HTML needs of the page. */
+function treeContext(view: View, locked: boolean, markdown: Markdown, more: Stub[]): TreeContext {
+  return { csrf: view.me ? view.csrf : null, path: view.path, locked, markdown, stubs: groupStubs(more) };
 }
 
 export function groupStubs(more: Stub[]): Map<string | null, Stub[]> {
@@ -186,7 +110,7 @@ export function PostPage(props: {
   reply?: { values: { body: string }; errors: FormErrors<'body'> };
 }) {
   const { view, post } = props;
-  const stubs = groupStubs(props.more);
+  const tree = treeHtml(props.items, null, post.id, treeContext(view, post.locked, props.markdown, props.more));
   return (
     <Layout view={view} title={post.title}>
       {props.notice && (
@@ -216,10 +140,7 @@ export function PostPage(props: {
             <a href={`/p/${post.id}`}>Back to the top of the thread</a>
           </p>
         )}
-        {props.items.map((node) => (
-          <CommentNode view={view} node={node} stubs={stubs} markdown={props.markdown} locked={post.locked} />
-        ))}
-        <MoreLinks stubs={stubs} parentId={null} postId={post.id} />
+        <div class="tree" dangerouslySetInnerHTML={{ __html: tree }} />
       </section>
     </Layout>
   );
@@ -237,7 +158,7 @@ export function CommentPage(props: {
   reply?: { values: { body: string }; errors: FormErrors<'body'> };
 }) {
   const { view, post, root } = props;
-  const stubs = groupStubs(props.more);
+  const tree = commentHtml(root, treeContext(view, post.locked, props.markdown, props.more));
   return (
     <Layout view={view} title={`Comment on ${post.title}`}>
       {props.notice && (
@@ -255,7 +176,7 @@ export function CommentPage(props: {
         )}
       </p>
       <section aria-label="Comment" class="thread">
-        <CommentNode view={view} node={root} stubs={stubs} markdown={props.markdown} locked={post.locked} />
+        <div class="tree" dangerouslySetInnerHTML={{ __html: tree }} />
       </section>
       <Aside view={view} what="comment" id={root.id} author={root.author} />
       {props.moderator && <ModTools view={view} what="comment" id={root.id} removed={root.removed} />}
