@@ -16,10 +16,12 @@ export const IdParam = { params: Type.Object({ id: Id }) };
 export function createKit(sessions: WebSessions, assets: View['assets']) {
   // The form token is made when a page has a form: a page without one sets no cookie, so a
   // signed-out reader's page is the same for everyone.
+  const unread = new WeakMap<FastifyRequest, number>();
   const view = (request: FastifyRequest, reply: FastifyReply): View => {
     let csrf: string | undefined;
     return {
       me: request.principal,
+      unread: unread.get(request) ?? null,
       get csrf() {
         return (csrf ??= sessions.formToken(request, reply));
       },
@@ -80,7 +82,10 @@ export function createKit(sessions: WebSessions, assets: View['assets']) {
     return form.again(read.values, errors);
   };
 
-  return { view, send, back, signedIn, postedBy, submitted, csrfOf };
+  /** The header's inbox count of this request's reader (set before the page is made). */
+  const countUnread = (request: FastifyRequest, n: number) => void unread.set(request, n);
+
+  return { view, send, back, signedIn, postedBy, submitted, csrfOf, countUnread };
 }
 
 export type Kit = ReturnType<typeof createKit>;

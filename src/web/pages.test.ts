@@ -97,7 +97,8 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
         await page.getByLabel('Your comment').fill('First comment');
         await page.getByRole('button', { name: 'Reply' }).click();
         await page.waitForURL(`**${postPath}#c-*`);
-        let parent = page.url().split('#c-')[1]!;
+        const firstComment = page.url().split('#c-')[1]!;
+        let parent = firstComment;
         for (const [i, text] of ['A reply', 'A reply to the reply'].entries()) {
           await page.locator(`#c-${parent} > .comment-body > .actions a[data-reply]`).click();
           await accessible(page, 'comment page', script);
@@ -186,6 +187,11 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
         await page.waitForURL('**reported=1');
         assert.match((await page.getByRole('status').textContent()) ?? '', /moderators will see your report/);
         assert.equal(await page.getByRole('button', { name: 'Remove this post' }).count(), 0, 'no tools for readers');
+        // ... and replies to the first comment, which reaches its author's inbox.
+        await page.goto(`/comments/${firstComment}`);
+        await page.getByLabel(/^Reply to/).fill(`Nice one, u/${user}`);
+        await page.getByRole('button', { name: 'Reply' }).click();
+        await page.waitForURL(`**${postPath}#c-*`);
         await page.getByRole('button', { name: 'Sign out' }).click();
         await page.waitForURL((url) => url.pathname === '/');
 
@@ -197,6 +203,20 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
         await page.waitForURL(`**/c/${name}/reports`);
         assert.match((await page.locator('.comment-list li').first().textContent()) ?? '', /Spam about tomatoes/);
         await accessible(page, 'reports queue', script);
+
+        // The reply waits in the inbox, counted in the header (delivered through the outbox).
+        const inboxLink = page.getByRole('navigation', { name: 'Account' }).getByRole('link', { name: /^Inbox/ });
+        await assertEventually(async () => {
+          await page.reload();
+          return (await inboxLink.getAttribute('aria-label')) === 'Inbox, 1 unread'; // a reply that mentions its parent's author is one item
+        }, 'the inbox counts the reply');
+        await inboxLink.click();
+        assert.match((await page.locator('.inbox li').first().textContent()) ?? '', new RegExp(`Nice one, u/${user}`));
+        await accessible(page, 'inbox', script);
+        await page.getByRole('button', { name: 'Mark all read' }).click();
+        await page.waitForURL('**/inbox');
+        assert.equal(await inboxLink.getAttribute('aria-label'), 'Inbox');
+        await page.goto(`/c/${name}/reports`);
         await page.getByRole('link', { name: 'the post' }).click();
         await page.getByLabel('Reason for removal').fill('Off topic');
         await page.getByRole('button', { name: 'Remove this post' }).click();

@@ -32,6 +32,7 @@ import { ErrorPage, NewCommunityPage, SignInPage, SignUpPage, SubmitPage } from 
 import { CommunitiesPage, CommunityPage, FeedPage, type PostSort, type Window } from './pages/posts.js';
 import { ProfilePage } from './pages/profile.js';
 import { SearchPage } from './pages/search.js';
+import { InboxPage } from './pages/inbox.js';
 import { CommentPage, PostPage, type Stub, type TreeNode } from './pages/thread.js';
 import type { WebSessions } from './session.js';
 
@@ -109,6 +110,12 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       route.schema = { ...route.schema, hide: true };
     });
     app.addHook('onRequest', sessions.hook);
+    // A signed-in reader's page shows their unread inbox count in its header.
+    app.addHook('preHandler', async (request) => {
+      const route = request.routeOptions.url ?? '';
+      if (request.principal && request.method === 'GET' && !route.startsWith('/assets') && !route.endsWith('/stream'))
+        kit.countUnread(request, await comments.inbox.unreadCount(request.principal));
+    });
 
     const kit = createKit(sessions, { css: css.path, js: js.path });
     const pages = createPageCache(deps.memory);
@@ -491,6 +498,38 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
         );
       },
     );
+
+    app.get(
+      '/inbox',
+      { schema: { querystring: Type.Object({ unread: Type.Boolean({ default: false }), cursor: Cursor }) } },
+      async (request, reply) => {
+        const me = signedIn(request, reply);
+        if (!me) return reply;
+        const q = request.query as { unread: boolean; cursor?: string };
+        const page = await comments.inbox.list({ limit: PAGE, unread: q.unread, cursor: q.cursor }, me);
+        const next = page.nextCursor
+          ? `/inbox?${q.unread ? 'unread=true&' : ''}cursor=${encodeURIComponent(page.nextCursor)}`
+          : null;
+        return send(
+          reply,
+          200,
+          <InboxPage
+            view={view(request, reply)}
+            items={page.items}
+            unreadCount={page.unreadCount}
+            unreadOnly={q.unread}
+            next={next}
+            markdown={markdown}
+          />,
+        );
+      },
+    );
+    app.post('/inbox/read', async (request, reply) => {
+      const me = postedBy(request, reply);
+      if (!me) return reply;
+      await comments.inbox.markRead(undefined, me);
+      return back(reply, '/inbox');
+    });
 
     app.get(
       '/search',

@@ -9,6 +9,8 @@ export interface View {
   csrf: string;
   /** The page's own path and query (forms come back to it). */
   path: string;
+  /** The signed-in reader's unread inbox items (null: not counted, or signed out). */
+  unread: number | null;
   /** The stylesheet's and the script's addresses (with their content hash). */
   assets: { css: string; js: string };
 }
@@ -48,6 +50,9 @@ export function Layout(props: { view: View; title: string; children: ComponentCh
             {view.me ? (
               <>
                 <a href={`/u/${view.me.username}`}>{view.me.username}</a>
+                <a href="/inbox" aria-label={view.unread ? `Inbox, ${view.unread} unread` : 'Inbox'}>
+                  Inbox{view.unread ? ` (${view.unread})` : ''}
+                </a>
                 <a href="/orders">Orders</a>
                 <Form view={view} action="/signout" class="inline">
                   <button type="submit" class="link">

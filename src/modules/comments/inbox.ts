@@ -114,6 +114,11 @@ export function createInbox(deps: {
       };
     },
 
+    /** How many items the account has not read (the pages' header shows it). */
+    async unreadCount(principal: Principal): Promise<number> {
+      return Number((await store.q.get<{ n: number }>(q.INBOX_UNREAD, [principal.accountId]))?.n ?? 0);
+    },
+
     /** Marks the given items read (all unread ones when no ids are given). Idempotent. */
     async markRead(itemIds: string[] | undefined, principal: Principal): Promise<void> {
       const now = clock.now();

@@ -8,5 +8,6 @@ export { createCommentsModule, type CommentsModule } from './module.js';
 export { parseRedditLines, type RedditThreadMeta, type ImportReport } from './importer.js';
 export { CommentSchema } from './routes.js';
 export type { Comment } from './presenter.js';
+export type { InboxItem } from './inbox.js';
 export { SORTS as COMMENT_SORTS, type Sort as CommentSort } from './tree.js';
 export { PAGE_TREE_LIMIT, TREE_DEPTH } from './service.js';

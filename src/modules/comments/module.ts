@@ -1,6 +1,6 @@
 import type { CommunitiesModule } from '../communities/index.js';
 import { createImporter, type Importer } from './importer.js';
-import { createInbox } from './inbox.js';
+import { createInbox, type Inbox } from './inbox.js';
 import { commentsRoutes, type CommentsRoutes } from './routes.js';
 import { createCommentsService, type CommentsDeps, type CommentsService } from './service.js';
 
@@ -19,6 +19,8 @@ export interface CommentsModule {
   report: CommentsService['report'];
   removeAsModerator: CommentsService['removeAsModerator'];
   restoreAsModerator: CommentsService['restoreAsModerator'];
+  /** The inbox of replies and mentions, for the web pages. */
+  inbox: Pick<Inbox, 'list' | 'markRead' | 'unreadCount'>;
   routes: CommentsRoutes;
   /** Subscribes the inbox to new comments (outbox). */
   start(): void;
@@ -42,6 +44,7 @@ export function createCommentsModule(deps: CommentsDeps & { communities: Communi
     report: service.report,
     removeAsModerator: service.removeAsModerator,
     restoreAsModerator: service.restoreAsModerator,
+    inbox: { list: inbox.list, markRead: inbox.markRead, unreadCount: inbox.unreadCount },
     routes: (auth, limits) => commentsRoutes(service, inbox, auth, limits),
     start: () => inbox.start(),
   };
