@@ -1,20 +1,13 @@
-import type { Comment, CommentSort } from '../../modules/comments/index.js';
+import type { CommentSort } from '../../modules/comments/index.js';
 import type { Post } from '../../modules/posts/index.js';
 import type { Markdown } from '../markdown.js';
 import type { FormErrors } from '../forms.js';
 import { Field, Form, FormError, Layout, Time, Votes, plural, type View } from '../view.js';
 import { ModTools } from './moderation.js';
 import { hostOf } from './posts.js';
-import { commentHtml, treeHtml, type TreeContext } from './tree-html.js';
+import { commentHtml, treeHtml, type Stub, type TreeContext, type TreeNode } from './tree-html.js';
 
-/** A comment of a tree answer, with the replies shown under it. */
-export type TreeNode = Comment & { replies: TreeNode[] };
-/** A stub: more comments under `parentId` (null: more top-level ones), reached with `cursor`. */
-export interface Stub {
-  parentId: string | null;
-  count: number;
-  cursor: string;
-}
+export type { Stub, TreeNode } from './tree-html.js';
 
 const SORTS: CommentSort[] = ['best', 'top', 'new', 'old', 'controversial'];
 

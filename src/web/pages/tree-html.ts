@@ -1,5 +1,14 @@
 import type { Markdown } from '../markdown.js';
-import type { Stub, TreeNode } from './thread.js';
+import type { Comment } from '../../modules/comments/index.js';
+
+/** A comment of a tree answer, with the replies shown under it. */
+export type TreeNode = Comment & { replies: TreeNode[] };
+/** A stub: more comments under `parentId` (null: more top-level ones), reached with `cursor`. */
+export interface Stub {
+  parentId: string | null;
+  count: number;
+  cursor: string;
+}
 
 /**
  * The comment tree as HTML text. It is the post page's hot part (hundreds of comments a
