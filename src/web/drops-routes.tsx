@@ -5,7 +5,7 @@ import { AppError } from '../platform/errors.js';
 import { accountLimit, clientKey, type App } from '../platform/http/index.js';
 import type { Markdown } from './markdown.js';
 import type { FieldRule } from './forms.js';
-import { Cursor, IdParam, type Kit } from './kit.js';
+import { Cursor, IdParam, wantsJson, type Kit } from './kit.js';
 import { DropPage, DropsPage, OrderPage, OrdersPage, PayPage } from './pages/drops.js';
 import type { StockStreams } from './stock-streams.js';
 import type { FilledForm } from './view.js';
@@ -22,8 +22,6 @@ const BUY = {
   quantity: { max: 7, min: 1, trim: true, pattern: /^[1-9][0-9]{0,6}$/, message: 'A whole number of units, 1 or more' },
   key: { max: 255, min: 1, message: 'This form has no order key: reload the page' },
 } satisfies Record<string, FieldRule>;
-/** The script asks for an order's state itself while it waits for the payment. */
-const wantsJson = (request: FastifyRequest) => (request.headers.accept ?? '').startsWith('application/json');
 
 /** The drop page (live stock over Server-Sent Events), buying, the orders and their states. */
 export function dropPages(app: App, kit: Kit, deps: DropPagesDeps): void {

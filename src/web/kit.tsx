@@ -9,6 +9,8 @@ import type { WebSessions } from './session.js';
 import type { View } from './view.js';
 
 export const Cursor = Type.Optional(Type.String({ maxLength: 400 }));
+/** The page's script asks for an answer (a vote's counts, a form's next address) instead of a page. */
+export const wantsJson = (request: FastifyRequest) => (request.headers.accept ?? '').startsWith('application/json');
 export const Id = Type.String({ pattern: '^[0-9A-Za-z]{1,40}$' });
 export const IdParam = { params: Type.Object({ id: Id }) };
 
@@ -72,14 +74,16 @@ export function createKit(sessions: WebSessions, assets: View['assets']) {
     let errors = read.errors;
     if (read.ok) {
       try {
-        return back(reply, await form.act(read.values, me));
+        const next = await form.act(read.values, me);
+        // The page's script sends some forms itself (a reply in place): it gets where to go, and goes.
+        return wantsJson(request) ? reply.send({ location: next }) : back(reply, next);
       } catch (error) {
         if (!(error instanceof AppError) || error.status >= 500 || error.code === 'rate_limited') throw error;
         const named = typeof error.details?.field === 'string' ? error.details.field : '_form';
         errors = { [form.fields?.[error.code] ?? named]: error.message } as FormErrors<K>;
       }
     }
-    return form.again(read.values, errors);
+    return wantsJson(request) ? reply.code(400).send({ errors }) : form.again(read.values, errors);
   };
 
   /** The header's inbox count of this request's reader (set before the page is made). */

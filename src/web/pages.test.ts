@@ -99,19 +99,40 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
         await page.waitForURL(`**${postPath}#c-*`);
         const firstComment = page.url().split('#c-')[1]!;
         let parent = firstComment;
+        // With the script the reply form opens under the comment and the reply appears there,
+        // without leaving the page; without it, the comment's page has the form.
         for (const [i, text] of ['A reply', 'A reply to the reply'].entries()) {
+          const replies = page.locator(`#c-${parent} > .comment-body > .replies > details.comment`);
+          const before = await replies.count();
           await page.locator(`#c-${parent} > .comment-body > .actions a[data-reply]`).click();
-          await accessible(page, 'comment page', script);
-          await page.getByLabel(/^Reply to/).fill(text);
-          await page.getByRole('button', { name: 'Reply' }).click();
-          await page.waitForURL(`**${postPath}#c-*`);
-          const id = page.url().split('#c-')[1]!;
+          let id: string;
+          if (script) {
+            await page.locator(`#r-${parent}`).fill(text);
+            await page
+              .locator(`#c-${parent} > .comment-body > form.reply`)
+              .getByRole('button', { name: 'Reply' })
+              .click();
+            await assertEventually(async () => (await replies.count()) === before + 1, 'the reply appears in place');
+            assert.equal(new URL(page.url()).pathname, postPath, 'still on the post page');
+            id = (await replies.last().getAttribute('id'))!.slice(2);
+          } else {
+            await accessible(page, 'comment page', script);
+            await page.getByLabel(/^Reply to/).fill(text);
+            await page.getByRole('button', { name: 'Reply' }).click();
+            await page.waitForURL(`**${postPath}#c-*`);
+            id = page.url().split('#c-')[1]!;
+          }
           assert.equal(
             await page.locator(`#c-${parent} > .comment-body > .replies > #c-${id} .md`).first().textContent(),
             `${text}\n`,
             `reply ${i + 1} sits under its parent`,
           );
           parent = id;
+        }
+        if (script) {
+          await page.goto(`/comments/${firstComment}`);
+          await accessible(page, 'comment page', script);
+          await page.goto(postPath);
         }
 
         // Votes on the post (its author's upvote is there from the start): pressing it takes it
@@ -153,9 +174,45 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
         await screenshots(page, `post-${suffix}`);
         const more = page.getByRole('link', { name: /Load more comments/ });
         assert.equal(await more.count(), 1);
+        const shown = await page.locator('.tree > details.comment').count();
         await more.click();
-        await page.waitForURL('**cursor=*');
-        assert.ok((await page.locator('.tree > details.comment').count()) > 0, 'the next page has comments');
+        if (script) {
+          // In place: the next comments join the page where the link was.
+          await assertEventually(
+            async () => (await page.locator('.tree > details.comment').count()) > shown,
+            'more comments appear in place',
+          );
+          assert.equal(new URL(page.url()).pathname, postPath);
+          assert.equal(
+            (await page.getByText('filler 0', { exact: true }).count()) +
+              (await page.getByText('filler 199', { exact: true }).count()),
+            2,
+            'the first and the last filler are both on the page',
+          );
+        } else {
+          await page.waitForURL('**cursor=*');
+          assert.ok((await page.locator('.tree > details.comment').count()) > 0, 'the next page has comments');
+        }
+
+        if (script) {
+          // The keyboard: j moves to the next comment, a upvotes it; switched off, j does nothing.
+          await page.goto(postPath);
+          await page.keyboard.press('j');
+          const focused = page.locator('details.comment > summary:focus');
+          assert.equal(await focused.count(), 1, 'j focuses the first comment');
+          const first = page.locator('.tree > details.comment').first();
+          const firstScore = first.locator(':scope > .comment-body > .actions .score');
+          const was = Number(await firstScore.textContent());
+          await page.keyboard.press('a');
+          await assertEventually(
+            async () => Number(await firstScore.textContent()) !== was,
+            'a votes on the comment in focus',
+          );
+          await page.getByRole('button', { name: /Keyboard shortcuts .* turn them off/ }).click();
+          await page.keyboard.press('j');
+          assert.equal(await focused.count(), 0, 'off: j moves nothing (the focus stays on the switch)');
+          await page.getByRole('button', { name: /turn them on/ }).click();
+        }
 
         // Search finds the post.
         await page.goto('/');

@@ -20,7 +20,7 @@ import type { ModerationModule } from '../modules/moderation/index.js';
 import { accountLimit, ipLimit, toErrorAnswer, type App } from '../platform/http/index.js';
 import type { MemoryBudget } from '../platform/memory.js';
 import { acceptForms, localPath, readForm, type FieldRule, type FormErrors } from './forms.js';
-import { createKit, Cursor, IdParam } from './kit.js';
+import { createKit, Cursor, IdParam, wantsJson } from './kit.js';
 import { createPageCache } from './page-cache.js';
 import { renderToString } from 'preact-render-to-string';
 import { moderationPages } from './moderation-routes.js';
@@ -66,8 +66,6 @@ export interface WebDeps {
 }
 
 const PAGE = 25;
-/** The page's script asks for the answer itself (a vote's new counts) instead of the page again. */
-const wantsJson = (request: FastifyRequest) => (request.headers.accept ?? '').startsWith('application/json');
 const Sort = Type.Union([Type.Literal('hot'), Type.Literal('new'), Type.Literal('top')], { default: 'hot' });
 const TimeWindow = Type.Union(
   ['hour', 'day', 'week', 'month', 'year', 'all'].map((t) => Type.Literal(t)),

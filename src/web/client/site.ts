@@ -1,6 +1,7 @@
-// The pages' one script: every page works without it; with it, votes change in place,
-// times read as "3 hours ago", a drop's stock and countdown are live, and an order waiting
-// for its payment shows when it is paid. Plain DOM, no framework.
+// The pages' one script: every page works without it. With it, votes, replies and load-more
+// happen in place, j/k/a/z move and vote (switchable off), times read as "3 hours ago", a
+// drop's stock and countdown are live, and an order waiting for its payment shows when it is
+// paid. Plain DOM, no framework.
 
 const units: [Intl.RelativeTimeFormatUnit, number][] = [
   ['year', 365 * 24 * 3600],
@@ -159,7 +160,176 @@ function watchOrder(section: HTMLElement): void {
   setTimeout(() => void check(), 2000);
 }
 
+/** The reader's form token, from a form of the page (a signed-in page has vote forms); null when signed out. */
+const formToken = () => document.querySelector<HTMLInputElement>('input[name="_csrf"]')?.value ?? null;
+
+/** A page of this site as a document (to take a part of it). */
+async function fetchPage(url: string): Promise<Document> {
+  const answer = await fetch(url, { credentials: 'same-origin' });
+  if (!answer.ok) throw new Error(`${answer.status}`);
+  return new DOMParser().parseFromString(await answer.text(), 'text/html');
+}
+
+/** Moves nodes of a fetched page into this one (their times shown like the rest). */
+function adopt(nodes: Element[], place: (node: Node) => void): void {
+  for (const node of nodes) {
+    const mine = document.importNode(node, true);
+    showTimes(mine as ParentNode);
+    place(mine);
+  }
+}
+
+/**
+ * Load more, in place: the next page of top-level comments (`data-more=""`) or the rest of a
+ * thread (`data-more=<parent id>`) is fetched as the page the link leads to, and its comments
+ * take the link's place.
+ */
+async function loadMore(link: HTMLAnchorElement): Promise<void> {
+  const doc = await fetchPage(link.href);
+  const parent = link.dataset.more ?? '';
+  const nodes = parent
+    ? [...doc.querySelectorAll(`#c-${CSS.escape(parent)} > .comment-body > .replies > *`)]
+    : [...doc.querySelectorAll('.tree > *')];
+  const holder = link.closest('p.more') ?? link;
+  adopt(nodes, (node) => holder.before(node));
+  holder.remove();
+}
+
+/** A reply form opened under a comment, sent in the background; the new reply appears under it. */
+function openReply(link: HTMLAnchorElement, token: string): void {
+  const id = link.dataset.reply ?? '';
+  const comment = document.getElementById(`c-${id}`);
+  const body = comment?.querySelector(':scope > .comment-body');
+  if (!comment || !body) return;
+  const open = body.querySelector<HTMLTextAreaElement>(':scope > form.reply textarea');
+  if (open) {
+    open.focus();
+    return;
+  }
+  const form = document.createElement('form');
+  form.method = 'post';
+  form.action = `/comments/${id}/reply`;
+  form.className = 'reply';
+  form.innerHTML =
+    `<input type="hidden" name="_csrf"><label for="r-${id}">Reply</label>` +
+    `<textarea id="r-${id}" name="body" required maxlength="10000" rows="4"></textarea>` +
+    `<p class="error" role="alert" hidden></p><div class="row"><button type="submit">Reply</button>` +
+    `<button type="button" class="link">Cancel</button></div>`;
+  form.querySelector<HTMLInputElement>('input[name="_csrf"]')!.value = token;
+  body.querySelector(':scope > .actions')?.after(form);
+  const text = form.querySelector('textarea')!;
+  const error = form.querySelector<HTMLElement>('.error')!;
+  form.querySelector('button[type="button"]')!.addEventListener('click', () => form.remove());
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void (async () => {
+      const answer = await fetch(form.action, {
+        method: 'POST',
+        headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ _csrf: token, body: text.value }),
+        credentials: 'same-origin',
+      });
+      const result = (await answer.json()) as { location?: string; errors?: Record<string, string> };
+      if (!answer.ok || !result.location) {
+        error.textContent = Object.values(result.errors ?? {})[0] ?? 'The reply could not be sent.';
+        error.hidden = false;
+        return;
+      }
+      const [path, hash] = result.location.split('#');
+      const doc = await fetchPage(path ?? '/');
+      const made = hash ? doc.getElementById(hash) : null;
+      if (!made) {
+        location.assign(result.location); // not on the page's first part: go to it
+        return;
+      }
+      let replies = body.querySelector(':scope > .replies');
+      if (!replies) {
+        replies = document.createElement('div');
+        replies.className = 'replies';
+        form.after(replies);
+      }
+      const into = replies;
+      adopt([made], (node) => into.append(node));
+      form.remove();
+      document
+        .getElementById(hash ?? '')
+        ?.querySelector<HTMLElement>(':scope > summary')
+        ?.focus();
+    })().catch(() => form.submit());
+  });
+  text.focus();
+}
+
+document.addEventListener('click', (event) => {
+  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  const link = (event.target as Element).closest<HTMLAnchorElement>('a[data-reply], a[data-more]');
+  if (!link) return;
+  const token = formToken();
+  if (link.dataset.reply !== undefined) {
+    if (!token) return; // signed out: the link leads to the comment's page and its sign-in link
+    event.preventDefault();
+    openReply(link, token);
+  } else {
+    event.preventDefault();
+    void loadMore(link).catch(() => location.assign(link.href));
+  }
+});
+
+/**
+ * Keyboard: j and k move between comments, a and z vote on the one in focus (or on the post
+ * when none is), Enter on a comment's line folds it (the browser's own). Off while typing,
+ * and switched off for good with the button the script adds at the page's foot.
+ */
+const KEYS_OFF = 'agora.keys';
+function keyboard(): void {
+  const comments = () => [...document.querySelectorAll<HTMLElement>('details.comment > summary')];
+  const current = () => document.activeElement?.closest<HTMLElement>('details.comment') ?? null;
+  document.addEventListener('keydown', (event) => {
+    if (localStorage.getItem(KEYS_OFF) === '1' || event.altKey || event.ctrlKey || event.metaKey) return;
+    const target = event.target as HTMLElement;
+    if (target.closest('input, textarea, select, [contenteditable]')) return;
+    const all = comments();
+    const here = current();
+    const at = here ? all.indexOf(here.querySelector(':scope > summary')!) : -1;
+    if (event.key === 'j' || event.key === 'k') {
+      const next = all[event.key === 'j' ? at + 1 : Math.max(0, at - 1)];
+      if (next) {
+        event.preventDefault();
+        next.focus();
+        next.scrollIntoView({ block: 'nearest' });
+      }
+    } else if (event.key === 'a' || event.key === 'z') {
+      const votes = here
+        ? here.querySelector<HTMLFormElement>(':scope > .comment-body > .actions form.votes')
+        : document.querySelector<HTMLFormElement>('.post form.votes');
+      const button = votes?.querySelectorAll<HTMLButtonElement>('button.vote')[event.key === 'a' ? 0 : 1];
+      if (votes && button) {
+        event.preventDefault();
+        void vote(votes, button).catch(() => votes.submit());
+      }
+    }
+  });
+  const foot = document.createElement('p');
+  foot.className = 'keys';
+  const toggle = document.createElement('button');
+  toggle.type = 'button';
+  toggle.className = 'link';
+  const label = () =>
+    (toggle.textContent =
+      localStorage.getItem(KEYS_OFF) === '1'
+        ? 'Keyboard shortcuts are off: turn them on'
+        : 'Keyboard shortcuts (j/k: next/previous comment, a/z: vote) are on: turn them off');
+  label();
+  toggle.addEventListener('click', () => {
+    localStorage.setItem(KEYS_OFF, localStorage.getItem(KEYS_OFF) === '1' ? '0' : '1');
+    label();
+  });
+  foot.append(toggle);
+  document.querySelector('main')?.append(foot);
+}
+
 showTimes(document);
 setInterval(() => showTimes(document), 60_000);
+if (document.querySelector('details.comment')) keyboard();
 for (const section of document.querySelectorAll<HTMLElement>('[data-drop]')) liveDrop(section);
 for (const section of document.querySelectorAll<HTMLElement>('[data-order]')) watchOrder(section);
