@@ -287,6 +287,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
         search,
         moderation,
         drops,
+        migrationStatus: () => migrator.status(),
         clock,
         sessions: createWebSessions({
           authenticate: accounts.authenticate,

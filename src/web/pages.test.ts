@@ -421,6 +421,29 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
     });
   }
 
+  test("the site admin's page shows the live migration's state; others get a 403 page", async () => {
+    await app.agora.accounts.createAdmin({ username: `admin_${kind}`, password: 'a good long password' });
+    const context = await browser.newContext({ baseURL: app.base });
+    try {
+      const page = await context.newPage();
+      await page.goto('/signin?next=/admin');
+      await page.getByLabel('Username').fill(`admin_${kind}`);
+      await page.getByLabel('Password').fill('a good long password');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL('**/admin');
+      assert.equal(await page.getByRole('status').textContent(), 'No migration');
+      await accessible(page, 'admin', true);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForURL((url) => url.pathname === '/');
+      await signUp(page, `notadmin_${kind}`);
+      const answer = await page.goto('/admin');
+      assert.equal(answer?.status(), 403);
+      assert.match((await page.getByRole('alert').textContent()) ?? '', /site admins/);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('a form without its token is refused with a page, not a 500', async () => {
     const answer = await fetch(`${app.base}/signup`, {
       method: 'POST',

@@ -33,6 +33,8 @@ import { CommunitiesPage, CommunityPage, FeedPage, type PostSort, type Window } 
 import { ProfilePage } from './pages/profile.js';
 import { SearchPage } from './pages/search.js';
 import { InboxPage } from './pages/inbox.js';
+import { AdminPage } from './pages/admin.js';
+import type { MigrationStatus } from '../platform/migration/index.js';
 import { CommentPage, PostPage, type Stub, type TreeNode } from './pages/thread.js';
 import type { WebSessions } from './session.js';
 
@@ -56,6 +58,8 @@ export interface WebDeps {
   search: SearchModule;
   moderation: ModerationModule;
   drops: DropsModule;
+  /** The live migration's state, for the site admin's page. */
+  migrationStatus: () => Promise<MigrationStatus>;
   clock: Clock;
   sessions: WebSessions;
   memory: MemoryBudget;
@@ -522,6 +526,13 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
         );
       },
     );
+    app.get('/admin', async (request, reply) => {
+      const me = signedIn(request, reply);
+      if (!me) return reply;
+      if (!me.isAdmin) throw new AppError('forbidden', 'this page is for site admins');
+      return send(reply, 200, <AdminPage view={view(request, reply)} status={await deps.migrationStatus()} />);
+    });
+
     app.post('/inbox/read', async (request, reply) => {
       const me = postedBy(request, reply);
       if (!me) return reply;

@@ -54,6 +54,7 @@ export function Layout(props: { view: View; title: string; children: ComponentCh
                   Inbox{view.unread ? ` (${view.unread})` : ''}
                 </a>
                 <a href="/orders">Orders</a>
+                {view.me.isAdmin && <a href="/admin">Admin</a>}
                 <Form view={view} action="/signout" class="inline">
                   <button type="submit" class="link">
                     Sign out
