@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { startTestApp, type TestApp } from '../../test/support/app.js';
 import { describeStores, type StoreKind } from '../../test/support/stores.js';
 
-describeStores('signed-out post pages are shared and never stale', (kind: StoreKind) => {
+describeStores('signed-out pages are shared and never stale', (kind: StoreKind) => {
   let app: TestApp;
   let alice: string;
   let bob: string;
@@ -57,6 +57,33 @@ describeStores('signed-out post pages are shared and never stale', (kind: StoreK
       200,
     );
     assert.match((await page()).html, /2 points/, "the comment's vote is on the next read");
+  });
+
+  test("a community's and the front page's listings are kept for signed-out readers until a new post", async () => {
+    for (let i = 0; i < 26; i++)
+      assert.equal(
+        (await app.request('POST', '/api/v1/communities/garden/posts', { token: alice, body: { title: `Post ${i}` } }))
+          .status,
+        201,
+      );
+    const keptBytes = async () =>
+      Number(/agora_memory_copies_bytes\{owner="pages"\} (\d+)/.exec(await app.metrics())?.[1] ?? 0);
+    const before = await keptBytes();
+    for (const path of ['/c/garden?sort=new', '/?sort=new']) {
+      const first = await fetch(app.base + path);
+      const html = await first.text();
+      assert.equal(first.headers.get('cache-control'), 'public, max-age=5', path);
+      assert.equal(await (await fetch(app.base + path)).text(), html, path);
+      assert.match(html, /Post 25/);
+    }
+    assert.ok((await keptBytes()) > before, 'the two listing pages are kept');
+    await app.request('POST', '/api/v1/communities/garden/posts', { token: bob, body: { title: 'Fresh post' } });
+    for (const path of ['/c/garden?sort=new', '/?sort=new'])
+      assert.match(
+        await (await fetch(app.base + path)).text(),
+        /Fresh post/,
+        `${path}: the new post is on the next read`,
+      );
   });
 
   test('a signed-in reader never gets the shared page', async () => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { VNode } from 'preact';
 import type { AccountsModule } from '../modules/accounts/index.js';
 import {
   COMMENT_SORTS,
@@ -129,6 +130,27 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
         .header('cache-control', 'public, max-age=5')
         .header('vary', 'cookie')
         .send(html);
+    /**
+     * A page that, for a signed-out reader, is made from `source` — an answer a module keeps
+     * and replaces when it changes (a kept tree answer, a kept listing page) — and from what
+     * `key` names: kept as bytes with it (page-cache.ts). Anyone else gets it made afresh.
+     */
+    const sendPage = (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      source: object | null,
+      key: string,
+      page: () => VNode,
+    ) => {
+      const shared = request.principal === null ? source : null;
+      const hit = shared && pages.get(shared, key);
+      if (hit) return sendShared(reply, hit);
+      const vnode = page();
+      if (!shared || reply.hasHeader('set-cookie')) return send(reply, 200, vnode);
+      const html = Buffer.from(`<!doctype html>${renderToString(vnode)}`);
+      pages.set(shared, key, html);
+      return sendShared(reply, html);
+    };
     const { view, send, back, signedIn, postedBy, submitted, csrfOf } = kit;
     moderationPages(app, kit, { ...deps, reportsPer10Min: limits.reportsPer10Min });
     const streams = createStockStreams({
@@ -169,19 +191,21 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
     app.get('/', { schema: { querystring: Listing } }, async (request, reply) => {
       const q = request.query as { sort: PostSort; t: Window; cursor?: string };
       const page = await posts.feed({ ...q, limit: PAGE }, request.principal);
-      const none = request.principal !== null && q.cursor === undefined && page.items.length === 0;
-      return send(
-        reply,
-        200,
+      const none =
+        request.principal !== null &&
+        q.cursor === undefined &&
+        page.items.length === 0 &&
+        (await communities.subscribedIds(request.principal.accountId)).length === 0;
+      return sendPage(request, reply, page, request.url, () => (
         <FeedPage
           view={view(request, reply)}
           posts={page.items}
           next={listingLink('/', q, page.nextCursor)}
           sort={q.sort}
           t={q.t}
-          subscribedToNone={none && (await communities.subscribedIds(request.principal!.accountId)).length === 0}
-        />,
-      );
+          subscribedToNone={none}
+        />
+      ));
     });
 
     app.get(
@@ -193,9 +217,7 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
           communities.get(request.params.name, request.principal),
           posts.community(request.params.name, { ...q, limit: PAGE }, request.principal),
         ]);
-        return send(
-          reply,
-          200,
+        return sendPage(request, reply, page, `${request.url}|${JSON.stringify(community)}`, () => (
           <CommunityPage
             view={view(request, reply)}
             community={community}
@@ -204,8 +226,8 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
             sort={q.sort}
             t={q.t}
             markdown={markdown}
-          />,
-        );
+          />
+        ));
       },
     );
 
@@ -315,10 +337,10 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       const notice = q.reported ? 'Thank you: the moderators will see your report.' : undefined;
       if ('post' in at) {
         const [post, text] = await Promise.all([posts.get(at.post, who), comments.tree(at.post, query, who)]);
-        // A signed-out reader's page of a kept tree answer is kept with it (page-cache.ts).
-        const shared = who === null && status === 200 && Buffer.isBuffer(text) ? text : null;
-        const key = shared && `${request.url}|${JSON.stringify(post)}`;
-        const hit = shared && pages.get(shared, key!);
+        // A signed-out reader's page of a kept tree answer (a Buffer) is kept with it.
+        const source = status === 200 && Buffer.isBuffer(text) ? text : null;
+        const key = `${request.url}|${JSON.stringify(post)}`;
+        const hit = source && who === null && pages.get(source, key);
         if (hit) return sendShared(reply, hit);
         const tree = JSON.parse(text.toString()) as { items: TreeNode[]; more: Stub[] };
         const page = {
@@ -330,11 +352,8 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
           moderator: await moderates(post.communityName),
           notice,
         };
-        const vnode = <PostPage view={view(request, reply)} {...page} markdown={markdown} reply={replying} />;
-        if (!shared || reply.hasHeader('set-cookie')) return send(reply, status, vnode);
-        const html = Buffer.from(`<!doctype html>${renderToString(vnode)}`);
-        pages.set(shared, key!, html);
-        return sendShared(reply, html);
+        const made = () => <PostPage view={view(request, reply)} {...page} markdown={markdown} reply={replying} />;
+        return status === 200 ? sendPage(request, reply, source, key, made) : send(reply, status, made());
       }
       const root = await parsed<TreeNode & { more: Stub[] }>(comments.subtree(at.comment, query, who));
       const post = await posts.get(root.postId, who);
