@@ -286,6 +286,13 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
           new RegExp(`${user} removed a post \\(post\\): Off topic`),
         );
         await accessible(page, 'modlog', script);
+        await page.goto(`/c/${name}/bans`);
+        await accessible(page, 'bans', script);
+        await page.goto(`/c/${name}`);
+        await screenshots(page, `community-${suffix}`);
+        await page.goto('/p/01NOSUCHPOST00000000000000');
+        assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Not found');
+        await accessible(page, 'error page', script);
         await page.goto(`/c/${name}`);
         assert.equal(await page.getByRole('link', { name: title }).count(), 0, 'a removed post leaves the listing');
         assert.deepEqual(errors, [], 'no script errors');
@@ -414,6 +421,11 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
         await accessible(a!, 'order paid', script);
         await a!.goto('/orders');
         assert.match((await a!.locator('.comment-list li').first().textContent()) ?? '', /paid/);
+        await accessible(a!, 'orders', script);
+        await a!.goto(`/pay/${orderId}`);
+        await accessible(a!, 'pay', script);
+        await a!.goto('/drops');
+        await accessible(a!, 'drops', script);
         assert.deepEqual(errors, [], 'no script errors');
       } finally {
         await Promise.all(contexts.map((c) => c.close()));
