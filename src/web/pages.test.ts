@@ -84,6 +84,7 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
 
         // A post.
         await page.getByRole('link', { name: 'Submit a post' }).click();
+        await accessible(page, 'submit', script);
         const title = `Tomatoes in December ${suffix}`;
         await page.getByLabel('Title').fill(title);
         await page.getByLabel('Text (optional, Markdown)').fill('See [the guide](https://example.org/guide).');
@@ -226,7 +227,11 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
         await page.goto(`/u/${user}`);
         assert.equal(await page.getByRole('link', { name: title }).count(), 1);
         await accessible(page, 'profile', script);
+        await page.goto(`/u/${user}?tab=comments`);
+        assert.match((await page.locator('.comment-list').textContent()) ?? '', /filler 199/, 'newest first');
+        await accessible(page, 'profile comments', script);
         await page.goto('/');
+        await accessible(page, 'front page signed in', script);
         await screenshots(page, `front-${suffix}`);
         await page.getByRole('button', { name: 'Sign out' }).click();
         await page.waitForURL((url) => url.pathname === '/');
@@ -254,6 +259,7 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
 
         // The moderator sees it in the queue, removes the post with a reason, and the modlog shows it.
         await page.goto(`/signin?next=${encodeURIComponent(`/c/${name}/reports`)}`);
+        await accessible(page, 'sign-in', script);
         await page.getByLabel('Username').fill(user);
         await page.getByLabel('Password').fill('a good long password');
         await page.getByRole('button', { name: 'Sign in' }).click();
