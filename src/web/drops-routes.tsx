@@ -5,7 +5,7 @@ import { AppError } from '../platform/errors.js';
 import { accountLimit, clientKey, type App } from '../platform/http/index.js';
 import type { Markdown } from './markdown.js';
 import type { FieldRule } from './forms.js';
-import { Cursor, IdParam, wantsJson, type Kit } from './kit.js';
+import { Cursor, IdParam, nextPage, wantsJson, type Kit } from './kit.js';
 import { DropPage, DropsPage, OrderPage, OrdersPage, PayPage } from './pages/drops.js';
 import type { StockStreams } from './stock-streams.js';
 import type { FilledForm } from './view.js';
@@ -101,7 +101,7 @@ export function dropPages(app: App, kit: Kit, deps: DropPagesDeps): void {
     await Promise.all(
       [...new Set(orders.map((o) => o.dropId))].map(async (dropId) => names.set(dropId, (await dropOf(dropId)).name)),
     );
-    const next = page.nextCursor ? `/orders?cursor=${encodeURIComponent(page.nextCursor)}` : null;
+    const next = nextPage('/orders', page.nextCursor);
     return send(reply, 200, <OrdersPage view={view(request, reply)} orders={orders} names={names} next={next} />);
   });
 

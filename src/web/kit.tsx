@@ -13,6 +13,9 @@ export const Cursor = Type.Optional(Type.String({ maxLength: 400 }));
 export const wantsJson = (request: FastifyRequest) => (request.headers.accept ?? '').startsWith('application/json');
 export const Id = Type.String({ pattern: '^[0-9A-Za-z]{1,40}$' });
 export const IdParam = { params: Type.Object({ id: Id }) };
+/** A list page's link to its next page (null: none). */
+export const nextPage = (path: string, cursor: string | null) =>
+  cursor ? `${path}?cursor=${encodeURIComponent(cursor)}` : null;
 
 /** What every page route uses: its view, sending a page, redirects, the sign-in rule, forms. */
 export function createKit(sessions: WebSessions, assets: View['assets']) {

@@ -8,7 +8,7 @@ import { AppError } from '../platform/errors.js';
 import { accountLimit, type App } from '../platform/http/index.js';
 import type { Clock } from '../platform/clock.js';
 import { readForm, type FieldRule } from './forms.js';
-import { Cursor, IdParam, type Kit } from './kit.js';
+import { Cursor, IdParam, nextPage, type Kit } from './kit.js';
 import { BansPage, ModlogPage, ReportPage, ReportsPage } from './pages/moderation.js';
 import type { FilledForm } from './view.js';
 
@@ -31,7 +31,6 @@ const BAN = {
 } satisfies Record<string, FieldRule>;
 const Named = { params: Type.Object({ name: CommunityName }) };
 const Listed = { ...Named, querystring: Type.Object({ cursor: Cursor }) };
-const more = (base: string, cursor: string | null) => (cursor ? `${base}?cursor=${encodeURIComponent(cursor)}` : null);
 
 /** Reports, moderator actions on posts and comments, the reports queue, the public modlog, bans. */
 export function moderationPages(app: App, kit: Kit, deps: ModerationPagesDeps): void {
@@ -142,7 +141,7 @@ export function moderationPages(app: App, kit: Kit, deps: ModerationPagesDeps): 
         view={view(request, reply)}
         community={name}
         reports={page.items}
-        next={more(`/c/${name}/reports`, page.nextCursor)}
+        next={nextPage(`/c/${name}/reports`, page.nextCursor)}
       />,
     );
   });
@@ -171,7 +170,7 @@ export function moderationPages(app: App, kit: Kit, deps: ModerationPagesDeps): 
         community={name}
         moderator={moderator}
         entries={page.items}
-        next={more(`/c/${name}/modlog`, page.nextCursor)}
+        next={nextPage(`/c/${name}/modlog`, page.nextCursor)}
       />,
     );
   });

@@ -21,7 +21,7 @@ import type { ModerationModule } from '../modules/moderation/index.js';
 import { accountLimit, ipLimit, toErrorAnswer, type App } from '../platform/http/index.js';
 import type { MemoryBudget } from '../platform/memory.js';
 import { acceptForms, localPath, readForm, type FieldRule, type FormErrors } from './forms.js';
-import { createKit, Cursor, IdParam, wantsJson } from './kit.js';
+import { createKit, Cursor, IdParam, nextPage, wantsJson } from './kit.js';
 import { createPageCache } from './page-cache.js';
 import { renderToString } from 'preact-render-to-string';
 import { moderationPages } from './moderation-routes.js';
@@ -236,7 +236,7 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
         { sort: 'popular', limit: 50, cursor: request.query.cursor },
         request.principal,
       );
-      const next = page.nextCursor ? `/communities?cursor=${encodeURIComponent(page.nextCursor)}` : null;
+      const next = nextPage('/communities', page.nextCursor);
       return send(reply, 200, <CommunitiesPage view={view(request, reply)} communities={page.items} next={next} />);
     });
 
@@ -337,22 +337,25 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       const notice = q.reported ? 'Thank you: the moderators will see your report.' : undefined;
       if ('post' in at) {
         const [post, text] = await Promise.all([posts.get(at.post, who), comments.tree(at.post, query, who)]);
-        // A signed-out reader's page of a kept tree answer (a Buffer) is kept with it.
+        // A signed-out reader's page of a kept tree answer (a Buffer) is kept with it; the tree
+        // is parsed only when the page is made.
         const source = status === 200 && Buffer.isBuffer(text) ? text : null;
-        const key = `${request.url}|${JSON.stringify(post)}`;
-        const hit = source && who === null && pages.get(source, key);
-        if (hit) return sendShared(reply, hit);
-        const tree = JSON.parse(text.toString()) as { items: TreeNode[]; more: Stub[] };
-        const page = {
-          post,
-          items: tree.items,
-          more: tree.more,
-          sort: q.sort ?? 'best',
-          continued: q.cursor !== undefined,
-          moderator: await moderates(post.communityName),
-          notice,
+        const moderator = await moderates(post.communityName);
+        const made = () => {
+          const tree = JSON.parse(text.toString()) as { items: TreeNode[]; more: Stub[] };
+          const page = { post, items: tree.items, more: tree.more, sort: q.sort ?? 'best', moderator, notice };
+          const continued = q.cursor !== undefined;
+          return (
+            <PostPage
+              view={view(request, reply)}
+              {...page}
+              continued={continued}
+              markdown={markdown}
+              reply={replying}
+            />
+          );
         };
-        const made = () => <PostPage view={view(request, reply)} {...page} markdown={markdown} reply={replying} />;
+        const key = `${request.url}|${JSON.stringify(post)}`;
         return status === 200 ? sendPage(request, reply, source, key, made) : send(reply, status, made());
       }
       const root = await parsed<TreeNode & { more: Stub[] }>(comments.subtree(at.comment, query, who));
