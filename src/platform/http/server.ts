@@ -196,7 +196,11 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
   app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const socket = request.socket;
     inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
-    response.once('close', () => inFlight.set(socket, (inFlight.get(socket) ?? 1) - 1));
+    // A socket closed first (the client went away mid-request) is already forgotten: not put back.
+    response.once('close', () => {
+      const requests = inFlight.get(socket);
+      if (requests !== undefined) inFlight.set(socket, requests - 1);
+    });
   });
   app.server.on('connection', (socket: Socket) => {
     inFlight.set(socket, 0);
