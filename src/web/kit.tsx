@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { VNode } from 'preact';
 import { renderToString } from 'preact-render-to-string';
@@ -17,6 +18,12 @@ export const IdParam = { params: Type.Object({ id: Id }) };
 export const nextPage = (path: string, cursor: string | null) =>
   cursor ? `${path}?cursor=${encodeURIComponent(cursor)}` : null;
 
+/** A page as the bytes sent (encoded once: a string reply would be measured, then encoded again). */
+export const pageBytes = (page: VNode) => Buffer.from(`<!doctype html>${renderToString(page)}`);
+
+/** Where a page holds bytes made elsewhere (`send`'s `inner`): an HTML comment no user text can hold. */
+export const HOLE = `<!--${randomUUID()}-->`;
+
 /** What every page route uses: its view, sending a page, redirects, the sign-in rule, forms. */
 export function createKit(sessions: WebSessions, assets: View['assets']) {
   // The form token is made when a page has a form: a page without one sets no cookie, so a
@@ -34,12 +41,16 @@ export function createKit(sessions: WebSessions, assets: View['assets']) {
       assets,
     };
   };
-  const send = (reply: FastifyReply, status: number, page: VNode) =>
-    reply
-      .code(status)
-      .header('content-type', 'text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .send(`<!doctype html>${renderToString(page)}`);
+  /** A page; with `inner`, its `HOLE` is filled with those bytes (made once elsewhere, not rendered per page). */
+  const send = (reply: FastifyReply, status: number, page: VNode, inner?: Buffer[]) => {
+    reply.code(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store');
+    if (!inner) return reply.send(pageBytes(page));
+    const html = `<!doctype html>${renderToString(page)}`;
+    const at = html.indexOf(HOLE);
+    return reply.send(
+      Buffer.concat([Buffer.from(html.slice(0, at)), ...inner, Buffer.from(html.slice(at + HOLE.length))]),
+    );
+  };
   const back = (reply: FastifyReply, to: string) => reply.redirect(to, 303);
   /** A page or form that needs an account: the sign-in page, coming back here after. */
   const signedIn = (request: FastifyRequest, reply: FastifyReply) => {

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { startTestApp, type TestApp } from '../../test/support/app.js';
 import { describeStores, type StoreKind } from '../../test/support/stores.js';
 
-describeStores('signed-out pages are shared and never stale', (kind: StoreKind) => {
+describeStores('what pages share is never stale', (kind: StoreKind) => {
   let app: TestApp;
   let alice: string;
   let bob: string;
@@ -95,5 +95,53 @@ describeStores('signed-out pages are shared and never stale', (kind: StoreKind) 
     assert.equal(answer.headers.get('cache-control'), 'no-store');
     assert.match(html, /Sign out/);
     assert.match(html, /name="_csrf"/);
+  });
+
+  test("signed-in readers' pages share the comments' HTML; each has their own token and votes", async () => {
+    const comments: string[] = [];
+    for (const body of ['Stake them early', 'Pinch the side shoots'])
+      comments.push(
+        (await app.request('POST', `/api/v1/posts/${postId}/comments`, { token: alice, body: { body } })).body.id,
+      );
+    const [first, second] = comments as [string, string];
+    const vote = (token: string, id: string, value: number) =>
+      app.request('PUT', `/api/v1/comments/${id}/vote`, { token, body: { value } });
+    assert.equal((await vote(bob, first, -1)).status, 200);
+    const read = async (token: string) => {
+      const answer = await fetch(`${app.base}/p/${postId}`, { headers: { cookie: `agora_session=${token}` } });
+      assert.equal(answer.status, 200);
+      return answer.text();
+    };
+    /** A comment's vote buttons on a page: which is pressed, and the score between them. */
+    const buttons = (html: string, id: string) => {
+      const form = new RegExp(`action="/comments/${id}/vote"[^]*?</form>`).exec(html)?.[0] ?? '';
+      return {
+        up: /aria-pressed="(\w+)" aria-label="Upvote/.exec(form)?.[1],
+        down: /aria-pressed="(\w+)" aria-label="Downvote/.exec(form)?.[1],
+        score: /class="score" aria-label="score (-?\d+)"/.exec(form)?.[1],
+      };
+    };
+    const tokens = (html: string) => new Set([...html.matchAll(/name="_csrf" value="([^"]+)"/g)].map((m) => m[1]));
+
+    // The comments' author upvoted her own; bob voted the first down: each page shows its reader's.
+    const [alicePage, bobPage] = [await read(alice), await read(bob)];
+    assert.deepEqual(buttons(alicePage, first), { up: 'true', down: 'false', score: '0' });
+    assert.deepEqual(buttons(bobPage, first), { up: 'false', down: 'true', score: '0' });
+    assert.deepEqual(buttons(bobPage, second), { up: 'false', down: 'false', score: '1' });
+    // One form token per page, every form's, and not the other reader's.
+    assert.equal(tokens(alicePage).size, 1);
+    assert.equal(tokens(bobPage).size, 1);
+    assert.notDeepEqual(tokens(alicePage), tokens(bobPage));
+
+    // A vote changes the thread: the next read shows it, for its voter and for the other reader.
+    assert.equal((await vote(bob, second, 1)).status, 200);
+    assert.deepEqual(buttons(await read(bob), second), { up: 'true', down: 'false', score: '2' });
+    assert.deepEqual(buttons(await read(alice), second), { up: 'true', down: 'false', score: '2' });
+    assert.deepEqual(buttons(await read(alice), first), { up: 'true', down: 'false', score: '0' });
+
+    // Locking the thread takes the reply links off every reader's page.
+    assert.match(await read(bob), new RegExp(`data-reply="${first}"`));
+    assert.equal((await app.request('POST', `/api/v1/posts/${postId}/lock`, { token: alice, body: {} })).status, 200);
+    assert.doesNotMatch(await read(bob), /data-reply=/);
   });
 });

@@ -21,9 +21,8 @@ import type { ModerationModule } from '../modules/moderation/index.js';
 import { accountLimit, ipLimit, toErrorAnswer, type App } from '../platform/http/index.js';
 import type { MemoryBudget } from '../platform/memory.js';
 import { acceptForms, localPath, readForm, type FieldRule, type FormErrors } from './forms.js';
-import { createKit, Cursor, IdParam, nextPage, wantsJson } from './kit.js';
+import { createKit, Cursor, HOLE, IdParam, nextPage, pageBytes, wantsJson } from './kit.js';
 import { createPageCache } from './page-cache.js';
-import { renderToString } from 'preact-render-to-string';
 import { moderationPages } from './moderation-routes.js';
 import { dropPages } from './drops-routes.js';
 import { createStockStreams } from './stock-streams.js';
@@ -36,7 +35,16 @@ import { SearchPage } from './pages/search.js';
 import { InboxPage } from './pages/inbox.js';
 import { AdminPage } from './pages/admin.js';
 import type { MigrationStatus } from '../platform/migration/index.js';
-import { CommentPage, PostPage, type Stub, type TreeNode } from './pages/thread.js';
+import {
+  CommentPage,
+  PostPage,
+  postTreeHtml,
+  postTreeTemplate,
+  type PostTree,
+  type Stub,
+  type TreeNode,
+} from './pages/thread.js';
+import { fillTree, type TreeTemplate } from './pages/tree-html.js';
 import type { WebSessions } from './session.js';
 
 export interface WebLimits {
@@ -122,6 +130,7 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
 
     const kit = createKit(sessions, { css: css.path, js: js.path });
     const pages = createPageCache(deps.memory);
+    const trees = createPageCache<TreeTemplate>(deps.memory, (template) => template.bytes);
     /** A page every signed-out reader gets alike: a shared cache may keep it a few seconds too. */
     const sendShared = (reply: FastifyReply, html: Buffer) =>
       reply
@@ -147,7 +156,7 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       if (hit) return sendShared(reply, hit);
       const vnode = page();
       if (!shared || reply.hasHeader('set-cookie')) return send(reply, 200, vnode);
-      const html = Buffer.from(`<!doctype html>${renderToString(vnode)}`);
+      const html = pageBytes(vnode);
       pages.set(shared, key, html);
       return sendShared(reply, html);
     };
@@ -336,27 +345,34 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
         who !== null && communities.canModerate((await communities.ref(communityName)).id, who);
       const notice = q.reported ? 'Thank you: the moderators will see your report.' : undefined;
       if ('post' in at) {
-        const [post, text] = await Promise.all([posts.get(at.post, who), comments.tree(at.post, query, who)]);
-        // A signed-out reader's page of a kept tree answer (a Buffer) is kept with it; the tree
-        // is parsed only when the page is made.
-        const source = status === 200 && Buffer.isBuffer(text) ? text : null;
+        const [post, tree] = await Promise.all([posts.get(at.post, who), comments.sharedTree(at.post, query, who)]);
         const moderator = await moderates(post.communityName);
-        const made = () => {
-          const tree = JSON.parse(text.toString()) as { items: TreeNode[]; more: Stub[] };
-          const page = { post, items: tree.items, more: tree.more, sort: q.sort ?? 'best', moderator, notice };
-          const continued = q.cursor !== undefined;
-          return (
-            <PostPage
-              view={view(request, reply)}
-              {...page}
-              continued={continued}
-              markdown={markdown}
-              reply={replying}
-            />
-          );
-        };
+        const v = view(request, reply);
+        const parse = () => JSON.parse(tree.text.toString()) as PostTree;
+        const page = (html: string) => (
+          <PostPage
+            view={v}
+            post={post}
+            tree={html}
+            sort={q.sort ?? 'best'}
+            moderator={moderator}
+            notice={notice}
+            continued={q.cursor !== undefined}
+            markdown={markdown}
+            reply={replying}
+          />
+        );
+        if (who) {
+          // The comments are a template kept with the shared tree answer, filled with this reader's token and votes.
+          const key = `${v.path}|${post.locked}`;
+          const template =
+            trees.get(tree.text, key) ?? trees.set(tree.text, key, postTreeTemplate(v, post, parse(), markdown));
+          return send(reply, status, page(HOLE), fillTree(template, v.csrf, tree.votes));
+        }
+        // A signed-out reader's page is kept with the shared tree answer: parsed only when the page is made.
+        const made = () => page(postTreeHtml(v, post, parse(), markdown));
         const key = `${request.url}|${JSON.stringify(post)}`;
-        return status === 200 ? sendPage(request, reply, source, key, made) : send(reply, status, made());
+        return status === 200 ? sendPage(request, reply, tree.text, key, made) : send(reply, status, made());
       }
       const root = await parsed<TreeNode & { more: Stub[] }>(comments.subtree(at.comment, query, who));
       const post = await posts.get(root.postId, who);

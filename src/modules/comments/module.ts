@@ -13,6 +13,7 @@ export interface CommentsModule {
   /** For the web pages: what the HTTP routes offer, called in-process. */
   create: CommentsService['create'];
   tree: CommentsService['tree'];
+  sharedTree: CommentsService['sharedTree'];
   subtree: CommentsService['subtree'];
   vote: CommentsService['vote'];
   byAuthor: CommentsService['byAuthor'];
@@ -38,6 +39,7 @@ export function createCommentsModule(deps: CommentsDeps & { communities: Communi
     importer,
     create: service.create,
     tree: service.tree,
+    sharedTree: service.sharedTree,
     subtree: service.subtree,
     vote: service.vote,
     byAuthor: service.byAuthor,

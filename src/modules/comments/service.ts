@@ -363,21 +363,28 @@ export function createCommentsService(deps: CommentsDeps) {
     return guards;
   }
 
-  /** The tree under `start` (the thread's root: the post's tree; a comment: that comment with its subtree). */
-  async function answer(
+  /**
+   * The tree under `start` (the thread's root: the post's tree; a comment: that comment with
+   * its subtree) as every reader sees it: the JSON text without anyone's votes, and the ids
+   * of the comments it shows.
+   */
+  async function shared(
     thread: Thread,
     start: Node,
     query: TreeQuery,
-    principal: Principal | null,
-  ): Promise<string | Buffer> {
+  ): Promise<{
+    text: () => Buffer;
+    shownIds: () => string[];
+    write: (mine: ReadonlyMap<string, VoteValue>) => string;
+  }> {
     const fromCursor = query.cursor
       ? readCursor(cursors, query.cursor, start === thread.root ? thread.postId : start.id)
       : null;
     const sort = fromCursor?.sort ?? query.sort ?? 'best';
-    // The selection (and, for anonymous readers, the whole text) of the sizes the site links
-    // to (the API's default limit and the post page's, the default depth; any sort; issued
-    // cursors only, as they are signed) is kept until the tree changes, charged with the tree.
-    // Other sizes are made each time, so no client can fill memory with variants of one thread.
+    // The selection and its text, of the sizes the site links to (the API's default limit and
+    // the post page's, the default depth; any sort; issued cursors only, as they are signed),
+    // are kept until the tree changes, charged with the tree. Other sizes are made each time,
+    // so no client can fill memory with variants of one thread.
     const keepable = (query.limit === TREE_LIMIT || query.limit === PAGE_TREE_LIMIT) && query.depth === TREE_DEPTH;
     const key = `${start.id}|${sort}|${query.limit}|${query.cursor ?? ''}`;
     let kept = keepable ? thread.answers.get(key) : undefined;
@@ -403,22 +410,35 @@ export function createCommentsService(deps: CommentsDeps) {
         resized(thread);
       }
     }
+    const { selection } = kept;
     const root = start === thread.root ? null : start;
     // Kept as bytes: a hot answer is neither re-encoded nor re-allocated per request.
-    if (!principal) {
+    const text = () => {
       if (kept.text) return kept.text;
-      const text = Buffer.from(writeSelection(cursors, kept.selection, thread.postId, sort, null, root));
+      const made = Buffer.from(writeSelection(cursors, selection, thread.postId, sort, null, root));
       if (keepable && thread.answers.get(key) === kept) {
-        kept.text = text;
-        thread.answerBytes += text.length;
+        kept.text = made;
+        thread.answerBytes += made.length;
         resized(thread);
       }
-      return text;
-    }
-    const shownIds = [...kept.selection.shown.keys()].map((n) => n.id);
-    if (root) shownIds.push(root.id);
-    const mine = await votes.mine(principal.accountId, 'comment', shownIds);
-    return writeSelection(cursors, kept.selection, thread.postId, sort, mine, root);
+      return made;
+    };
+    return {
+      text,
+      shownIds: () => [...selection.shown.keys()].map((n) => n.id).concat(root ? [root.id] : []),
+      write: (mine) => writeSelection(cursors, selection, thread.postId, sort, mine, root),
+    };
+  }
+
+  /** The tree answer for `principal`: the shared text, or for a signed-in reader the text with their votes. */
+  async function answer(
+    thread: Thread,
+    start: Node,
+    query: TreeQuery,
+    principal: Principal | null,
+  ): Promise<string | Buffer> {
+    const { text, shownIds, write } = await shared(thread, start, query);
+    return principal ? write(await votes.mine(principal.accountId, 'comment', shownIds())) : text();
   }
 
   return {
@@ -510,6 +530,22 @@ export function createCommentsService(deps: CommentsDeps) {
     async tree(postId: string, query: TreeQuery, principal: Principal | null): Promise<string | Buffer> {
       const thread = await tree(postId);
       return answer(thread, thread.root, query, principal);
+    },
+
+    /**
+     * A post's comment tree apart from the reader: the JSON text every reader shares (kept
+     * bytes: the same object until the thread changes) and the reader's votes on the comments
+     * it shows. A page keeps what it makes from the shared text and adds the votes per reader.
+     */
+    async sharedTree(
+      postId: string,
+      query: TreeQuery,
+      principal: Principal | null,
+    ): Promise<{ text: Buffer; votes: ReadonlyMap<string, VoteValue> }> {
+      const thread = await tree(postId);
+      const { text, shownIds } = await shared(thread, thread.root, query);
+      const mine = principal ? await votes.mine(principal.accountId, 'comment', shownIds()) : new Map();
+      return { text: text(), votes: mine };
     },
 
     /** A comment with its subtree as JSON text: continue-this-thread and load-more. */

@@ -5,7 +5,15 @@ import type { FormErrors } from '../forms.js';
 import { Field, Form, FormError, Layout, Time, Votes, plural, type View } from '../view.js';
 import { ModTools } from './moderation.js';
 import { hostOf } from './posts.js';
-import { commentHtml, treeHtml, type Stub, type TreeContext, type TreeNode } from './tree-html.js';
+import {
+  commentHtml,
+  treeHtml,
+  treeTemplate,
+  type Stub,
+  type TreeContext,
+  type TreeNode,
+  type TreeTemplate,
+} from './tree-html.js';
 
 export type { Stub, TreeNode } from './tree-html.js';
 
@@ -15,6 +23,20 @@ const SORTS: CommentSort[] = ['best', 'top', 'new', 'old', 'controversial'];
 function treeContext(view: View, locked: boolean, markdown: Markdown, more: Stub[]): TreeContext {
   return { csrf: view.me ? view.csrf : null, path: view.path, locked, markdown, stubs: groupStubs(more) };
 }
+
+/** A post's tree answer (the comments module's JSON text, parsed). */
+export interface PostTree {
+  items: TreeNode[];
+  more: Stub[];
+}
+
+/** The post page's comments as HTML, for a reader who is not signed in (the page is kept whole). */
+export const postTreeHtml = (view: View, post: Post, tree: PostTree, markdown: Markdown) =>
+  treeHtml(tree.items, null, post.id, treeContext(view, post.locked, markdown, tree.more));
+
+/** The post page's comments as a template every signed-in reader's page is filled from. */
+export const postTreeTemplate = (view: View, post: Post, tree: PostTree, markdown: Markdown): TreeTemplate =>
+  treeTemplate(tree.items, post.id, treeContext(view, post.locked, markdown, tree.more));
 
 export function groupStubs(more: Stub[]): Map<string | null, Stub[]> {
   const byParent = new Map<string | null, Stub[]>();
@@ -93,8 +115,8 @@ export function ReplyForm(props: {
 export function PostPage(props: {
   view: View;
   post: Post;
-  items: TreeNode[];
-  more: Stub[];
+  /** The comments' HTML (`postTreeHtml`, or a hole the template's parts fill). */
+  tree: string;
   sort: CommentSort;
   continued: boolean;
   markdown: Markdown;
@@ -103,7 +125,6 @@ export function PostPage(props: {
   reply?: { values: { body: string }; errors: FormErrors<'body'> };
 }) {
   const { view, post } = props;
-  const tree = treeHtml(props.items, null, post.id, treeContext(view, post.locked, props.markdown, props.more));
   return (
     <Layout view={view} title={post.title}>
       {props.notice && (
@@ -133,7 +154,7 @@ export function PostPage(props: {
             <a href={`/p/${post.id}`}>Back to the top of the thread</a>
           </p>
         )}
-        <div class="tree" dangerouslySetInnerHTML={{ __html: tree }} />
+        <div class="tree" dangerouslySetInnerHTML={{ __html: props.tree }} />
       </section>
     </Layout>
   );

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Markdown } from '../markdown.js';
 import type { Comment } from '../../modules/comments/index.js';
 
@@ -23,6 +24,8 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 export interface TreeContext {
   /** The reader's form token; null for a reader who is not signed in (no vote forms then). */
   csrf: string | null;
+  /** Making a template (`treeTemplate`): the per-reader parts are left as places, listed here. */
+  places?: TreeNode[];
   /** The page's own path (votes come back to it). */
   path: string;
   locked: boolean;
@@ -38,16 +41,24 @@ export function voteHtml(
   csrf: string | null,
   path: string,
 ): string {
-  const scoreHtml = `<span class="score" aria-label="score ${score}">${score}</span>`;
-  if (csrf === null) return `<span class="votes">${scoreHtml}</span>`;
+  if (csrf === null) return `<span class="votes">${scoreHtml(score)}</span>`;
+  return voteForm(action, escape(csrf), path, voteButtons(score, myVote, what));
+}
+
+const scoreHtml = (score: number) => `<span class="score" aria-label="score ${score}">${score}</span>`;
+
+/** A vote form around `buttons`, with the (escaped) form token `token`. */
+const voteForm = (action: string, token: string, path: string, buttons: string) =>
+  `<form method="post" action="${escape(action)}" class="votes"><input type="hidden" name="_csrf" value="${token}"/>` +
+  `<input type="hidden" name="back" value="${escape(path)}"/>${buttons}</form>`;
+
+/** The buttons and score of a vote form; the reader's vote is the pressed button. */
+function voteButtons(score: number, myVote: number | undefined, what: string): string {
   const button = (value: 1 | -1, label: string, glyph: string) => {
     const pressed = myVote === value;
     return `<button type="submit" name="value" value="${pressed ? '0' : value}" class="${pressed ? 'vote on' : 'vote'}" aria-pressed="${pressed}" aria-label="${label} ${what}">${glyph}</button>`;
   };
-  return (
-    `<form method="post" action="${escape(action)}" class="votes"><input type="hidden" name="_csrf" value="${escape(csrf)}"/>` +
-    `<input type="hidden" name="back" value="${escape(path)}"/>${button(1, 'Upvote', '▲')}${scoreHtml}${button(-1, 'Downvote', '▼')}</form>`
-  );
+  return `${button(1, 'Upvote', '&#9650;')}${scoreHtml(score)}${button(-1, 'Downvote', '&#9660;')}`;
 }
 
 export function timeHtml(ms: number): string {
@@ -82,7 +93,9 @@ export function commentHtml(node: TreeNode, ctx: TreeContext): string {
     `<span class="points">${plural(node.score, 'point')}</span> · ${timeHtml(node.createdAt)}` +
     `${node.editedAt !== null ? ' · edited' : ''}<span class="collapsed-count"> (${plural(node.childCount, 'reply', 'replies')})</span></summary>` +
     `<div class="comment-body">${bodyHtml(node, ctx.markdown)}<div class="actions">` +
-    voteHtml(`/comments/${node.id}/vote`, node.score, node.myVote, 'this comment', ctx.csrf, ctx.path) +
+    (ctx.places
+      ? voteForm(`/comments/${node.id}/vote`, `${MARK}t-->`, ctx.path, `${MARK}${ctx.places.push(node) - 1}-->`)
+      : voteHtml(`/comments/${node.id}/vote`, node.score, node.myVote, 'this comment', ctx.csrf, ctx.path)) +
     `<a href="/comments/${id}">permalink</a>` +
     (!ctx.locked && !node.deleted ? `<a href="/comments/${id}#reply" data-reply="${id}">reply</a>` : '') +
     '</div>';
@@ -99,4 +112,57 @@ export function treeHtml(nodes: TreeNode[], parentId: string | null, postId: str
   let out = '';
   for (const node of nodes) out += commentHtml(node, ctx);
   return out + moreHtml(ctx.stubs, parentId, postId);
+}
+
+/**
+ * A tree's HTML for signed-in readers, made once per kept tree answer: bytes with places
+ * left for what differs between readers — their form token and their votes — so a page is
+ * the parts put together, not the tree written again. A place is an HTML comment with a
+ * mark made at start (user text cannot hold `<!--` after escaping and markdown, nor guess it).
+ */
+export interface TreeTemplate {
+  /** The HTML between the places: `parts[i]`, then `places[i]`, then `parts[i + 1]`. */
+  parts: Buffer[];
+  /** `token`: the reader's form token; else a comment's vote buttons (`neutral`: no vote of the reader's). */
+  places: ('token' | { id: string; score: number; neutral: Buffer })[];
+  bytes: number;
+}
+const MARK = `<!--${randomUUID()}:`;
+const PLACE = new RegExp(`${MARK}(t|\\d+)-->`);
+
+/** The template of `nodes` (as `treeHtml` writes them) for the reader context `ctx` (its `csrf` unused). */
+export function treeTemplate(nodes: TreeNode[], postId: string, ctx: TreeContext): TreeTemplate {
+  const placed: TreeNode[] = [];
+  const split = treeHtml(nodes, null, postId, { ...ctx, places: placed }).split(PLACE);
+  const template: TreeTemplate = { parts: [], places: [], bytes: 0 };
+  for (let i = 0; i < split.length; i += 2) {
+    const part = Buffer.from(split[i]!);
+    template.parts.push(part);
+    template.bytes += part.length;
+    const at = split[i + 1];
+    if (at === undefined) break;
+    if (at === 't') template.places.push('token');
+    else {
+      const node = placed[Number(at)]!;
+      const neutral = Buffer.from(voteButtons(node.score, undefined, 'this comment'));
+      template.places.push({ id: node.id, score: node.score, neutral });
+      template.bytes += neutral.length + 64;
+    }
+  }
+  return template;
+}
+
+/** The template filled in for one reader: their form token and their votes (comment id → 1 or -1). */
+export function fillTree(template: TreeTemplate, csrf: string, votes: ReadonlyMap<string, number>): Buffer[] {
+  const token = Buffer.from(escape(csrf));
+  const out: Buffer[] = [];
+  template.parts.forEach((part, i) => {
+    out.push(part);
+    const place = template.places[i];
+    if (place === undefined) return;
+    if (place === 'token') return out.push(token);
+    const vote = votes.get(place.id);
+    out.push(vote ? Buffer.from(voteButtons(place.score, vote, 'this comment')) : place.neutral);
+  });
+  return out;
 }
