@@ -43,6 +43,9 @@ export interface Config {
   shutdownTimeoutMs: number;
   migrationCutoverLagMs: number;
   migrationChunkRows: number;
+  backupDir: string;
+  backupEveryMs: number;
+  backupKeep: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -301,6 +304,24 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     doc: "Most rows a live migration copies per chunk (its throttle lowers it while the site's event loop is slowed)",
     parse: int(10, 100_000),
   },
+  backupDir: {
+    env: 'AGORA_BACKUP_DIR',
+    default: '',
+    doc: 'Folder of scheduled backups (empty: none are taken); each is verified by a restore into a scratch store',
+    parse: (raw) => raw.trim(),
+  },
+  backupEveryMs: {
+    env: 'AGORA_BACKUP_EVERY',
+    default: '24h',
+    doc: 'Time between scheduled backups: `90s`, `30m`, `6h`, `1d` (at least a minute)',
+    parse: interval(60_000),
+  },
+  backupKeep: {
+    env: 'AGORA_BACKUP_KEEP',
+    default: '7',
+    doc: 'Verified backups kept in `AGORA_BACKUP_DIR`; older ones are removed',
+    parse: int(1, 10_000),
+  },
 };
 
 export class ConfigError extends Error {
@@ -329,6 +350,16 @@ function int(min: number, max: number) {
     const n = Number(raw);
     if (n < min || n > max) throw new Error(`must be between ${min} and ${max}`);
     return n;
+  };
+}
+
+/** `90s`, `30m`, `6h`, `1d` (or a number of seconds) → milliseconds, at least `min`. */
+function interval(min: number) {
+  return (raw: string): number => {
+    const m = /^(\d+)(s|m|h|d)?$/.exec(raw.trim());
+    const ms = m ? Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 's'] : NaN;
+    if (!(ms >= min)) throw new Error(`must be an interval like 90s, 30m, 6h or 1d, at least ${min / 1000} s`);
+    return ms;
   };
 }
 

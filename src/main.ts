@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
+import { createBackupSchedule } from './platform/backup/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createCursors } from './platform/cursor.js';
 import { createAuthHooks, createHttpApp, opsRoutes, type App } from './platform/http/index.js';
@@ -316,6 +319,18 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     ],
   );
 
+  const backups = config.backupDir
+    ? createBackupSchedule({
+        dir: config.backupDir,
+        everyMs: config.backupEveryMs,
+        keep: config.backupKeep,
+        run: () => runCli(['backup', '--verify', config.backupDir], { AGORA_DATABASE_URL: config.databaseUrl }),
+        clock,
+        log,
+        metrics,
+      })
+    : null;
+
   let closing: Promise<void> | null = null;
   return {
     app,
@@ -329,6 +344,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
       outbox.start();
       drops.startWorkers();
       migrator.resume().catch((error: unknown) => log.error({ err: error }, 'migration: resume failed'));
+      backups?.start().catch((error: unknown) => log.error({ err: error }, 'backup: the schedule did not start'));
     },
     close() {
       closing ??= (async () => {
@@ -336,12 +352,25 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
         await drops.stopWorkers();
         await outbox.stop();
         await migrator.stop();
+        await backups?.stop();
         mailer.close();
         await store.close();
       })();
       return closing;
     },
   };
+}
+
+/** Runs `agora <args>` as a child process with this one's environment and `env`; rejects with its last output lines. */
+function runCli(args: string[], env: Record<string, string>): Promise<void> {
+  const cli = fileURLToPath(new URL('./cli/main.js', import.meta.url));
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [cli, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      if (!error) return resolve();
+      const said = `${stderr}${stdout}`.trim().split('\n').slice(-3).join(' ');
+      reject(new Error(`agora ${args[0]} failed: ${said || error.message}`));
+    });
+  });
 }
 
 function packageVersion(): string {

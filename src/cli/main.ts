@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config.js';
 import { parseRedditLines, type RedditThreadMeta } from '../modules/comments/index.js';
 import { AppError } from '../platform/errors.js';
@@ -7,7 +7,8 @@ import { systemClock } from '../platform/clock.js';
 import { createLogger } from '../platform/log.js';
 import { assertCompatible, loadMigrations, migrate, openStore, schemaStatus } from '../platform/store/index.js';
 import { createAgora } from '../main.js';
-import { followPrimary } from '../platform/migration/index.js';
+import { followPrimary, redactUrl } from '../platform/migration/index.js';
+import { BackupError, restoreBackup, takeBackup, verifyBackup, type Manifest } from '../platform/backup/index.js';
 import { MIGRATE_USAGE, migrateCommand } from './migrate.js';
 import { migrationsDir } from '../paths.js';
 
@@ -29,6 +30,16 @@ const USAGE = `usage: agora <command>
   admin grant <username> | admin revoke <username>
                 give an existing account site admin rights, or take them away
                 (on SQLite, with the server stopped, as for imports)
+  backup [--verify] <dir>
+                take a backup of the store into <dir> while the site serves
+                (SQLite: its online backup API; PostgreSQL: pg_dump), with a
+                manifest of its rows per table; --verify then restores it into
+                a scratch store and checks it
+  backup --verify <file>
+                verify an existing backup file
+  restore <file>
+                restore a backup into the store AGORA_DATABASE_URL names,
+                which must be empty; checked against the backup's manifest
   migrate start|status|verify|cutover|rollback|finish|abort
                 move the running site to another store with no downtime
                 (asks the server at AGORA_URL as AGORA_TOKEN's admin):
@@ -44,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'db' && sub === 'status') return dbStatus();
   if (command === 'import' && sub === 'reddit') return importReddit(argv.slice(2));
   if (command === 'migrate') return migrateCommand(argv.slice(1));
+  if (command === 'backup') return backupCommand(argv.slice(1));
+  if (command === 'restore') return restoreCommand(argv.slice(1));
   if (command === 'admin' && (sub === 'create' || sub === 'grant' || sub === 'revoke')) return admin(sub, argv[2]);
   if (command === undefined || command === 'help' || command === '--help') {
     console.log(USAGE);
@@ -92,7 +105,7 @@ async function serve(): Promise<number> {
   return -1; // keep running
 }
 
-async function withStore<T>(fn: (store: ReturnType<typeof openStore>) => Promise<T>): Promise<T> {
+async function withStore<T>(fn: (store: ReturnType<typeof openStore>, url: string) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
   const open = (url: string) =>
@@ -103,9 +116,9 @@ async function withStore<T>(fn: (store: ReturnType<typeof openStore>) => Promise
       onIdleError: (error) => log.warn({ err: error }, 'idle database connection failed'),
     });
   // After a live migration's cutover the configured store may be retired: work on the primary.
-  const { store } = await followPrimary(open(config.databaseUrl), config.databaseUrl, open, log);
+  const { store, url } = await followPrimary(open(config.databaseUrl), config.databaseUrl, open, log);
   try {
-    return await fn(store);
+    return await fn(store, url);
   } finally {
     await store.close();
   }
@@ -219,6 +232,71 @@ async function admin(action: 'create' | 'grant' | 'revoke', username: string | u
   } finally {
     await agora.close();
   }
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const describe = (m: Manifest) =>
+  `${mb(m.bytes)}, ${Object.keys(m.tables).length} tables, ${Object.values(m.tables)
+    .reduce((a, b) => a + b, 0)
+    .toLocaleString('en')} rows, schema version ${m.schemaVersion}`;
+
+/** A backup refused or failed: its message, exit code 1. */
+async function backupFailure(run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!(error instanceof BackupError)) throw error;
+    console.error(error.message);
+    return 1;
+  }
+}
+
+async function backupCommand(args: string[]): Promise<number> {
+  const verify = args.includes('--verify');
+  const paths = args.filter((a) => a !== '--verify');
+  if (paths.length !== 1 || paths[0]!.startsWith('-')) {
+    console.error('usage: agora backup [--verify] <dir> | agora backup --verify <file>');
+    return 2;
+  }
+  const path = paths[0]!;
+  return backupFailure(() =>
+    withStore(async (_store, url) => {
+      let file = path;
+      if (!(verify && existsSync(path) && statSync(path).isFile())) {
+        const started = Date.now();
+        const taken = await takeBackup(url, path);
+        file = taken.file;
+        console.log(`backup: ${file} (${describe(taken.manifest)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      }
+      if (verify) {
+        const started = Date.now();
+        const manifest = await verifyBackup(file, url);
+        console.log(
+          `verified: ${file} restored into a scratch store in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+            `integrity checked, schema version and every table's rows equal the source's at ${new Date(manifest.takenAt).toISOString()}`,
+        );
+      }
+      return 0;
+    }),
+  );
+}
+
+async function restoreCommand(args: string[]): Promise<number> {
+  const [file, ...rest] = args;
+  if (!file || rest.length > 0 || file.startsWith('-')) {
+    console.error('usage: agora restore <file>');
+    return 2;
+  }
+  const url = loadConfig().databaseUrl;
+  return backupFailure(async () => {
+    const started = Date.now();
+    const manifest = await restoreBackup(file, url);
+    console.log(
+      `restored: ${file} (${describe(manifest)}, taken ${new Date(manifest.takenAt).toISOString()}) into ${redactUrl(url)} in ` +
+        `${((Date.now() - started) / 1000).toFixed(1)} s; every table's rows checked`,
+    );
+    return 0;
+  });
 }
 
 async function readStdin(): Promise<string> {

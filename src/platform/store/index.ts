@@ -11,7 +11,7 @@ export type {
   Tx,
 } from './types.js';
 export { StoreError } from './types.js';
-export { openStore, type OpenStoreOptions } from './open.js';
+export { openStore, sqlitePathOf, type OpenStoreOptions } from './open.js';
 export { createStoreHandle, type StoreHandle } from './handle.js';
 export {
   appliedVersion,

@@ -14,12 +14,18 @@ export interface OpenStoreOptions {
   foreignKeys?: boolean;
 }
 
+/** The file a `sqlite:` URL names (`sqlite:./data/agora.db`, `sqlite:///abs/path`), as given. */
+export function sqlitePathOf(url: string): string {
+  const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+  if (!path) throw new Error(`AGORA_DATABASE_URL "${url}" names no file`);
+  return path;
+}
+
 /** `sqlite:<path>` or `postgres://…` -> a Store. */
 export function openStore(options: OpenStoreOptions): Store {
   const { url } = options;
   if (url.startsWith('sqlite:')) {
-    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (!path) throw new Error(`AGORA_DATABASE_URL "${url}" names no file`);
+    const path = sqlitePathOf(url);
     return createSqliteStore({
       path: path === ':memory:' ? path : resolve(path),
       sync: options.sqliteSync,
