@@ -43,12 +43,16 @@ export interface Config {
   shutdownTimeoutMs: number;
   migrationCutoverLagMs: number;
   migrationChunkRows: number;
+  roles: Role[];
   backupDir: string;
   backupEveryMs: number;
   backupKeep: number;
 }
 
 type Env = Record<string, string | undefined>;
+
+/** `web`: serves HTTP; `worker`: the outbox dispatcher, order expiry, scheduled backups. */
+export type Role = 'web' | 'worker';
 
 interface Spec<T> {
   env: string;
@@ -303,6 +307,17 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     default: '2000',
     doc: "Most rows a live migration copies per chunk (its throttle lowers it while the site's event loop is slowed)",
     parse: int(10, 100_000),
+  },
+  roles: {
+    env: 'AGORA_ROLES',
+    default: 'web,worker',
+    doc: 'What this process does: `web` serves HTTP (pages and API); `worker` runs the outbox dispatcher, order expiry and scheduled backups. Any number of each on one PostgreSQL; a worker-only process answers `/healthz`, `/readyz` and `/metrics` alone',
+    parse: (raw) => {
+      const roles = [...new Set(raw.split(',').map((r) => r.trim()))];
+      if (roles.length === 0 || roles.some((r) => r !== 'web' && r !== 'worker'))
+        throw new Error('must be `web`, `worker` or `web,worker`');
+      return roles as Role[];
+    },
   },
   backupDir: {
     env: 'AGORA_BACKUP_DIR',

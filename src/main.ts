@@ -94,6 +94,12 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     throw error;
   }
   const base = placed.store;
+  if (base.dialect === 'sqlite' && config.roles.length < 2) {
+    await base.close();
+    throw new Error(
+      `AGORA_ROLES=${config.roles.join(',')} needs PostgreSQL: a SQLite store is served by one process, which has every role`,
+    );
+  }
   const store = createStoreHandle(base, (seconds) => metrics.storeWriteDuration.observe(seconds));
 
   try {
@@ -266,70 +272,76 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     },
     [
       opsRoutes(metrics, readiness, config.metricsToken),
-      accounts.routes(auth),
-      communities.routes(auth),
-      posts.routes(auth, {
-        postsPer10Min: config.rateLimitPostsPer10Min,
-        votesPerMinute: config.rateLimitVotesPerMinute,
-        reportsPer10Min: config.rateLimitReportsPer10Min,
-      }),
-      comments.routes(auth, {
-        commentsPerMinute: config.rateLimitCommentsPerMinute,
-        votesPerMinute: config.rateLimitVotesPerMinute,
-        reportsPer10Min: config.rateLimitReportsPer10Min,
-      }),
-      moderation.routes(auth),
-      search.routes(auth),
-      drops.routes(auth),
-      migrationRoutes(migrator, auth),
-      webRoutes({
-        accounts,
-        communities,
-        posts,
-        comments,
-        search,
-        moderation,
-        drops,
-        migrationStatus: () => migrator.status(),
-        clock,
-        sessions: createWebSessions({
-          authenticate: accounts.authenticate,
-          secret: await siteSecret(store, 'forms'),
-          secure: config.publicUrl.startsWith('https:'),
-          now: () => clock.now(),
-        }),
-        memory,
-        assets: {
-          css: join(projectRoot(), 'src/web/assets/site.css'),
-          js: join(projectRoot(), 'dist/src/web/client/site.js'),
-        },
-        bodyLimitBytes: config.bodyLimitBytes,
-        limits: {
-          signupsPerHourPerIp: config.rateLimitSignupsPerHour,
-          loginsPerMinutePerIp: config.rateLimitLoginsPerMinute,
-          postsPer10Min: config.rateLimitPostsPer10Min,
-          commentsPerMinute: config.rateLimitCommentsPerMinute,
-          votesPerMinute: config.rateLimitVotesPerMinute,
-          reportsPer10Min: config.rateLimitReportsPer10Min,
-          ordersPerMinute: config.rateLimitOrdersPerMinute,
-          liveStreamsMax: config.liveStreamsMax,
-          liveStreamsPerClient: config.liveStreamsPerClient,
-        },
-      }),
+      // A worker-only process answers the operations routes alone (health, readiness, metrics).
+      ...(!config.roles.includes('web')
+        ? []
+        : [
+            accounts.routes(auth),
+            communities.routes(auth),
+            posts.routes(auth, {
+              postsPer10Min: config.rateLimitPostsPer10Min,
+              votesPerMinute: config.rateLimitVotesPerMinute,
+              reportsPer10Min: config.rateLimitReportsPer10Min,
+            }),
+            comments.routes(auth, {
+              commentsPerMinute: config.rateLimitCommentsPerMinute,
+              votesPerMinute: config.rateLimitVotesPerMinute,
+              reportsPer10Min: config.rateLimitReportsPer10Min,
+            }),
+            moderation.routes(auth),
+            search.routes(auth),
+            drops.routes(auth),
+            migrationRoutes(migrator, auth),
+            webRoutes({
+              accounts,
+              communities,
+              posts,
+              comments,
+              search,
+              moderation,
+              drops,
+              migrationStatus: () => migrator.status(),
+              clock,
+              sessions: createWebSessions({
+                authenticate: accounts.authenticate,
+                secret: await siteSecret(store, 'forms'),
+                secure: config.publicUrl.startsWith('https:'),
+                now: () => clock.now(),
+              }),
+              memory,
+              assets: {
+                css: join(projectRoot(), 'src/web/assets/site.css'),
+                js: join(projectRoot(), 'dist/src/web/client/site.js'),
+              },
+              bodyLimitBytes: config.bodyLimitBytes,
+              limits: {
+                signupsPerHourPerIp: config.rateLimitSignupsPerHour,
+                loginsPerMinutePerIp: config.rateLimitLoginsPerMinute,
+                postsPer10Min: config.rateLimitPostsPer10Min,
+                commentsPerMinute: config.rateLimitCommentsPerMinute,
+                votesPerMinute: config.rateLimitVotesPerMinute,
+                reportsPer10Min: config.rateLimitReportsPer10Min,
+                ordersPerMinute: config.rateLimitOrdersPerMinute,
+                liveStreamsMax: config.liveStreamsMax,
+                liveStreamsPerClient: config.liveStreamsPerClient,
+              },
+            }),
+          ]),
     ],
   );
 
-  const backups = config.backupDir
-    ? createBackupSchedule({
-        dir: config.backupDir,
-        everyMs: config.backupEveryMs,
-        keep: config.backupKeep,
-        run: () => runCli(['backup', '--verify', config.backupDir], { AGORA_DATABASE_URL: config.databaseUrl }),
-        clock,
-        log,
-        metrics,
-      })
-    : null;
+  const backups =
+    config.backupDir && config.roles.includes('worker')
+      ? createBackupSchedule({
+          dir: config.backupDir,
+          everyMs: config.backupEveryMs,
+          keep: config.backupKeep,
+          run: () => runCli(['backup', '--verify', config.backupDir], { AGORA_DATABASE_URL: config.databaseUrl }),
+          clock,
+          log,
+          metrics,
+        })
+      : null;
 
   let closing: Promise<void> | null = null;
   return {
@@ -341,9 +353,10 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     comments,
     migrator,
     startWorkers: () => {
+      migrator.resume().catch((error: unknown) => log.error({ err: error }, 'migration: resume failed'));
+      if (!config.roles.includes('worker')) return;
       outbox.start();
       drops.startWorkers();
-      migrator.resume().catch((error: unknown) => log.error({ err: error }, 'migration: resume failed'));
       backups?.start().catch((error: unknown) => log.error({ err: error }, 'backup: the schedule did not start'));
     },
     close() {

@@ -150,3 +150,17 @@ test('bad configuration stops the start with every problem named', () => {
   assert.match(url.stderr, /must start with sqlite: or postgres:\/\//);
   assert.equal(cli(['frobnicate'], {}).status, 2);
 });
+
+test('AGORA_ROLES: a bad role is refused, and a single role on SQLite (served by one process) too', async () => {
+  const bad = cli(['serve'], { AGORA_ROLES: 'web,cron', PORT: '0' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /AGORA_ROLES="web,cron": must be `web`, `worker` or `web,worker`/);
+  const db = await freshDatabase('sqlite');
+  try {
+    const r = cli(['serve'], { AGORA_DATABASE_URL: db.url, AGORA_ROLES: 'worker', PORT: '0' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /AGORA_ROLES=worker needs PostgreSQL/);
+  } finally {
+    await db.drop();
+  }
+});

@@ -99,7 +99,7 @@ async function serve(): Promise<number> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
   log.info(
-    { url, store: agora.store.description, docs: `${url}/docs` },
+    { url, store: agora.store.description, roles: config.roles, docs: `${url}/docs` },
     `Agora listening on ${url} — store ${agora.store.description} — API docs at ${url}/docs`,
   );
   return -1; // keep running

@@ -5,8 +5,8 @@ import { AppError } from '../platform/errors.js';
 export interface StockStreamsDeps {
   /** The drop's status as JSON text; rejects (not_found) for an unknown drop. */
   statusText(dropId: string): string | Promise<string>;
-  /** Subscribes to every committed change of a drop's `sold` in this process. */
-  watchSold(watcher: (dropId: string) => void): () => void;
+  /** Subscribes to every committed change of a drop's `sold`, by any process (null: any drop). */
+  watchSold(watcher: (dropId: string | null) => void): () => void;
   /** Streams open at once, in all (each holds a socket and a few hundred bytes). */
   maxStreams: number;
   /** Streams open at once from one client address. */
@@ -80,11 +80,15 @@ export function createStockStreams(deps: StockStreamsDeps) {
     entry.timer.unref();
   }
 
-  const stopWatching = deps.watchSold((dropId) => {
+  const changed = (dropId: string) => {
     const entry = watched.get(dropId);
     if (!entry || entry.pending) return;
     entry.pending = true;
     setImmediate(() => void broadcast(dropId));
+  };
+  const stopWatching = deps.watchSold((dropId) => {
+    if (dropId !== null) return changed(dropId);
+    for (const id of watched.keys()) changed(id);
   });
 
   const heartbeat = setInterval(() => {

@@ -117,7 +117,18 @@ export function createDropsService(deps: DropsDeps) {
    * stock: undefined) or releases units, and after the commit sets the kept copy
    * from the row's new value.
    */
-  const soldWatchers = new Set<(dropId: string, sold: number) => void>();
+  const soldWatchers = new Set<(dropId: string | null) => void>();
+  // Every process hears every committed change of a drop's `sold` (this one at the commit,
+  // the others when the store delivers it); a gap (missed notices) is a change of any drop.
+  store.notices.subscribe(
+    'drops.sold',
+    (dropId) => {
+      for (const watcher of soldWatchers) watcher(dropId);
+    },
+    () => {
+      for (const watcher of soldWatchers) watcher(null);
+    },
+  );
   async function moveSold(
     tx: Tx,
     dropId: string,
@@ -128,12 +139,13 @@ export function createDropsService(deps: DropsDeps) {
       how === 'reserve' ? q.RESERVE : q.RELEASE,
       how === 'reserve' ? [units, dropId, units] : [units, dropId],
     );
-    if (moved)
+    if (moved) {
       tx.afterCommit(() => {
         const copy = copies.get(dropId);
         if (copy) copy.sold = moved.sold;
-        for (const watcher of soldWatchers) watcher(dropId, moved.sold);
       });
+      await store.notices.publish(tx, 'drops.sold', dropId);
+    }
     return moved;
   }
 
@@ -450,7 +462,8 @@ export function createDropsService(deps: DropsDeps) {
      * Calls `watcher` after each commit that changed a drop's `sold` in this process
      * (reserve, release, expiry, cancellation), with the new value. Returns the unsubscribe.
      */
-    watchSold(watcher: (dropId: string, sold: number) => void): () => void {
+    /** `watcher` hears each committed change of a drop's `sold`, made by any process on the store (null: any drop may have changed). */
+    watchSold(watcher: (dropId: string | null) => void): () => void {
       soldWatchers.add(watcher);
       return () => soldWatchers.delete(watcher);
     },
