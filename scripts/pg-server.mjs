@@ -74,6 +74,28 @@ export async function startPostgres({ tuning = {} } = {}) {
   chmodSync(dir, 0o777);
   const data = join(dir, 'data');
   run(join(bin, 'initdb'), ['-D', data, '-U', 'agora', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+  return serve(bin, dir, data, tuning);
+}
+
+/**
+ * Starts a streaming replica of the server at `primaryUrl` (a hot standby made
+ * with `pg_basebackup -R`) on a free port. Returns what `startPostgres` does,
+ * and `halt()` / `resume()` to stop and start it again with its data kept.
+ */
+export async function startReplica(primaryUrl, { tuning = {} } = {}) {
+  const bin = ensurePgBin();
+  const dir = mkdtempSync(join(tmpdir(), 'agora-pg-replica-'));
+  chmodSync(dir, 0o777);
+  const data = join(dir, 'data');
+  const primary = new URL(primaryUrl);
+  run(join(bin, 'pg_basebackup'), [
+    ...['-h', primary.hostname, '-p', primary.port, '-U', primary.username || 'agora'],
+    ...['-D', data, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'],
+  ]);
+  return serve(bin, dir, data, { hot_standby: 'on', ...tuning });
+}
+
+async function serve(bin, dir, data, tuning) {
   const port = await freePort();
   const settings = {
     listen_addresses: '127.0.0.1',
@@ -85,19 +107,33 @@ export async function startPostgres({ tuning = {} } = {}) {
   const opts = Object.entries(settings)
     .map(([k, v]) => `-c ${k}=${v}`)
     .join(' ');
-  run(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-o', opts, '-w', '-t', '60', 'start']);
+  const start = () =>
+    run(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-o', opts, '-w', '-t', '60', 'start']);
+  const halt = () => run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+  start();
   const url = `postgres://agora@127.0.0.1:${port}/postgres`;
   let stopped = false;
+  let running = true;
   return {
     url,
     dir,
     /** The postmaster's process id (its backends are its children). */
     pid: Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]),
+    /** Stops the server, keeping its data. */
+    halt() {
+      if (running) halt();
+      running = false;
+    },
+    /** Starts it again after `halt()`. */
+    resume() {
+      if (!running) start();
+      running = true;
+    },
     stop() {
       if (stopped) return;
       stopped = true;
       try {
-        run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+        if (running) halt();
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { aptInstall } from './apt.mjs';
 import { ensureChromium } from './chromium.mjs';
 import { startPostgres } from './pg-server.mjs';
 
@@ -28,8 +29,10 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-// The browser tests (`src/web/*.test.js`) need Chromium.
+// The browser tests (`src/web/*.test.js`) need Chromium; the proxy test, nginx.
 if (files.some((f) => f.startsWith('dist/src/web/'))) ensureChromium();
+if (files.some((f) => f.includes('proxy')) && !['/usr/sbin/nginx', '/usr/bin/nginx'].some((p) => existsSync(p)))
+  aptInstall('nginx', 'nginx not found (the reverse-proxy test runs deploy/nginx.conf)');
 
 // AGORA_TEST_STORES=sqlite runs without PostgreSQL (the tests that need it say they are skipped).
 const { testEnv } = await import('../dist/test/support/env.js');
