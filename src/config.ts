@@ -7,6 +7,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string;
+  replicaUrls: string[];
+  replicaMaxLagMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   admins: string[];
   rateLimit: boolean;
@@ -72,6 +74,23 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     doc: 'The store: `sqlite:<file>` (created on first start) or `postgres://user:pass@host:port/db`',
     parse: nonEmpty,
   },
+  replicaUrls: {
+    env: 'AGORA_DATABASE_REPLICA_URLS',
+    default: '',
+    doc: "PostgreSQL read replicas (hot standbys of the primary), comma-separated `postgres://` URLs: reads that may be a little behind (profiles' listings) go to one that has replayed the reader's own writes",
+    parse: (raw) => {
+      const urls = commaList(raw);
+      if (urls.some((u) => !/^postgres(ql)?:\/\//.test(u)))
+        throw new Error('must be postgres:// URLs, comma-separated');
+      return urls;
+    },
+  },
+  replicaMaxLagMs: {
+    env: 'AGORA_REPLICA_MAX_LAG_MS',
+    default: '10000',
+    doc: 'A replica further behind the primary than this (or down) is out of rotation until it catches up (metric `agora_replica_lag_seconds`)',
+    parse: int(100, 3_600_000),
+  },
   logLevel: {
     env: 'AGORA_LOG_LEVEL',
     default: 'info',
@@ -82,11 +101,7 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     env: 'AGORA_ADMINS',
     default: '',
     doc: 'Comma-separated usernames reserved for site admins: sign-up refuses them; make them with `agora admin create <name>` (admin rights belong to accounts, never to a name)',
-    parse: (raw) =>
-      raw
-        .split(',')
-        .map((s) => s.trim().toLowerCase())
-        .filter(Boolean),
+    parse: (raw) => commaList(raw).map((s) => s.toLowerCase()),
   },
   rateLimit: { env: 'AGORA_RATE_LIMIT', default: 'on', doc: '`on` or `off` (off for load tests)', parse: onOff },
   rateLimitPerMinute: {
@@ -265,10 +280,7 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     doc: '`off`, or the addresses (or CIDR ranges) of your reverse proxies, comma-separated (`127.0.0.1,::1`): only a request from one of them has its client IP taken from X-Forwarded-For',
     parse: (raw) => {
       if (raw === 'off') return [];
-      const list = raw
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
+      const list = commaList(raw);
       const address = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)(?:\/\d{1,3})?$/;
       if (list.length === 0 || list.some((a) => !address.test(a))) {
         throw new Error(
@@ -313,7 +325,7 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
     default: 'web,worker',
     doc: 'What this process does: `web` serves HTTP (pages and API); `worker` runs the outbox dispatcher, order expiry and scheduled backups. Any number of each on one PostgreSQL; a worker-only process answers `/healthz`, `/readyz` and `/metrics` alone',
     parse: (raw) => {
-      const roles = [...new Set(raw.split(',').map((r) => r.trim()))];
+      const roles = [...new Set(commaList(raw))];
       if (roles.length === 0 || roles.some((r) => r !== 'web' && r !== 'worker'))
         throw new Error('must be `web`, `worker` or `web,worker`');
       return roles as Role[];
@@ -376,6 +388,14 @@ function interval(min: number) {
     if (!(ms >= min)) throw new Error(`must be an interval like 90s, 30m, 6h or 1d, at least ${min / 1000} s`);
     return ms;
   };
+}
+
+/** `a, b,,c` → `['a', 'b', 'c']`. */
+function commaList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function oneOf<T extends string>(values: readonly T[]) {

@@ -80,6 +80,10 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
       sqliteSync: config.sqliteSync,
       pgPoolSize: config.pgPoolSize,
       foreignKeys: options.foreignKeys,
+      // The replicas are the configured store's.
+      ...(url === config.databaseUrl
+        ? { replicas: { urls: config.replicaUrls, maxLagMs: config.replicaMaxLagMs } }
+        : {}),
       onIdleError: (error) => log.warn({ err: error }, 'idle database connection failed'),
       onCheckpointError: (error) =>
         log.warn({ err: error }, 'WAL checkpoint worker failed; the writer checkpoints by itself'),
@@ -269,6 +273,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
         perAccountPerMinute: config.rateLimitAccountPerMinute,
       },
       version: packageVersion(),
+      ...(config.replicaUrls.length > 0 ? { readPositions: store } : {}),
     },
     [
       opsRoutes(metrics, readiness, config.metricsToken),

@@ -109,6 +109,37 @@ export function registerStoreGauges(
       this.set(store.stats().writesInFlight);
     },
   });
+  // Reads that may be behind (`store.replica`): where they went, and each replica's standing.
+  new Gauge({
+    name: 'agora_store_replica_reads_total',
+    help: 'Reads that may be a little behind, by where they went: the primary, or a replica (by name)',
+    labelNames: ['target'],
+    registers: [registry],
+    collect() {
+      const routing = store.readRouting();
+      if (!routing) return;
+      this.set({ target: 'primary' }, routing.primaryReads);
+      for (const r of routing.replicas) this.set({ target: r.name }, r.reads);
+    },
+  });
+  new Gauge({
+    name: 'agora_replica_lag_seconds',
+    help: 'How far each read replica is behind the primary (how long ago the primary was where it is)',
+    labelNames: ['replica'],
+    registers: [registry],
+    collect() {
+      for (const r of store.readRouting()?.replicas ?? []) this.set({ replica: r.name }, r.lagSeconds);
+    },
+  });
+  new Gauge({
+    name: 'agora_replica_healthy',
+    help: 'Each read replica: 1 in rotation, 0 out (down, or further behind than AGORA_REPLICA_MAX_LAG_MS)',
+    labelNames: ['replica'],
+    registers: [registry],
+    collect() {
+      for (const r of store.readRouting()?.replicas ?? []) this.set({ replica: r.name }, r.healthy ? 1 : 0);
+    },
+  });
   let last: Promise<{ pending: number; oldestAgeMs: number; failed: number }> | null = null;
   // One backlog query per scrape serves the three gauges.
   const read = () => (last ??= backlog().finally(() => setImmediate(() => (last = null))));

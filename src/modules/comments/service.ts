@@ -662,7 +662,7 @@ export function createCommentsService(deps: CommentsDeps) {
       return moderation.report({ communityId, targetType: 'comment', targetId: id, reason }, principal);
     },
 
-    /** A user's comments, newest first (deleted and removed ones left out). */
+    /** A user's comments, newest first (deleted and removed ones left out): a read that may be a little behind (a replica). */
     async byAuthor(
       username: string,
       input: { limit: number; cursor?: string | undefined },
@@ -671,8 +671,8 @@ export function createCommentsService(deps: CommentsDeps) {
       const authorId = await accounts.idOf(username);
       const after = input.cursor ? cursors.decode('comments:by-author', input.cursor, ['id'])[0] : null;
       const rows = after
-        ? await store.q.all<q.CommentRow>(q.BY_AUTHOR_AFTER, [authorId, after, input.limit + 1])
-        : await store.q.all<q.CommentRow>(q.BY_AUTHOR, [authorId, input.limit + 1]);
+        ? await store.replica.all<q.CommentRow>(q.BY_AUTHOR_AFTER, [authorId, after, input.limit + 1])
+        : await store.replica.all<q.CommentRow>(q.BY_AUTHOR, [authorId, input.limit + 1]);
       const page = rows.slice(0, input.limit);
       const last = page[page.length - 1];
       return {

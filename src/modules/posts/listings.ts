@@ -216,7 +216,7 @@ export function createListings(deps: {
       return pages.composed(`${principal.accountId}|${pageKey(p, n)}`, subscribed, subscribed, merge);
     },
 
-    /** A user's posts, newest first (deleted and removed ones left out). */
+    /** A user's posts, newest first (deleted and removed ones left out): a read that may be a little behind (a replica). */
     async byAuthor(
       username: string,
       input: { limit: number; cursor?: string | undefined },
@@ -225,8 +225,8 @@ export function createListings(deps: {
       const authorId = (await accounts.profile(username)).id;
       const after = input.cursor ? cursors.decode('posts:by-author', input.cursor, ['id'])[0] : null;
       const rows = after
-        ? await store.q.all<q.PostRow>(q.BY_AUTHOR_AFTER, [authorId, after, input.limit + 1])
-        : await store.q.all<q.PostRow>(q.BY_AUTHOR, [authorId, input.limit + 1]);
+        ? await store.replica.all<q.PostRow>(q.BY_AUTHOR_AFTER, [authorId, after, input.limit + 1])
+        : await store.replica.all<q.PostRow>(q.BY_AUTHOR, [authorId, input.limit + 1]);
       return answer(
         { list: 'posts:by-author', rank: 'new', after: null, bound: '', windowStart: null },
         rows,

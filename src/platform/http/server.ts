@@ -11,6 +11,8 @@ import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import type { Metrics } from '../metrics.js';
 import { AppError } from '../errors.js';
 import { afterWrites } from '../turn.js';
+import type { Store } from '../store/index.js';
+import { registerReadPositions } from './positions.js';
 import { ErrorBody } from './schemas.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 
@@ -24,6 +26,8 @@ export interface HttpOptions {
   trustProxy: string[];
   rateLimit: { enabled: boolean; perIpPerMinute: number; perAccountPerMinute: number };
   version: string;
+  /** With read replicas: the store whose write positions route each request's reads (`positions.ts`). */
+  readPositions?: Store;
 }
 
 /**
@@ -222,6 +226,9 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
     if (request.method === 'GET' || request.method === 'HEAD') afterWrites(done);
     else done();
   });
+
+  // After the turn's writes: each request's reads routed by its last write's position.
+  if (options.readPositions) registerReadPositions(app, options.readPositions);
 
   // One histogram child per (method, route, status), looked up once.
   const histograms = new Map<string, { observe(v: number): void }>();

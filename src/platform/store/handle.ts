@@ -46,11 +46,13 @@ export function createStoreHandle(initial: Store, observeWrite?: (seconds: numbe
     },
   };
 
-  const q: Queryable = {
-    all: (sql, params) => current.q.all(sql, params),
-    get: (sql, params) => current.q.get(sql, params),
-    run: (sql, params) => current.q.run(sql, params),
-  };
+  const follow = (of: () => Queryable): Queryable => ({
+    all: (sql, params) => of().all(sql, params),
+    get: (sql, params) => of().get(sql, params),
+    run: (sql, params) => of().run(sql, params),
+  });
+  const q = follow(() => current.q);
+  const replica = follow(() => current.replica);
 
   /** A write on the current store, once writes are not paused: counted, so that a pause waits for it. */
   async function writing<T>(run: (store: Store) => Promise<T>): Promise<T> {
@@ -87,6 +89,9 @@ export function createStoreHandle(initial: Store, observeWrite?: (seconds: numbe
       return readOnly;
     },
     q,
+    replica,
+    writePosition: () => current.writePosition(),
+    readRouting: () => current.readRouting(),
     get bulk() {
       return current.bulk;
     },

@@ -12,6 +12,8 @@ export interface OpenStoreOptions {
   onCheckpointError?: (error: Error) => void;
   /** Foreign keys checked (default); off only for a live migration's applier (see the adapters). */
   foreignKeys?: boolean;
+  /** PostgreSQL read replicas of this store (`store.replica`). */
+  replicas?: { urls: string[]; maxLagMs: number };
 }
 
 /** The file a `sqlite:` URL names (`sqlite:./data/agora.db`, `sqlite:///abs/path`), as given. */
@@ -25,6 +27,8 @@ export function sqlitePathOf(url: string): string {
 export function openStore(options: OpenStoreOptions): Store {
   const { url } = options;
   if (url.startsWith('sqlite:')) {
+    if (options.replicas?.urls.length)
+      throw new Error('AGORA_DATABASE_REPLICA_URLS needs a PostgreSQL store: a SQLite store has no replicas');
     const path = sqlitePathOf(url);
     return createSqliteStore({
       path: path === ':memory:' ? path : resolve(path),
@@ -39,6 +43,7 @@ export function openStore(options: OpenStoreOptions): Store {
       poolSize: options.pgPoolSize,
       onIdleError: options.onIdleError,
       ...(options.foreignKeys === false ? { foreignKeys: false } : {}),
+      ...(options.replicas?.urls.length ? { replicas: options.replicas } : {}),
     });
   }
   throw new Error(`AGORA_DATABASE_URL must start with sqlite: or postgres:// (got "${url.split(':')[0]}:")`);

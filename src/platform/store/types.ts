@@ -88,6 +88,12 @@ export const POSTGRES_CAPABILITIES: StoreCapabilities = {
   advisoryLocks: true,
 };
 
+/** Reads through `store.replica`: those the primary answered, and each replica's standing. */
+export interface ReadRouting {
+  primaryReads: number;
+  replicas: { name: string; healthy: boolean; lagSeconds: number; reads: number }[];
+}
+
 export interface Store {
   readonly dialect: Dialect;
   readonly capabilities: StoreCapabilities;
@@ -95,6 +101,21 @@ export interface Store {
   readonly description: string;
   /** Reads outside a transaction; each statement sees the latest commit. */
   readonly q: Queryable;
+  /**
+   * Reads that may be a little behind the latest commit (profiles' listings):
+   * on PostgreSQL with read replicas, a replica that has replayed the
+   * reader's own writes (`read-context.ts`), else the primary; elsewhere the
+   * same as `q`. Never for a read that decides a write.
+   */
+  readonly replica: Queryable;
+  /**
+   * The primary's WAL position after this process's latest commit: what a
+   * reader who was answered after it must see. Null when no read goes to a
+   * replica (nothing to wait for).
+   */
+  writePosition(): bigint | null;
+  /** Where `replica` reads went: null without replicas. */
+  readRouting(): ReadRouting | null;
   /**
    * Reads outside a transaction that are long and not the site's own (a live
    * migration's copy): run by a worker thread of the store's, on a

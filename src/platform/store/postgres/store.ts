@@ -5,10 +5,14 @@ import { BULK_NICE, bulkCall, bulkQueryable, bulkTransaction, workerChannel } fr
 import type { BulkWorkerData } from './bulk-worker.js';
 import { translatePgError } from './errors.js';
 import { createPostgresNotices } from './notices.js';
+import { createReplicaRouter } from './replicas.js';
+import { parsePosition } from '../read-context.js';
 import { IN_FAILED_TRANSACTION, poolConfig, preparedStatements, type PostgresConnectionOptions } from './pool.js';
 
 export interface PostgresStoreOptions extends PostgresConnectionOptions {
   poolSize: number;
+  /** Read replicas (`store.replica`); each write then learns the primary's WAL position after its commit. */
+  replicas?: { urls: string[]; maxLagMs: number; pollMs?: number };
   /** Called when an idle pooled connection fails (the pool replaces it). */
   onIdleError?: (error: Error) => void;
 }
@@ -38,6 +42,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   const notices = createPostgresNotices({ url: options.url, onError: options.onIdleError });
   const statement = preparedStatements();
   let inFlight = 0;
+  const tracking = (options.replicas?.urls.length ?? 0) > 0;
+  let position = 0n;
 
   type Runner = Pick<pg.Pool, 'query'>;
   /** `failed`: told of each failed statement, in the order the server answered (a transaction keeps the first). */
@@ -60,7 +66,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     };
   };
 
-  async function transaction<T>(begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  async function transaction<T>(begin: string, fn: (tx: Tx) => Promise<T>, write = false): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const hooks: (() => void)[] = [];
       let client: pg.PoolClient;
@@ -98,10 +104,18 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         };
         const value = await fn(tx);
         await began;
+        const commit = committing ?? send.query('COMMIT');
+        // With replicas, the WAL position behind the commit, asked in the same round trip.
+        const at = tracking && write ? send.query('SELECT pg_current_wal_insert_lsn()::text AS lsn') : null;
+        at?.catch(() => undefined);
         // COMMIT of a transaction a statement failed in answers ROLLBACK (not an error).
-        const ended = await (committing ?? send.query('COMMIT'));
+        const ended = await commit;
         if (ended.command !== 'COMMIT')
           throw firstError ?? new StoreError('other', `the transaction ended with ${ended.command}`);
+        if (at) {
+          const lsn = parsePosition(((await at).rows[0] as { lsn: string }).lsn) ?? 0n;
+          if (lsn > position) position = lsn;
+        }
         for (const hook of hooks) hook();
         return value;
       } catch (error) {
@@ -118,6 +132,21 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   }
 
   const direct = queryable(pool);
+  const router = tracking
+    ? createReplicaRouter({
+        urls: options.replicas!.urls,
+        primary: direct,
+        primaryPosition: async () =>
+          parsePosition(
+            ((await pool.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0] as { lsn: string }).lsn,
+          ) ?? 0n,
+        poolSize: Math.max(2, Math.ceil(options.poolSize / 2)),
+        maxLagMs: options.replicas!.maxLagMs,
+        pollMs: options.replicas!.pollMs ?? 100,
+        redact,
+        ...(options.onIdleError ? { onError: options.onIdleError } : {}),
+      })
+    : null;
 
   const worker = workerChannel({
     url: new URL('./bulk-worker.js', import.meta.url),
@@ -139,13 +168,16 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     capabilities: POSTGRES_CAPABILITIES,
     onReplaced() {},
     q: direct,
+    replica: router?.q ?? direct,
+    writePosition: () => (router ? position : null),
+    readRouting: () => (router ? { primaryReads: router.primaryReads(), replicas: router.replicas() } : null),
     bulk: bulkQueryable(call),
     notices,
     read: (fn) => transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', fn),
     async write(fn) {
       inFlight++;
       try {
-        return await transaction('BEGIN', fn);
+        return await transaction('BEGIN', fn, true);
       } finally {
         inFlight--;
       }
@@ -170,6 +202,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     },
     async close() {
       await worker.stop();
+      await router?.close();
       await notices.close();
       await pool.end();
     },

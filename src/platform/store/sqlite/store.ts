@@ -168,6 +168,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     capabilities: SQLITE_CAPABILITIES,
     onReplaced() {},
     q: reader.queryable,
+    replica: reader.queryable,
+    writePosition: () => null,
+    readRouting: () => null,
     bulk: bulk ? bulkQueryable(bulk.call) : reader.queryable,
     notices: singleProcessNotices(),
     async read(fn) {
