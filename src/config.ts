@@ -179,7 +179,7 @@ export const CONFIG_SPEC: { [K in keyof Config]: Spec<Config[K]> } = {
   cacheTtlMs: {
     env: 'AGORA_CACHE_TTL_MS',
     default: '1000',
-    doc: 'PostgreSQL only: how long a process may serve its in-memory copy of an account, subscription list, listing page or search result changed by another process (0: no copies); sessions too while the sign-out notices (LISTEN/NOTIFY) are not heard. SQLite copies are exact',
+    doc: "PostgreSQL only: how long a process may serve its in-memory copy of an account, subscription list or search result changed by another process (0: no copies); listing pages and sessions too while the notices of other processes' changes (LISTEN/NOTIFY) are not heard. SQLite copies are exact",
     parse: int(0, 3_600_000),
   },
   orderTtlSeconds: {

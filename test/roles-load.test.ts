@@ -30,6 +30,8 @@ describe('process roles: two web processes and two workers on one PostgreSQL', n
       AGORA_ORDER_TTL_SECONDS: '4',
       AGORA_OUTBOX_POLL_MS: '100',
       AGORA_PG_POOL_SIZE: '10',
+      // Copies kept a minute: what another process changes must reach them by notice.
+      AGORA_CACHE_TTL_MS: '60000',
     };
     const processes: ServerProcess[] = [];
     const start = async (roles: string) => {
@@ -175,6 +177,22 @@ describe('process roles: two web processes and two workers on one PostgreSQL', n
       const mails = processes.flatMap((p) => p.lines.filter((l) => l.includes('"msg":"mail to ')));
       assert.equal(mails.length, STOCK);
       assert.equal(new Set(mails.map((l) => /"msg":"mail to ([^:]+):/.exec(l)?.[1])).size, STOCK);
+
+      // A listing page kept by one web process is dropped when a post is made on the other:
+      // within the notice's delivery, not the copies' minute.
+      const listing = async () =>
+        (await call(webs[1], 'GET', '/api/v1/communities/rl_shop/posts?sort=new', admin!)).body.items.map(
+          (p: { title: string }) => p.title,
+        );
+      assert.deepEqual(await listing(), []);
+      assert.deepEqual(await listing(), [], 'kept');
+      assert.equal(
+        (await call(webs[0], 'POST', '/api/v1/communities/rl_shop/posts', admin!, { title: 'Fresh' })).status,
+        201,
+      );
+      const posted = Date.now();
+      await until('the other process to list the new post', async () => (await listing()).includes('Fresh'), 1_000);
+      console.log(`[roles] a new post reached the other web process's kept listing in ${Date.now() - posted} ms`);
 
       // A sign-out on one web process holds on the other.
       const token = buyers[0]!;

@@ -1,5 +1,5 @@
 import { sizeOf, type Charge, type MemoryBudget } from '../../platform/memory.js';
-import type { Tx } from '../../platform/store/index.js';
+import type { Notices, Tx } from '../../platform/store/index.js';
 import type { PostRow } from './queries.js';
 
 /**
@@ -13,8 +13,13 @@ import type { PostRow } from './queries.js';
  * - `exact` (this process is the only writer: embedded SQLite): a kept page
  *   is served until a change; it is always what the store would answer.
  * - otherwise (PostgreSQL, where other processes write too): changes made by
- *   this process still invalidate at once; changes made elsewhere are seen
- *   within `ttlMs` (0: nothing is kept).
+ *   this process invalidate at once, and are told to the other processes
+ *   (the store's notices, topic `posts.changed`: the communities changed in
+ *   one event-loop turn, sent once their commits are done), which drop their
+ *   pages when the notice arrives. While notices are heard a page is kept up
+ *   to `heardMaxAgeMs` — the bound when a notice is lost (its sender stopped
+ *   between commit and notice); otherwise, or when notices may have been
+ *   missed (every page is dropped then), within `ttlMs` (0: nothing is kept).
  *
  * A page read while a change committed is returned but not kept (it is tagged
  * with the count from before the read, which no longer matches). Concurrent
@@ -39,10 +44,17 @@ export interface PageCache {
 
 const ALL = '';
 
+const TOPIC = 'posts.changed';
+/** Community ids per notice: a notice's payload is at most 8,000 bytes. */
+const IDS_PER_NOTICE = 200;
+
 export function createPageCache(options: {
   /** Asked at each use: the store underneath may be swapped. */
   exact: () => boolean;
   ttlMs: number;
+  /** How long a page is kept while other processes' changes are heard (`notices`). */
+  heardMaxAgeMs: number;
+  notices: Notices;
   maxEntries: number;
   now: () => number;
   memory: MemoryBudget;
@@ -58,6 +70,24 @@ export function createPageCache(options: {
   >();
   const reading = new Map<string, { version: number; promise: Promise<PostRow[]> }>();
   const version = (scope: string) => epoch + (versions.get(scope) ?? 0);
+  const bump = (communityId: string) => {
+    versions.set(communityId, (versions.get(communityId) ?? 0) + 1);
+    versions.set(ALL, (versions.get(ALL) ?? 0) + 1);
+  };
+  /** How long a page loaded now may be kept. */
+  const keepFor = () => (options.notices.hearing ? Math.max(options.ttlMs, options.heardMaxAgeMs) : options.ttlMs);
+  // This process's changes, told to the others once per turn.
+  const told = new Set<string>();
+  const tell = (communityId: string) => {
+    if (told.size === 0)
+      setImmediate(() => {
+        const ids = [...told];
+        told.clear();
+        for (let i = 0; i < ids.length; i += IDS_PER_NOTICE)
+          options.notices.tell(TOPIC, ids.slice(i, i + IDS_PER_NOTICE).join(','));
+      });
+    told.add(communityId);
+  };
   // Counts only grow, so their sum over a set of communities changes exactly when one of them does.
   const stampOf = (communityIds: readonly string[]) => {
     let sum = 0;
@@ -92,6 +122,15 @@ export function createPageCache(options: {
     return entry;
   };
 
+  // Other processes' changes (a gap: some may have been missed, so nothing kept is trusted).
+  options.notices.subscribe(
+    TOPIC,
+    (message) => {
+      for (const id of message.split(',')) bump(id);
+    },
+    clear,
+  );
+
   return {
     rows(key, communityId, load) {
       if (!enabled()) return load();
@@ -111,7 +150,7 @@ export function createPageCache(options: {
               pages,
               'pages',
               key,
-              { version: seen, until: loadedAt + options.ttlMs, rows, charge: null },
+              { version: seen, until: loadedAt + keepFor(), rows, charge: null },
               2 * sizeOf(rows),
             );
           return rows;
@@ -138,31 +177,26 @@ export function createPageCache(options: {
       const madeAt = options.now();
       return make().then((value) => {
         if (stampOf(communityIds) === stamp)
-          keep(
-            answers,
-            'feeds',
-            key,
-            { stamp, basis, until: madeAt + options.ttlMs, value, charge: null },
-            sizeOf(value),
-          );
+          keep(answers, 'feeds', key, { stamp, basis, until: madeAt + keepFor(), value, charge: null }, sizeOf(value));
         return value;
       });
     },
     changed(tx, communityId) {
       tx.afterCommit(() => {
-        versions.set(communityId, (versions.get(communityId) ?? 0) + 1);
-        versions.set(ALL, (versions.get(ALL) ?? 0) + 1);
+        bump(communityId);
+        if (!options.exact()) tell(communityId);
       });
     },
-    clear() {
-      epoch++;
-      for (const entry of [...pages.values(), ...answers.values()]) entry.charge?.release();
-      pages.clear();
-      answers.clear();
-      reading.clear();
-    },
+    clear,
     get size() {
       return pages.size;
     },
   };
+  function clear() {
+    epoch++;
+    for (const entry of [...pages.values(), ...answers.values()]) entry.charge?.release();
+    pages.clear();
+    answers.clear();
+    reading.clear();
+  }
 }

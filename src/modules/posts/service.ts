@@ -36,12 +36,17 @@ export interface PostsDeps {
   memory: MemoryBudget;
 }
 
+/** How long a listing page is kept on PostgreSQL while other processes' changes are heard (page-cache.ts). */
+const HEARD_MAX_AGE_MS = 60_000;
+
 export function createPostsService(deps: PostsDeps) {
   const { store, clock, ids, outbox, accounts, communities, moderation, votes, search } = deps;
   const present = createPresenter(deps);
   const pages = createPageCache({
     exact: () => store.capabilities.exactCopies,
     ttlMs: deps.cacheTtlMs,
+    heardMaxAgeMs: HEARD_MAX_AGE_MS,
+    notices: store.notices,
     maxEntries: 5_000,
     now: () => clock.now(),
     memory: deps.memory,

@@ -41,6 +41,7 @@ export function createStoreHandle(initial: Store, observeWrite?: (seconds: numbe
       subscriptions.push(args);
       current.notices.subscribe(...args);
     },
+    tell: (topic, message) => current.notices.tell(topic, message),
     get hearing() {
       return current.notices.hearing;
     },

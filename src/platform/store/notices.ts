@@ -40,6 +40,7 @@ export function singleProcessNotices(): Notices {
       board.afterCommit(tx, topic, message);
     },
     subscribe: board.subscribe,
+    tell() {},
     hearing: true,
   };
 }

@@ -56,6 +56,13 @@ export interface Notices {
    * been missed (the connection that hears them was lost): drop the copy.
    */
   subscribe(topic: string, onMessage: (message: string) => void, onGap: () => void): void;
+  /**
+   * Sends `message` on `topic` to the other processes now, outside any
+   * transaction; this process's subscribers are not told (it knows). At
+   * most once: lost if the process stops first, or while it is not
+   * `hearing` — a copy kept on its strength needs a bound of its own.
+   */
+  tell(topic: string, message: string): void;
   /** True while every message sent from now on is heard (always with one process). */
   readonly hearing: boolean;
 }

@@ -110,6 +110,11 @@ export function createPostgresNotices(options: PostgresNoticesOptions): Postgres
       await tx.run('SELECT pg_notify(?, ?)', [CHANNEL, `${origin}\t${topic}\t${message}`]);
       board.afterCommit(tx, topic, message);
     },
+    tell(topic, message) {
+      // On the listening connection: while it is down the others may not hear either.
+      if (hearing && client)
+        client.query('SELECT pg_notify($1, $2)', [CHANNEL, `${origin}\t${topic}\t${message}`]).catch(() => undefined);
+    },
     subscribe(topic, onMessage, onGap) {
       board.subscribe(topic, onMessage, onGap);
       if (!started && !closed) {
