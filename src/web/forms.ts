@@ -61,3 +61,12 @@ export function acceptForms(app: FastifyInstance, bodyLimit: number): void {
 export function localPath(value: unknown, fallback = '/'): string {
   return typeof value === 'string' && /^\/(?![/\\])[^\s]{0,500}$/.test(value) ? value : fallback;
 }
+
+/** A comment's body, as the comments module takes it. */
+export const COMMENT_BODY: Record<'body', FieldRule> = {
+  body: { max: 10_000, min: 1, message: 'Write 1 to 10,000 characters' },
+};
+/** A post's text (optional), as the posts module takes it. */
+export const POST_BODY: Record<'body', FieldRule> = {
+  body: { max: 40_000, message: 'At most 40,000 characters' },
+};

@@ -215,6 +215,24 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
           await page.getByRole('button', { name: /turn them on/ }).click();
         }
 
+        // The author edits a comment of theirs, then deletes it.
+        await page.goto(`/comments/${parent}`);
+        await page.getByRole('link', { name: 'Edit your comment' }).click();
+        await accessible(page, 'edit', script);
+        const field = page.getByLabel('Your comment (Markdown)');
+        assert.equal(await field.inputValue(), 'A reply to the reply', 'the current text in the field');
+        await field.fill('An *edited* reply');
+        await page.getByRole('button', { name: 'Save' }).click();
+        await page.waitForURL(`**/comments/${parent}`);
+        assert.equal(await page.locator(`#c-${parent} > .comment-body > .md em`).textContent(), 'edited');
+        assert.match((await page.locator(`#c-${parent} > summary`).textContent()) ?? '', /edited/);
+        await page.getByRole('link', { name: 'Delete it' }).click();
+        await accessible(page, 'delete', script);
+        await page.getByRole('button', { name: 'Delete' }).click();
+        await page.waitForURL(`**${postPath}`);
+        assert.equal(await page.locator('.md', { hasText: 'edited' }).count(), 0, 'gone from the thread');
+        assert.equal((await page.goto(`/comments/${parent}/edit`))?.status(), 404, 'a deleted comment');
+
         // Search finds the post.
         await page.goto('/');
         await page.getByRole('searchbox', { name: 'Search' }).fill(`tomatoes ${suffix}`);
@@ -249,6 +267,8 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
         await page.waitForURL('**reported=1');
         assert.match((await page.getByRole('status').textContent()) ?? '', /moderators will see your report/);
         assert.equal(await page.getByRole('button', { name: 'Remove this post' }).count(), 0, 'no tools for readers');
+        assert.equal(await page.getByRole('link', { name: 'Edit your post' }).count(), 0);
+        assert.equal((await page.goto(`${postPath}/edit`))?.status(), 403, "another's post cannot be edited");
         // ... and replies to the first comment, which reaches its author's inbox.
         await page.goto(`/comments/${firstComment}`);
         await page.getByLabel(/^Reply to/).fill(`Nice one, u/${user}`);

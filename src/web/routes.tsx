@@ -20,7 +20,8 @@ import type { Clock } from '../platform/clock.js';
 import type { ModerationModule } from '../modules/moderation/index.js';
 import { accountLimit, ipLimit, toErrorAnswer, type App } from '../platform/http/index.js';
 import type { MemoryBudget } from '../platform/memory.js';
-import { acceptForms, localPath, readForm, type FieldRule, type FormErrors } from './forms.js';
+import { acceptForms, COMMENT_BODY, localPath, POST_BODY, readForm, type FieldRule, type FormErrors } from './forms.js';
+import { authoringPages } from './authoring-routes.js';
 import { createKit, Cursor, HOLE, IdParam, nextPage, pageBytes, wantsJson } from './kit.js';
 import { createPageCache } from './page-cache.js';
 import { moderationPages } from './moderation-routes.js';
@@ -94,9 +95,7 @@ const username: FieldRule = {
   pattern: /^[A-Za-z0-9_]+$/,
   message: '3 to 20 letters, digits or _',
 };
-const COMMENT: Record<'body', FieldRule> = {
-  body: { max: 10_000, min: 1, message: 'Write 1 to 10,000 characters' },
-};
+const COMMENT = COMMENT_BODY;
 
 /** Static files with their content hash in the address, so they can be cached for good. */
 function asset(file: string, type: string) {
@@ -162,6 +161,7 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
     };
     const { view, send, back, signedIn, postedBy, submitted, csrfOf } = kit;
     moderationPages(app, kit, { ...deps, reportsPer10Min: limits.reportsPer10Min });
+    authoringPages(app, kit, deps);
     const streams = createStockStreams({
       statusText: deps.drops.statusText,
       watchSold: deps.drops.watchSold,
@@ -289,7 +289,7 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
         pattern: /^https?:\/\/[^\s]+$/,
         message: 'A link starting with http:// or https://',
       },
-      body: { max: 40_000, message: 'At most 40,000 characters' },
+      body: POST_BODY.body,
     } satisfies Record<string, FieldRule>;
     const Named = { params: Type.Object({ name: CommunityName }) };
     app.get('/c/:name/submit', { schema: Named }, async (request, reply) => {

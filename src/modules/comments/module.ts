@@ -16,6 +16,8 @@ export interface CommentsModule {
   sharedTree: CommentsService['sharedTree'];
   subtree: CommentsService['subtree'];
   vote: CommentsService['vote'];
+  edit: CommentsService['edit'];
+  remove: CommentsService['remove'];
   byAuthor: CommentsService['byAuthor'];
   report: CommentsService['report'];
   removeAsModerator: CommentsService['removeAsModerator'];
@@ -42,6 +44,8 @@ export function createCommentsModule(deps: CommentsDeps & { communities: Communi
     sharedTree: service.sharedTree,
     subtree: service.subtree,
     vote: service.vote,
+    edit: service.edit,
+    remove: service.remove,
     byAuthor: service.byAuthor,
     report: service.report,
     removeAsModerator: service.removeAsModerator,

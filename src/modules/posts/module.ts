@@ -22,6 +22,8 @@ export interface PostsModule {
   community: PostsService['community'];
   byAuthor: PostsService['byAuthor'];
   vote: PostsService['vote'];
+  edit: PostsService['edit'];
+  remove: PostsService['remove'];
   report: PostsService['report'];
   removeAsModerator: PostsService['removeAsModerator'];
   restoreAsModerator: PostsService['restoreAsModerator'];
@@ -46,6 +48,8 @@ export function createPostsModule(deps: PostsDeps): PostsModule {
       'community',
       'byAuthor',
       'vote',
+      'edit',
+      'remove',
       'report',
       'removeAsModerator',
       'restoreAsModerator',

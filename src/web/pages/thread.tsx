@@ -79,12 +79,19 @@ function PostHead(props: { view: View; post: Post; markdown: Markdown }) {
   );
 }
 
-/** The report link of a post or a comment, for a signed-in reader who did not write it. */
+/** For its author, a post's or a comment's edit and delete links; for another signed-in reader, its report link. */
 function Aside(props: { view: View; what: 'post' | 'comment'; id: string; author: string | null }) {
-  if (!props.view.me || props.view.me.username === props.author) return null;
+  if (!props.view.me || props.author === null) return null;
+  const base = `${props.what === 'post' ? '/p' : '/comments'}/${props.id}`;
+  if (props.view.me.username === props.author)
+    return (
+      <p class="aside">
+        <a href={`${base}/edit`}>Edit your {props.what}</a> · <a href={`${base}/delete`}>Delete it</a>
+      </p>
+    );
   return (
     <p class="aside">
-      <a href={`${props.what === 'post' ? '/p' : '/comments'}/${props.id}/report`}>Report this {props.what}</a>
+      <a href={`${base}/report`}>Report this {props.what}</a>
     </p>
   );
 }
