@@ -21,6 +21,18 @@ export const nextPage = (path: string, cursor: string | null) =>
 /** A page as the bytes sent (encoded once: a string reply would be measured, then encoded again). */
 export const pageBytes = (page: VNode) => Buffer.from(`<!doctype html>${renderToString(page)}`);
 
+/** The path of the page a form was sent from (its Referer), when that page is this site's. */
+export function sameSitePath(request: FastifyRequest): string | null {
+  const referer = request.headers.referer;
+  if (!referer) return null;
+  try {
+    const from = new URL(referer);
+    return from.host === request.headers.host ? `${from.pathname}${from.search}` : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Where a page holds bytes made elsewhere (`send`'s `inner`): an HTML comment no user text can hold. */
 export const HOLE = `<!--${randomUUID()}-->`;
 

@@ -22,7 +22,7 @@ import { accountLimit, ipLimit, toErrorAnswer, type App } from '../platform/http
 import type { MemoryBudget } from '../platform/memory.js';
 import { acceptForms, COMMENT_BODY, localPath, POST_BODY, readForm, type FieldRule, type FormErrors } from './forms.js';
 import { authoringPages } from './authoring-routes.js';
-import { createKit, Cursor, HOLE, IdParam, nextPage, pageBytes, wantsJson } from './kit.js';
+import { createKit, Cursor, HOLE, IdParam, nextPage, pageBytes, sameSitePath, wantsJson } from './kit.js';
 import { createPageCache } from './page-cache.js';
 import { moderationPages } from './moderation-routes.js';
 import { dropPages } from './drops-routes.js';
@@ -364,7 +364,7 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
         );
         if (who) {
           // The comments are a template kept with the shared tree answer, filled with this reader's token and votes.
-          const key = `${v.path}|${post.locked}`;
+          const key = post.locked ? 'locked' : 'open';
           const template =
             trees.get(tree.text, key) ?? trees.set(tree.text, key, postTreeTemplate(v, post, parse(), markdown));
           return send(reply, status, page(HOLE), fillTree(template, v.csrf, tree.votes));
@@ -431,7 +431,9 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
         const { id } = request.params;
         const counts = await kind.vote(id, Number(form.values.value) as 1 | 0 | -1, me);
         if (wantsJson(request)) return counts;
-        return back(reply, `${localPath(form.values.back, `${kind.path}/${id}`).split('#')[0]}#${kind.anchor}-${id}`);
+        // Back where the vote came from: the form's `back`, else its page (Referer, this site's only).
+        const from = form.values.back || sameSitePath(request) || `${kind.path}/${id}`;
+        return back(reply, `${localPath(from, `${kind.path}/${id}`).split('#')[0]}#${kind.anchor}-${id}`);
       });
 
     // --- accounts ---

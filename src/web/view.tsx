@@ -153,11 +153,7 @@ export function FormError(props: { errors: FormErrors<string> }) {
 /** A time: exact in the markup (UTC), shown relative by the script. */
 export function Time(props: { ms: number }) {
   const iso = new Date(props.ms).toISOString();
-  return (
-    <time datetime={iso} title={iso}>
-      {iso.slice(0, 16).replace('T', ' ')} UTC
-    </time>
-  );
+  return <time datetime={iso}>{iso.slice(0, 16).replace('T', ' ')} UTC</time>;
 }
 
 /**
@@ -167,7 +163,7 @@ export function Time(props: { ms: number }) {
  */
 export function Votes(props: { view: View; action: string; score: number; myVote: number | undefined; what: string }) {
   const { view } = props;
-  const html = voteHtml(props.action, props.score, props.myVote, props.what, view.me ? view.csrf : null, view.path);
+  const html = voteHtml(props.action, props.score, props.myVote, props.what, view.me ? view.csrf : null);
   return <div class="vote-box" dangerouslySetInnerHTML={{ __html: html }} />;
 }
 

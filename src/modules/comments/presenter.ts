@@ -102,13 +102,36 @@ export function writeSelection(
   selection: Selection,
   postId: string,
   sort: Sort,
-  votes: ReadonlyMap<string, VoteValue> | null,
   subtree: Node | null,
 ): string {
-  const parts: string[] = [];
+  return selectionParts(cursors, selection, postId, sort, subtree, false).text[0]!;
+}
+
+/**
+ * The selection's JSON text in pieces, cut where each comment's `myVote`
+ * goes when `cut` (the text is `text[0]`, comment `ids[0]`'s vote,
+ * `text[1]`, …): kept once, filled per reader.
+ */
+export function selectionParts(
+  cursors: Cursors,
+  selection: Selection,
+  postId: string,
+  sort: Sort,
+  subtree: Node | null,
+  cut: boolean,
+): { text: string[]; ids: string[] } {
+  const text: string[] = [];
+  const ids: string[] = [];
+  let parts: string[] = [];
+  const vote = (node: Node) => {
+    if (!cut) return;
+    text.push(parts.join(''));
+    parts = [];
+    ids.push(node.id);
+  };
   const write = (node: Node) => {
     parts.push(fragment(node, postId));
-    if (votes) parts.push(`,"myVote":${votes.get(node.id) ?? 0}`);
+    vote(node);
     parts.push(',"replies":[');
     const replies = selection.shown.get(node) ?? [];
     replies.forEach((child, i) => {
@@ -125,7 +148,7 @@ export function writeSelection(
     .join(',');
   if (subtree) {
     parts.push(fragment(subtree, postId));
-    if (votes) parts.push(`,"myVote":${votes.get(subtree.id) ?? 0}`);
+    vote(subtree);
     parts.push(',"replies":[');
   } else {
     parts.push('{"items":[');
@@ -135,5 +158,6 @@ export function writeSelection(
     write(node);
   });
   parts.push(`],"more":[${more}]}`);
-  return parts.join('');
+  text.push(parts.join(''));
+  return { text, ids };
 }

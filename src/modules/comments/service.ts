@@ -13,7 +13,7 @@ import type { Charge, MemoryBudget } from '../../platform/memory.js';
 import { nextTurn } from '../../platform/slices.js';
 import type { Outbox } from '../../platform/outbox/index.js';
 import { allIn, allOf, broken, StoreError, type Guard, type Store, type Tx } from '../../platform/store/index.js';
-import { fromRow, stubList, writeSelection, type Comment } from './presenter.js';
+import { fromRow, selectionParts, stubList, writeSelection, type Comment } from './presenter.js';
 import * as q from './queries.js';
 import {
   NeedsSort,
@@ -56,6 +56,12 @@ export const PAGE_TREE_LIMIT = 200;
 export const TREE_DEPTH = 10;
 /** Estimated bytes of a kept selection per comment it shows. */
 const SELECTION_NODE_BYTES = 64;
+/** A comment's `myVote` in a signed-in reader's tree answer, by value. */
+const MY_VOTE: Record<VoteValue, Buffer> = {
+  [-1]: Buffer.from(',"myVote":-1'),
+  0: Buffer.from(',"myVote":0'),
+  1: Buffer.from(',"myVote":1'),
+};
 
 /**
  * A cold load reads LOAD_CHUNK rows per query (a few milliseconds on SQLite, whose reads
@@ -375,7 +381,7 @@ export function createCommentsService(deps: CommentsDeps) {
   ): Promise<{
     text: () => Buffer;
     shownIds: () => string[];
-    write: (mine: ReadonlyMap<string, VoteValue>) => string;
+    voted: (mine: ReadonlyMap<string, VoteValue>) => Buffer;
   }> {
     const fromCursor = query.cursor
       ? readCursor(cursors, query.cursor, start === thread.root ? thread.postId : start.id)
@@ -415,7 +421,7 @@ export function createCommentsService(deps: CommentsDeps) {
     // Kept as bytes: a hot answer is neither re-encoded nor re-allocated per request.
     const text = () => {
       if (kept.text) return kept.text;
-      const made = Buffer.from(writeSelection(cursors, selection, thread.postId, sort, null, root));
+      const made = Buffer.from(writeSelection(cursors, selection, thread.postId, sort, root));
       if (keepable && thread.answers.get(key) === kept) {
         kept.text = made;
         thread.answerBytes += made.length;
@@ -423,10 +429,27 @@ export function createCommentsService(deps: CommentsDeps) {
       }
       return made;
     };
+    // For signed-in readers, kept in pieces cut where each comment's `myVote` goes: a reader's
+    // answer is the pieces and their votes put together, not the tree written again.
+    const voted = (mine: ReadonlyMap<string, VoteValue>): Buffer => {
+      let template = kept.voted;
+      if (!template) {
+        const { text: pieces, ids } = selectionParts(cursors, selection, thread.postId, sort, root, true);
+        template = { parts: pieces.map((piece) => Buffer.from(piece)), ids };
+        if (keepable && thread.answers.get(key) === kept) {
+          kept.voted = template;
+          thread.answerBytes += template.parts.reduce((n, b) => n + b.length, 0) + 32 * ids.length;
+          resized(thread);
+        }
+      }
+      const out: Buffer[] = [template.parts[0]!];
+      template.ids.forEach((id, i) => out.push(MY_VOTE[mine.get(id) ?? 0], template.parts[i + 1]!));
+      return Buffer.concat(out);
+    };
     return {
       text,
       shownIds: () => [...selection.shown.keys()].map((n) => n.id).concat(root ? [root.id] : []),
-      write: (mine) => writeSelection(cursors, selection, thread.postId, sort, mine, root),
+      voted,
     };
   }
 
@@ -437,8 +460,8 @@ export function createCommentsService(deps: CommentsDeps) {
     query: TreeQuery,
     principal: Principal | null,
   ): Promise<string | Buffer> {
-    const { text, shownIds, write } = await shared(thread, start, query);
-    return principal ? write(await votes.mine(principal.accountId, 'comment', shownIds())) : text();
+    const { text, shownIds, voted } = await shared(thread, start, query);
+    return principal ? voted(await votes.mine(principal.accountId, 'comment', shownIds())) : text();
   }
 
   return {

@@ -134,7 +134,10 @@ export class Thread {
   readonly root: Node;
   readonly nodes = new Map<string, Node>();
   /** Selections made from this version of the tree, with their anonymous answer's bytes once written (dropped by every change). */
-  readonly answers = new Map<string, { selection: Selection; text: Buffer | undefined }>();
+  readonly answers = new Map<
+    string,
+    { selection: Selection; text: Buffer | undefined; voted?: { parts: Buffer[]; ids: string[] } }
+  >();
   /** On a single writer: a committed change not yet read back. */
   stale = false;
   /** Counts every apply (a slice of a first load included): work done across turns checks it did not move. */

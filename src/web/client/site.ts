@@ -18,6 +18,7 @@ function showTimes(root: ParentNode): void {
     const seconds = (Date.parse(time.dateTime) - Date.now()) / 1000;
     const unit = units.find(([, size]) => Math.abs(seconds) >= size);
     time.textContent = unit ? relative.format(Math.round(seconds / unit[1]), unit[0]) : relative.format(0, 'minute');
+    time.title = time.dateTime; // the exact time, on hover
   }
 }
 

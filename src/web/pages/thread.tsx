@@ -21,7 +21,7 @@ const SORTS: CommentSort[] = ['best', 'top', 'new', 'old', 'controversial'];
 
 /** What the tree's HTML needs of the page. */
 function treeContext(view: View, locked: boolean, markdown: Markdown, more: Stub[]): TreeContext {
-  return { csrf: view.me ? view.csrf : null, path: view.path, locked, markdown, stubs: groupStubs(more) };
+  return { csrf: view.me ? view.csrf : null, locked, markdown, stubs: groupStubs(more) };
 }
 
 /** A post's tree answer (the comments module's JSON text, parsed). */

@@ -26,8 +26,6 @@ export interface TreeContext {
   csrf: string | null;
   /** Making a template (`treeTemplate`): the per-reader parts are left as places, listed here. */
   places?: TreeNode[];
-  /** The page's own path (votes come back to it). */
-  path: string;
   locked: boolean;
   markdown: Markdown;
   stubs: Map<string | null, Stub[]>;
@@ -39,31 +37,32 @@ export function voteHtml(
   myVote: number | undefined,
   what: string,
   csrf: string | null,
-  path: string,
 ): string {
   if (csrf === null) return `<span class="votes">${scoreHtml(score)}</span>`;
-  return voteForm(action, escape(csrf), path, voteButtons(score, myVote, what));
+  return voteForm(action, escape(csrf), voteButtons(score, myVote, what));
 }
 
 const scoreHtml = (score: number) => `<span class="score" aria-label="score ${score}">${score}</span>`;
 
-/** A vote form around `buttons`, with the (escaped) form token `token`. */
-const voteForm = (action: string, token: string, path: string, buttons: string) =>
-  `<form method="post" action="${escape(action)}" class="votes"><input type="hidden" name="_csrf" value="${token}"/>` +
-  `<input type="hidden" name="back" value="${escape(path)}"/>${buttons}</form>`;
+/**
+ * A vote form around `buttons`, with the (escaped) form token `token`. Without the script the
+ * answer goes back to the page the vote came from (its Referer), to the voted one's anchor.
+ */
+const voteForm = (action: string, token: string, buttons: string) =>
+  `<form method="post" action="${escape(action)}" class="votes"><input type="hidden" name="_csrf" value="${token}"/>${buttons}</form>`;
 
 /** The buttons and score of a vote form; the reader's vote is the pressed button. */
 function voteButtons(score: number, myVote: number | undefined, what: string): string {
   const button = (value: 1 | -1, label: string, glyph: string) => {
     const pressed = myVote === value;
-    return `<button type="submit" name="value" value="${pressed ? '0' : value}" class="${pressed ? 'vote on' : 'vote'}" aria-pressed="${pressed}" aria-label="${label} ${what}">${glyph}</button>`;
+    return `<button name="value" value="${pressed ? '0' : value}" class="${pressed ? 'vote on' : 'vote'}" aria-pressed="${pressed}" aria-label="${label} ${what}">${glyph}</button>`;
   };
   return `${button(1, 'Upvote', '&#9650;')}${scoreHtml(score)}${button(-1, 'Downvote', '&#9660;')}`;
 }
 
 export function timeHtml(ms: number): string {
   const iso = new Date(ms).toISOString();
-  return `<time datetime="${iso}" title="${iso}">${iso.slice(0, 16).replace('T', ' ')} UTC</time>`;
+  return `<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')} UTC</time>`;
 }
 
 /** Load-more links of a level: the stubs whose parent is `parentId`. */
@@ -94,8 +93,8 @@ export function commentHtml(node: TreeNode, ctx: TreeContext): string {
     `${node.editedAt !== null ? ' · edited' : ''}<span class="collapsed-count"> (${plural(node.childCount, 'reply', 'replies')})</span></summary>` +
     `<div class="comment-body">${bodyHtml(node, ctx.markdown)}<div class="actions">` +
     (ctx.places
-      ? voteForm(`/comments/${node.id}/vote`, `${MARK}t-->`, ctx.path, `${MARK}${ctx.places.push(node) - 1}-->`)
-      : voteHtml(`/comments/${node.id}/vote`, node.score, node.myVote, 'this comment', ctx.csrf, ctx.path)) +
+      ? voteForm(`/comments/${node.id}/vote`, `${MARK}t-->`, `${MARK}${ctx.places.push(node) - 1}-->`)
+      : voteHtml(`/comments/${node.id}/vote`, node.score, node.myVote, 'this comment', ctx.csrf)) +
     `<a href="/comments/${id}">permalink</a>` +
     (!ctx.locked && !node.deleted ? `<a href="/comments/${id}#reply" data-reply="${id}">reply</a>` : '') +
     '</div>';
