@@ -6,12 +6,12 @@
 // Fastify + better-sqlite3 server) comes first, for a ratio from one run.
 //   node bench/drops.mjs [--store sqlite|postgres] [--duration 10] [--connections 50] [--rate 20000] [--reference yes|no]
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
-import { METRICS_TOKEN, ROOT, api, benchStore, ensureWrk, parseArgs, startServer, wrk } from './lib.mjs';
+import { METRICS_TOKEN, ROOT, api, benchStore, dropMixScript, ensureWrk, parseArgs, startServer, wrk } from './lib.mjs';
 
 const opts = parseArgs(process.argv.slice(2), {
   store: 'sqlite',
@@ -37,31 +37,6 @@ async function seedBuyers(url) {
   const { seedSignedIn } = await import(join(ROOT, 'dist/test/support/seed.js'));
   const names = ['bench_admin', ...Array.from({ length: BUYERS }, (_, i) => `buyer_${i + 1}`)];
   return seedSignedIn(url, names, (name) => `${name}@example.com`);
-}
-
-function mixScript(dropId, buyers) {
-  const dir = join(ROOT, '.bench');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `drops-mix-${process.pid}.lua`);
-  writeFileSync(
-    file,
-    `local tokens = {${buyers.map((t) => JSON.stringify(t)).join(', ')}}
-local n = 0
-local salt = tostring(math.random(1000000000))
-request = function()
-  n = n + 1
-  if n % 50 < 3 then
-    return wrk.format("POST", "/api/v1/drops/${dropId}/orders", {
-      ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)],
-      ["Content-Type"] = "application/json",
-      ["Idempotency-Key"] = "bench-" .. salt .. "-" .. n,
-    }, '{"quantity":1}')
-  end
-  return wrk.format("GET", "/api/v1/drops/${dropId}")
-end
-`,
-  );
-  return file;
 }
 
 /** The same wrk run against bench/drops-reference.mjs, started and stopped here. */
@@ -135,7 +110,7 @@ try {
     },
     admin,
   );
-  const script = mixScript(drop.id, buyers);
+  const script = dropMixScript('bench', drop.id, buyers);
   const reference = opts.reference === 'yes' ? await runReference(script, drop.id) : null;
   wrk(server.base, { connections: opts.connections, duration: 2, script }); // warm-up
   const res = wrk(server.base, { connections: opts.connections, duration: opts.duration, script });

@@ -263,3 +263,33 @@ export function atRate(autocannon, options) {
   };
   return instance;
 }
+
+/**
+ * The drop-opening mix as a wrk Lua script: 94 % GET /drops/:id, 6 % POST /drops/:id/orders by
+ * `buyers` (their tokens), each order with a fresh idempotency key. Removed when the process exits.
+ */
+export function dropMixScript(name, dropId, buyers) {
+  const dir = join(ROOT, '.bench');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}-${process.pid}.lua`);
+  process.on('exit', () => rmSync(file, { force: true }));
+  writeFileSync(
+    file,
+    `local tokens = {${buyers.map((t) => JSON.stringify(t)).join(', ')}}
+local n = 0
+local salt = tostring(math.random(1000000000))
+request = function()
+  n = n + 1
+  if n % 50 < 3 then
+    return wrk.format("POST", "/api/v1/drops/${dropId}/orders", {
+      ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)],
+      ["Content-Type"] = "application/json",
+      ["Idempotency-Key"] = "${name}-" .. salt .. "-" .. n,
+    }, '{"quantity":1}')
+  end
+  return wrk.format("GET", "/api/v1/drops/${dropId}")
+end
+`,
+  );
+  return file;
+}

@@ -7,17 +7,15 @@
 // them, a wrk each, figures summed) beside a worker; and for the profile reads, one process
 // reading from the primary / one reading from the replica (AGORA_DATABASE_REPLICA_URLS).
 //   node bench/scale.mjs [--duration 10] [--connections 50] [--rounds 3]
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { startPostgres, startReplica } from '../scripts/pg-server.mjs';
 import { seedComments } from './comments-data.mjs';
 import {
   METRICS_TOKEN,
-  ROOT,
   alternate,
   api,
   createDatabase,
+  dropMixScript,
   ensureWrk,
   parseArgs,
   startServer,
@@ -89,27 +87,7 @@ try {
   }
 
   const post = data.posts[0];
-  const mix = join(ROOT, '.bench', `scale-mix-${process.pid}.lua`);
-  mkdirSync(dirname(mix), { recursive: true });
-  writeFileSync(
-    mix,
-    `local tokens = {${buyers.map((t) => JSON.stringify(t)).join(', ')}}
-local n = 0
-local salt = tostring(math.random(1000000000))
-request = function()
-  n = n + 1
-  if n % 50 < 3 then
-    return wrk.format("POST", "/api/v1/drops/${drop.id}/orders", {
-      ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)],
-      ["Content-Type"] = "application/json",
-      ["Idempotency-Key"] = "scale-" .. salt .. "-" .. n,
-    }, '{"quantity":1}')
-  end
-  return wrk.format("GET", "/api/v1/drops/${drop.id}")
-end
-`,
-  );
-  process.on('exit', () => rmSync(mix, { force: true }));
+  const mix = dropMixScript('scale', drop.id, buyers);
 
   const loads = [
     { name: 'thread reads', path: `/api/v1/posts/${post.id}/comments?limit=100` },
