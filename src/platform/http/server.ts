@@ -16,6 +16,10 @@ import { registerReadPositions } from './positions.js';
 import { ErrorBody } from './schemas.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 
+/** A body over the limit is still read (and dropped) up to this many times the limit, or DRAIN_MIN_BYTES. */
+const DRAIN_FACTOR = 4;
+const DRAIN_MIN_BYTES = 1024 * 1024;
+
 export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 export interface HttpOptions {
@@ -219,6 +223,32 @@ export async function createHttpApp(options: HttpOptions, plugins: FastifyPlugin
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
     done(null, payload);
+  });
+
+  // A body over the limit is read to its end and dropped before the 413, so
+  // the connection stays open: a reverse proxy still writing the body would
+  // see a closed connection reset under it and answer 502 in Agora's place.
+  // Far over the limit (more than DRAIN_FACTOR times it), the 413 goes at
+  // once and the connection is closed, as Fastify does for every size.
+  const drainLimit = Math.max(DRAIN_FACTOR * options.bodyLimitBytes, DRAIN_MIN_BYTES);
+  app.addHook('onRequest', (request, reply, done) => {
+    const length = Number(request.headers['content-length']);
+    if (!(length > options.bodyLimitBytes)) return done();
+    const error = new AppError('payload_too_large', `Request body is larger than ${options.bodyLimitBytes} bytes`);
+    if (length > drainLimit) {
+      reply.header('connection', 'close');
+      return done(error);
+    }
+    const body = request.raw;
+    let answered = false;
+    const answer = () => {
+      if (answered) return;
+      answered = true;
+      done(error);
+    };
+    body.once('end', answer);
+    body.once('close', answer);
+    body.resume();
   });
 
   // Reads run after the writes of their event-loop turn have committed (turn.ts).
