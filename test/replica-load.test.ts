@@ -98,6 +98,15 @@ describe('read replicas with read-your-writes', needs('postgres'), () => {
       const before = await replicaReads();
       for (let i = 0; i < 10; i++) assert.deepEqual(await profile({ token: tokens.bob }), ['first']);
       assert.equal((await replicaReads()) - before, 10, "bob's reads went to the replica");
+      /** Posts' titles a search finds (the ranked list may be behind; the posts are read from the primary). */
+      const search = async (q: string, token: string | undefined) => {
+        const r = await a.request('GET', `/api/v1/search?type=posts&q=${q}`, { token });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        return (r.body.items as { title: string }[]).map((p) => p.title);
+      };
+      const searched = await replicaReads();
+      assert.deepEqual(await search('lag', tokens.bob), ['Lag']);
+      assert.equal((await replicaReads()) - searched, 1, "bob's search went to the replica");
 
       // The replica's replay paused: each of alice's comments is in her next read, every time.
       const standby = new pg.Client(onDb(replica.url, 'agora_rep'));
@@ -111,6 +120,17 @@ describe('read replicas with read-your-writes', needs('postgres'), () => {
           bodies.unshift(`while lagging ${i}`);
           assert.deepEqual(await profile({ token: tokens.alice }), bodies, 'alice reads her own comment at once');
         }
+        // A new post is in its author's next search, and in every search of this process after
+        // the change (a list kept then has it), though the replica has not replayed it.
+        const made = await a.request('POST', '/api/v1/communities/mirror/posts', {
+          token: tokens.alice,
+          body: { title: 'Zucchini glut' },
+        });
+        assert.equal(made.status, 201);
+        assert.deepEqual(await search('zucchini', tokens.alice), ['Zucchini glut']);
+        assert.deepEqual(await search('zucchini', tokens.bob), ['Zucchini glut']);
+        assert.deepEqual(await search('glut', tokens.bob), ['Zucchini glut']);
+
         // bob's reads keep going to the replica, which has not replayed them; an anonymous
         // client echoing the position it was given reads them.
         const replicaBefore = await replicaReads();

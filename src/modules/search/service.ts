@@ -3,7 +3,7 @@ import type { MemoryBudget } from '../../platform/memory.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Principal } from '../../platform/principal.js';
 import type { Cursors } from '../../platform/cursor.js';
-import type { Store, Tx } from '../../platform/store/index.js';
+import { readAtLeast, type Store, type Tx } from '../../platform/store/index.js';
 import { SEARCH_QUERIES } from './queries.js';
 
 export type SearchKind = 'posts' | 'communities' | 'comments';
@@ -61,8 +61,21 @@ export function createSearchService(deps: SearchDeps) {
     comments: kept(),
     communities: kept(),
   };
-  const changed = (tx: Tx, kind: SearchKind) => tx.afterCommit(() => results[kind].clear());
-  store.onReplaced(() => Object.values(results).forEach((lists) => lists.clear()));
+  // With read replicas the ranked lists are read from one (`store.replica`): never behind the
+  // reader's own writes (the request's position) nor behind this process's last change to the
+  // kind (`floor`), so a list kept after a change has it.
+  const floor: Record<SearchKind, bigint> = { posts: 0n, comments: 0n, communities: 0n };
+  const changed = (tx: Tx, kind: SearchKind) =>
+    tx.afterCommit(() => {
+      floor[kind] = store.writePosition() ?? 0n;
+      results[kind].clear();
+    });
+  store.onReplaced(() => {
+    for (const kind of Object.keys(results) as SearchKind[]) {
+      floor[kind] = 0n; // a position of the store before is nothing to the one after
+      results[kind].clear();
+    }
+  });
 
   return {
     /** Adds or replaces a document, in the writer's transaction. */
@@ -86,7 +99,10 @@ export function createSearchService(deps: SearchDeps) {
       const offset = input.cursor ? cursors.decode(`search:${input.type}`, input.cursor, ['int'])[0] : 0;
       const hydrate = hydrators.get(input.type);
       if (terms.length === 0 || !hydrate || offset > MAX_OFFSET || offset < 0) return { items: [], nextCursor: null };
-      const find = () => SEARCH_QUERIES[store.dialect].find(store.q, input.type, terms, input.limit + 1, offset);
+      const find = () =>
+        readAtLeast(floor[input.type], () =>
+          SEARCH_QUERIES[store.dialect].find(store.replica, input.type, terms, input.limit + 1, offset),
+        );
       // Only pages of the size the site links to are kept: other sizes are read each time.
       const rows =
         (await (input.limit === SEARCH_PAGE

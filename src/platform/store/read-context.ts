@@ -14,6 +14,24 @@ export interface ReadContext {
 
 export const readContext = new AsyncLocalStorage<ReadContext>();
 
+/**
+ * Runs `fn` with reads that must also see `position` (a change this process
+ * made to what they read), besides the reader's own.
+ */
+export function readAtLeast<T>(position: bigint, fn: () => T): T {
+  if (position === 0n) return fn();
+  const outer = readContext.getStore();
+  return readContext.run(
+    {
+      min: () => {
+        const reader = outer?.min() ?? 0n;
+        return reader > position ? reader : position;
+      },
+    },
+    fn,
+  );
+}
+
 /** `0/16B3748` → its 64-bit number; null for anything else. */
 export function parsePosition(text: string): bigint | null {
   const m = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text);
