@@ -37,6 +37,11 @@ export interface SearchDeps {
   memory: MemoryBudget;
 }
 
+const KINDS: SearchKind[] = ['posts', 'comments', 'communities'];
+const TOPIC = 'search.changed';
+/** How long a ranked list is kept on PostgreSQL while other processes' changes are heard. */
+const HEARD_MAX_AGE_MS = 60_000;
+
 /** The page size of the site's own search links (the route's default `limit`). */
 export const SEARCH_PAGE = 25;
 
@@ -45,13 +50,16 @@ export function createSearchService(deps: SearchDeps) {
   const hydrators = new Map<SearchKind, Hydrator>();
   // Ranked id lists of recent queries, per kind. Every committed change to
   // a kind's documents drops that kind's lists, so on a single writer a kept
-  // list is what the index would answer; elsewhere it is at most cacheTtlMs
-  // old. Items are hydrated on every request, so nothing deleted or removed
-  // since is ever shown.
+  // list is what the index would answer. On a shared store the change is told
+  // to the other processes (topic `search.changed`), which drop theirs when
+  // it arrives: while notices are heard a list is kept up to HEARD_MAX_AGE_MS
+  // (the bound when a notice is lost), otherwise cacheTtlMs. Items are
+  // hydrated on every request, so nothing deleted or removed since is ever shown.
   const kept = () =>
     createReadCache<string, { id: string }[]>({
       exact: () => store.capabilities.exactCopies,
-      ttlMs: deps.cacheTtlMs,
+      ttlMs: () =>
+        deps.cacheTtlMs > 0 && store.notices.hearing ? Math.max(deps.cacheTtlMs, HEARD_MAX_AGE_MS) : deps.cacheTtlMs,
       maxEntries: 10_000,
       now: () => clock.now(),
       memory: { budget: deps.memory, owner: 'search' },
@@ -62,19 +70,42 @@ export function createSearchService(deps: SearchDeps) {
     communities: kept(),
   };
   // With read replicas the ranked lists are read from one (`store.replica`): never behind the
-  // reader's own writes (the request's position) nor behind this process's last change to the
-  // kind (`floor`), so a list kept after a change has it.
+  // reader's own writes (the request's position) nor behind the last change to the kind that
+  // this process made or heard of (`floor`, the writer's position), so a list kept after a
+  // change has it.
   const floor: Record<SearchKind, bigint> = { posts: 0n, comments: 0n, communities: 0n };
+  const drop = (kind: SearchKind, position: bigint) => {
+    if (position > floor[kind]) floor[kind] = position;
+    results[kind].clear();
+  };
+  const dropAll = () => KINDS.forEach((kind) => results[kind].clear());
+  // This process's changes, told to the others once per turn: `kind@position` each.
+  const told = new Set<SearchKind>();
   const changed = (tx: Tx, kind: SearchKind) =>
     tx.afterCommit(() => {
-      floor[kind] = store.writePosition() ?? 0n;
-      results[kind].clear();
+      drop(kind, store.writePosition() ?? 0n);
+      if (told.size === 0)
+        setImmediate(() => {
+          const position = store.writePosition() ?? 0n;
+          store.notices.tell(TOPIC, [...told].map((k) => `${k}@${position}`).join(','));
+          told.clear();
+        });
+      told.add(kind);
     });
+  store.notices.subscribe(
+    TOPIC,
+    (message) => {
+      for (const part of message.split(',')) {
+        const [kind, position] = part.split('@');
+        if (KINDS.includes(kind as SearchKind))
+          drop(kind as SearchKind, /^\d{1,20}$/.test(position ?? '') ? BigInt(position!) : 0n);
+      }
+    },
+    dropAll,
+  );
   store.onReplaced(() => {
-    for (const kind of Object.keys(results) as SearchKind[]) {
-      floor[kind] = 0n; // a position of the store before is nothing to the one after
-      results[kind].clear();
-    }
+    for (const kind of KINDS) floor[kind] = 0n; // a position of the store before is nothing to the one after
+    dropAll();
   });
 
   return {
