@@ -107,6 +107,16 @@ describe('read replicas with read-your-writes', needs('postgres'), () => {
       const searched = await replicaReads();
       assert.deepEqual(await search('lag', tokens.bob), ['Lag']);
       assert.equal((await replicaReads()) - searched, 1, "bob's search went to the replica");
+      /** The thread's comments, newest first (a kept tree, caught up on each read). */
+      const thread = async (token: string | undefined) => {
+        const r = await a.request('GET', `/api/v1/posts/${postId}/comments?sort=new&limit=100`, { token });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        return (r.body.items as { body: string }[]).map((c) => c.body);
+      };
+      assert.deepEqual(await thread(tokens.bob), ['first']); // loaded from the primary, then kept
+      const threadRead = await replicaReads();
+      assert.deepEqual(await thread(tokens.bob), ['first']);
+      assert.equal((await replicaReads()) - threadRead, 1, "bob's thread read caught up from the replica");
 
       // The replica's replay paused: each of alice's comments is in her next read, every time.
       const standby = new pg.Client(onDb(replica.url, 'agora_rep'));
@@ -119,7 +129,15 @@ describe('read replicas with read-your-writes', needs('postgres'), () => {
           position = await comment(`while lagging ${i}`);
           bodies.unshift(`while lagging ${i}`);
           assert.deepEqual(await profile({ token: tokens.alice }), bodies, 'alice reads her own comment at once');
+          // In the thread too, though bob's read (sent first) starts the catch-up alice's joins.
+          const [, hers] = await Promise.all([thread(tokens.bob), thread(tokens.alice)]);
+          assert.deepEqual(hers, bodies, 'and in the thread');
         }
+        // bob's thread reads keep going to the replica; the kept tree never goes back.
+        const lagging = await replicaReads();
+        assert.deepEqual(await thread(tokens.bob), bodies);
+        assert.equal((await replicaReads()) - lagging, 1);
+
         // A new post is in its author's next search, and in every search of this process after
         // the change (a list kept then has it), though the replica has not replayed it.
         const made = await a.request('POST', '/api/v1/communities/mirror/posts', {

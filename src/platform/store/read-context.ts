@@ -14,6 +14,9 @@ export interface ReadContext {
 
 export const readContext = new AsyncLocalStorage<ReadContext>();
 
+/** The position the reads of the work running now must see (0n: none, or outside any reader's work). */
+export const readerPosition = (): bigint => readContext.getStore()?.min() ?? 0n;
+
 /**
  * Runs `fn` with reads that must also see `position` (a change this process
  * made to what they read), besides the reader's own.

@@ -109,7 +109,8 @@ export interface Store {
   /** Reads outside a transaction; each statement sees the latest commit. */
   readonly q: Queryable;
   /**
-   * Reads that may be a little behind the latest commit (profiles' listings, search's ranked lists):
+   * Reads that may be a little behind the latest commit (profiles' listings, search's ranked lists,
+   * comment trees' catch-ups):
    * on PostgreSQL with read replicas, a replica that has replayed the
    * reader's own writes (`read-context.ts`), else the primary; elsewhere the
    * same as `q`. Never for a read that decides a write.
