@@ -202,10 +202,13 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
           const focused = page.locator('details.comment > summary:focus');
           assert.equal(await focused.count(), 1, 'j focuses the first comment');
           const first = page.locator('.tree > details.comment').first();
-          const points = async () => parseInt((await first.locator(':scope > summary .points').textContent()) ?? '');
-          const was = await points();
+          const firstScore = first.locator(':scope > .comment-body > .actions .score');
+          const was = Number(await firstScore.textContent());
           await page.keyboard.press('a');
-          await assertEventually(async () => (await points()) !== was, 'a votes on the comment in focus');
+          await assertEventually(
+            async () => Number(await firstScore.textContent()) !== was,
+            'a votes on the comment in focus',
+          );
           await page.getByRole('button', { name: /Keyboard shortcuts .* turn them off/ }).click();
           await page.keyboard.press('j');
           assert.equal(await focused.count(), 0, 'off: j moves nothing (the focus stays on the switch)');

@@ -129,10 +129,7 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
 
     const kit = createKit(sessions, { css: css.path, js: js.path });
     const pages = createPageCache(deps.memory);
-    const trees = createPageCache<TreeTemplate>(
-      deps.memory,
-      (template) => template.bytes.length + 64 * template.places.size,
-    );
+    const trees = createPageCache<TreeTemplate>(deps.memory, (template) => template.bytes);
     /** A page every signed-out reader gets alike: a shared cache may keep it a few seconds too. */
     const sendShared = (reply: FastifyReply, html: Buffer) =>
       reply
@@ -370,7 +367,7 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
           const key = post.locked ? 'locked' : 'open';
           const template =
             trees.get(tree.text, key) ?? trees.set(tree.text, key, postTreeTemplate(v, post, parse(), markdown));
-          return send(reply, status, page(HOLE), fillTree(template, tree.votes));
+          return send(reply, status, page(HOLE), fillTree(template, v.csrf, tree.votes));
         }
         // A signed-out reader's page is kept with the shared tree answer: parsed only when the page is made.
         const made = () => page(postTreeHtml(v, post, parse(), markdown));
@@ -415,28 +412,29 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       });
     });
 
-    // --- votes: the layout's one vote form posts, the page comes back where it was ---
-    // A button sends `c` (a comment) or `p` (a post) as `id:value`.
-    const voteOn = { pattern: /^[0-9A-Za-z]{1,40}:(1|0|-1)$/, max: 43, message: 'A vote is id:1, id:0 or id:-1' };
-    const VOTE = { c: voteOn, p: voteOn, back: { max: 600, message: '' } } satisfies Record<string, FieldRule>;
-    const voted = {
-      p: { path: '/p', anchor: 'p', vote: posts.vote },
-      c: { path: '/comments', anchor: 'c', vote: comments.vote },
-    } as const;
-    app.post('/vote', { config: accountLimit(limits.votesPerMinute, 60_000) }, async (request, reply) => {
-      const me = postedBy(request, reply);
-      if (!me) return reply;
-      const form = readForm(request.body, VOTE);
-      const field = form.values.c ? 'c' : 'p';
-      const [id = '', value] = form.values[field].split(':');
-      if (!form.ok || !id) throw new AppError('invalid_request', 'a vote is id:1, id:0 or id:-1', { field });
-      const kind = voted[field];
-      const counts = await kind.vote(id, Number(value) as 1 | 0 | -1, me);
-      if (wantsJson(request)) return counts;
-      // Back where the vote came from: the form's `back`, else its page (Referer, this site's only).
-      const from = form.values.back || sameSitePath(request) || `${kind.path}/${id}`;
-      return back(reply, `${localPath(from, `${kind.path}/${id}`).split('#')[0]}#${kind.anchor}-${id}`);
-    });
+    // --- votes: the form posts, the page comes back where it was ---
+    const VOTE = {
+      value: { max: 2, min: 1, pattern: /^(1|0|-1)$/, message: 'A vote is 1, 0 or -1' },
+      back: { max: 600, message: '' },
+    };
+    const voteLimit = { config: accountLimit(limits.votesPerMinute, 60_000) };
+    const voted = [
+      { path: '/p', anchor: 'p', vote: posts.vote },
+      { path: '/comments', anchor: 'c', vote: comments.vote },
+    ] as const;
+    for (const kind of voted)
+      app.post(`${kind.path}/:id/vote`, { schema: IdParam, ...voteLimit }, async (request, reply) => {
+        const me = postedBy(request, reply);
+        if (!me) return reply;
+        const form = readForm(request.body, VOTE);
+        if (!form.ok) throw new AppError('invalid_request', 'a vote is 1, 0 or -1', { field: 'value' });
+        const { id } = request.params;
+        const counts = await kind.vote(id, Number(form.values.value) as 1 | 0 | -1, me);
+        if (wantsJson(request)) return counts;
+        // Back where the vote came from: the form's `back`, else its page (Referer, this site's only).
+        const from = form.values.back || sameSitePath(request) || `${kind.path}/${id}`;
+        return back(reply, `${localPath(from, `${kind.path}/${id}`).split('#')[0]}#${kind.anchor}-${id}`);
+      });
 
     // --- accounts ---
     const SIGN_UP = {

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import type { Principal } from '../platform/principal.js';
 import type { FormErrors } from './forms.js';
-import { VOTE_FORM, voteHtml } from './pages/tree-html.js';
+import { voteHtml } from './pages/tree-html.js';
 
 /** What every page knows about its request: who reads it and the token its forms carry. */
 export interface View {
@@ -60,10 +60,6 @@ export function Layout(props: { view: View; title: string; children: ComponentCh
                     Sign out
                   </button>
                 </Form>
-                {/* The page's one vote form: every vote button names it (`voteHtml`), coming back here. */}
-                <Form view={view} action="/vote" id={VOTE_FORM} hidden>
-                  <input type="hidden" name="back" value={view.path} />
-                </Form>
               </>
             ) : (
               <>
@@ -82,16 +78,9 @@ export function Layout(props: { view: View; title: string; children: ComponentCh
 }
 
 /** A POST form with its CSRF token. */
-export function Form(props: {
-  view: View;
-  action: string;
-  class?: string;
-  children: ComponentChildren;
-  id?: string;
-  hidden?: boolean;
-}) {
+export function Form(props: { view: View; action: string; class?: string; children: ComponentChildren; id?: string }) {
   return (
-    <form method="post" action={props.action} class={props.class} id={props.id} hidden={props.hidden}>
+    <form method="post" action={props.action} class={props.class} id={props.id}>
       <input type="hidden" name="_csrf" value={props.view.csrf} />
       {props.children}
     </form>
@@ -168,12 +157,13 @@ export function Time(props: { ms: number }) {
 }
 
 /**
- * A post's up and down buttons and score; pressing the pressed one takes the vote back. A
- * reader who is not signed in sees the score alone. The markup is `voteHtml`'s, which the
- * comment tree writes too; the buttons send the layout's vote form.
+ * Up and down buttons posting a vote; pressing the pressed one takes the vote back. A reader
+ * who is not signed in sees the score alone. The markup is `voteHtml`'s, which the comment
+ * tree writes too.
  */
-export function Votes(props: { view: View; id: string; score: number; myVote: number | undefined }) {
-  const html = voteHtml('p', props.id, props.score, props.myVote, 'this post', props.view.me !== null);
+export function Votes(props: { view: View; action: string; score: number; myVote: number | undefined; what: string }) {
+  const { view } = props;
+  const html = voteHtml(props.action, props.score, props.myVote, props.what, view.me ? view.csrf : null);
   return <div class="vote-box" dangerouslySetInnerHTML={{ __html: html }} />;
 }
 

@@ -27,57 +27,42 @@ interface VoteAnswer {
   myVote: number;
 }
 
-/**
- * A vote button sends the page's vote form (`#vote`) with its own field (`c` or `p`: `id:value`)
- * in the background; its buttons and score follow the answer.
- */
+/** A vote form posts in the background; its buttons and score follow the answer. */
 async function vote(form: HTMLFormElement, button: HTMLButtonElement): Promise<void> {
   const body = new URLSearchParams();
   for (const [key, value] of new FormData(form)) body.append(key, String(value));
-  body.set(button.name, button.value);
+  body.set('value', button.value);
   const answer = await fetch(form.action, {
     method: 'POST',
     headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
     body,
     credentials: 'same-origin',
   });
-  if (!answer.ok) return sendPlain(form, button); // the server's own page says what went wrong
+  if (!answer.ok) {
+    form.submit(); // the server's own page says what went wrong
+    return;
+  }
   const result = (await answer.json()) as VoteAnswer;
-  const votes = button.closest('.votes');
-  if (!votes) return;
-  // A post's score is between its buttons; a comment's is in its heading.
-  const score = votes.querySelector('.score');
+  const score = form.querySelector('.score');
   if (score) {
     score.textContent = String(result.score);
     score.setAttribute('aria-label', `score ${result.score}`);
   }
-  const points = votes.closest('details.comment')?.querySelector(':scope > summary .points');
-  if (points) points.textContent = `${result.score} ${result.score === 1 ? 'point' : 'points'}`;
-  const [id] = button.value.split(':');
-  votes.querySelectorAll<HTMLButtonElement>('button').forEach((b, i) => {
-    const direction = i === 0 ? 1 : -1;
+  for (const b of form.querySelectorAll<HTMLButtonElement>('button.vote')) {
+    const direction = b === form.querySelectorAll('button.vote')[0] ? 1 : -1;
     const pressed = result.myVote === direction;
-    b.value = `${id}:${pressed ? 0 : direction}`;
+    b.value = pressed ? '0' : String(direction);
     b.setAttribute('aria-pressed', String(pressed));
-  });
-}
-
-/** The form sent as without the script, with the pressed button's field. */
-function sendPlain(form: HTMLFormElement, button: HTMLButtonElement): void {
-  const field = document.createElement('input');
-  field.type = 'hidden';
-  field.name = button.name;
-  field.value = button.value;
-  form.append(field);
-  form.submit();
+    b.classList.toggle('on', pressed);
+  }
 }
 
 document.addEventListener('submit', (event) => {
   const form = event.target as HTMLFormElement;
   const submitter = (event as SubmitEvent).submitter;
-  if (form.id !== 'vote' || !(submitter instanceof HTMLButtonElement)) return;
+  if (!form.classList.contains('votes') || !(submitter instanceof HTMLButtonElement)) return;
   event.preventDefault();
-  void vote(form, submitter).catch(() => sendPlain(form, submitter));
+  void vote(form, submitter).catch(() => form.submit());
 });
 
 interface DropStatus {
@@ -316,13 +301,12 @@ function keyboard(): void {
       }
     } else if (event.key === 'a' || event.key === 'z') {
       const votes = here
-        ? here.querySelector(':scope > .comment-body > .actions .votes')
-        : document.querySelector('.post .votes');
-      const button = votes?.querySelectorAll<HTMLButtonElement>('button')[event.key === 'a' ? 0 : 1];
-      const form = document.querySelector<HTMLFormElement>('form#vote');
-      if (form && button) {
+        ? here.querySelector<HTMLFormElement>(':scope > .comment-body > .actions form.votes')
+        : document.querySelector<HTMLFormElement>('.post form.votes');
+      const button = votes?.querySelectorAll<HTMLButtonElement>('button.vote')[event.key === 'a' ? 0 : 1];
+      if (votes && button) {
         event.preventDefault();
-        void vote(form, button).catch(() => sendPlain(form, button));
+        void vote(votes, button).catch(() => votes.submit());
       }
     }
   });

@@ -15,7 +15,7 @@ export function PostItem(props: { view: View; post: Post; showCommunity: boolean
   const page = `/p/${post.id}`;
   return (
     <article class="post-item" id={`p-${post.id}`} aria-labelledby={`t-${post.id}`}>
-      <Votes view={view} id={post.id} score={post.score} myVote={post.myVote} />
+      <Votes view={view} action={`${page}/vote`} score={post.score} myVote={post.myVote} what="this post" />
       <div>
         <h2 class="title" id={`t-${post.id}`}>
           <a href={post.url ?? page} rel={post.url ? 'nofollow ugc noopener' : undefined}>

@@ -21,7 +21,7 @@ const SORTS: CommentSort[] = ['best', 'top', 'new', 'old', 'controversial'];
 
 /** What the tree's HTML needs of the page. */
 function treeContext(view: View, locked: boolean, markdown: Markdown, more: Stub[]): TreeContext {
-  return { signedIn: view.me !== null, locked, markdown, stubs: groupStubs(more) };
+  return { csrf: view.me ? view.csrf : null, locked, markdown, stubs: groupStubs(more) };
 }
 
 /** A post's tree answer (the comments module's JSON text, parsed). */
@@ -48,7 +48,7 @@ function PostHead(props: { view: View; post: Post; markdown: Markdown }) {
   const { post, view } = props;
   return (
     <article class="post" id={`p-${post.id}`}>
-      <Votes view={view} id={post.id} score={post.score} myVote={post.myVote} />
+      <Votes view={view} action={`/p/${post.id}/vote`} score={post.score} myVote={post.myVote} what="this post" />
       <div>
         <h1>
           {post.url ? (

@@ -22,8 +22,8 @@ export const escape = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 export interface TreeContext {
-  /** Whether the reader is signed in (vote buttons then). */
-  signedIn: boolean;
+  /** The reader's form token; null for a reader who is not signed in (no vote forms then). */
+  csrf: string | null;
   /** Making a template (`treeTemplate`): the per-reader parts are left as places, listed here. */
   places?: TreeNode[];
   locked: boolean;
@@ -31,44 +31,34 @@ export interface TreeContext {
   stubs: Map<string | null, Stub[]>;
 }
 
-/** What a vote is on: `c` a comment, `p` a post (the vote form's field name). */
-export type VoteTarget = 'c' | 'p';
-
-/**
- * A vote's buttons (with the score between them when `score` is given), or for a reader who is
- * not signed in the score alone. The buttons belong to the page's one vote form (`VOTE_FORM`,
- * in the layout with the reader's form token), so a comment carries no form and no token of
- * its own: a button sends its field `c` or `p` as `id:value`.
- */
 export function voteHtml(
-  target: VoteTarget,
-  id: string,
-  score: number | null,
+  action: string,
+  score: number,
   myVote: number | undefined,
   what: string,
-  signedIn: boolean,
+  csrf: string | null,
 ): string {
-  if (!signedIn) return score === null ? '' : `<span class="votes">${scoreHtml(score)}</span>`;
-  return `<span class="votes">${voteButtons(target, id, score, myVote, what)}</span>`;
+  if (csrf === null) return `<span class="votes">${scoreHtml(score)}</span>`;
+  return voteForm(action, escape(csrf), voteButtons(score, myVote, what));
 }
-
-/** The id of the page's vote form, which every vote button names. */
-export const VOTE_FORM = 'vote';
 
 const scoreHtml = (score: number) => `<span class="score" aria-label="score ${score}">${score}</span>`;
 
-/** The buttons of a vote; the reader's vote is the pressed button (pressing it again takes the vote back). */
-function voteButtons(target: VoteTarget, id: string, score: number | null, myVote: number | undefined, what: string) {
+/**
+ * A vote form around `buttons`, with the (escaped) form token `token`. Without the script the
+ * answer goes back to the page the vote came from (its Referer), to the voted one's anchor.
+ */
+const voteForm = (action: string, token: string, buttons: string) =>
+  `<form method="post" action="${escape(action)}" class="votes"><input type="hidden" name="_csrf" value="${token}"/>${buttons}</form>`;
+
+/** The buttons and score of a vote form; the reader's vote is the pressed button. */
+function voteButtons(score: number, myVote: number | undefined, what: string): string {
   const button = (value: 1 | -1, label: string, glyph: string) => {
     const pressed = myVote === value;
-    return `<button form="${VOTE_FORM}" name="${target}" value="${escape(id)}:${pressed ? '0' : value}" aria-pressed="${pressed}" aria-label="${label} ${what}">${glyph}</button>`;
+    return `<button name="value" value="${pressed ? '0' : value}" class="${pressed ? 'vote on' : 'vote'}" aria-pressed="${pressed}" aria-label="${label} ${what}">${glyph}</button>`;
   };
-  return `${button(1, 'Upvote', '&#9650;')}${score === null ? '' : scoreHtml(score)}${button(-1, 'Downvote', '&#9660;')}`;
+  return `${button(1, 'Upvote', '&#9650;')}${scoreHtml(score)}${button(-1, 'Downvote', '&#9660;')}`;
 }
-
-/** A comment's vote buttons: its score is in its heading (`points`), not between them. */
-const commentVotes = (node: TreeNode, myVote: number | undefined) =>
-  voteButtons('c', node.id, null, myVote, 'this comment');
 
 export function timeHtml(ms: number): string {
   const iso = new Date(ms).toISOString();
@@ -103,8 +93,8 @@ export function commentHtml(node: TreeNode, ctx: TreeContext): string {
     `${node.editedAt !== null ? ' · edited' : ''}<span class="collapsed-count"> (${plural(node.childCount, 'reply', 'replies')})</span></summary>` +
     `<div class="comment-body">${bodyHtml(node, ctx.markdown)}<div class="actions">` +
     (ctx.places
-      ? `<span class="votes">${MARK}${ctx.places.push(node) - 1}--></span>`
-      : voteHtml('c', node.id, null, node.myVote, 'this comment', ctx.signedIn)) +
+      ? voteForm(`/comments/${node.id}/vote`, `${MARK}t-->`, `${MARK}${ctx.places.push(node) - 1}-->`)
+      : voteHtml(`/comments/${node.id}/vote`, node.score, node.myVote, 'this comment', ctx.csrf)) +
     `<a href="/comments/${id}">permalink</a>` +
     (!ctx.locked && !node.deleted ? `<a href="/comments/${id}#reply" data-reply="${id}">reply</a>` : '') +
     '</div>';
@@ -124,50 +114,54 @@ export function treeHtml(nodes: TreeNode[], parentId: string | null, postId: str
 }
 
 /**
- * A tree's HTML for signed-in readers, made once per kept tree answer: the bytes with every
- * comment's buttons unpressed, and where each comment's buttons are, so that a reader's page
- * is those bytes with only the buttons of the comments they voted on written again — a few
- * slices, not the tree written again. The buttons are found by a mark made at start (user
- * text cannot hold `<!--` after escaping and markdown, nor guess it).
+ * A tree's HTML for signed-in readers, made once per kept tree answer: bytes with places
+ * left for what differs between readers — their form token and their votes — so a page is
+ * the parts put together, not the tree written again. A place is an HTML comment with a
+ * mark made at start (user text cannot hold `<!--` after escaping and markdown, nor guess it).
  */
 export interface TreeTemplate {
-  bytes: Buffer;
-  /** Each comment's buttons: where they are in `bytes` (start, end) and what they show. */
-  places: Map<string, { start: number; end: number; node: TreeNode }>;
+  /** The HTML between the places: `parts[i]`, then `places[i]`, then `parts[i + 1]`. */
+  parts: Buffer[];
+  /** `token`: the reader's form token; else a comment's vote buttons (`neutral`: no vote of the reader's). */
+  places: ('token' | { id: string; score: number; neutral: Buffer })[];
+  bytes: number;
 }
 const MARK = `<!--${randomUUID()}:`;
-const PLACE = new RegExp(`${MARK}(\\d+)-->`);
+const PLACE = new RegExp(`${MARK}(t|\\d+)-->`);
 
-/** The template of `nodes` (as `treeHtml` writes them) for the signed-in reader context `ctx`. */
+/** The template of `nodes` (as `treeHtml` writes them) for the reader context `ctx` (its `csrf` unused). */
 export function treeTemplate(nodes: TreeNode[], postId: string, ctx: TreeContext): TreeTemplate {
   const placed: TreeNode[] = [];
   const split = treeHtml(nodes, null, postId, { ...ctx, places: placed }).split(PLACE);
-  const chunks: Buffer[] = [];
-  const places: TreeTemplate['places'] = new Map();
-  let at = 0;
-  for (let i = 0; i < split.length; i++) {
-    const isPlace = i % 2 === 1;
-    const node = isPlace ? placed[Number(split[i])]! : null;
-    const chunk = Buffer.from(node ? commentVotes(node, undefined) : split[i]!);
-    if (node) places.set(node.id, { start: at, end: at + chunk.length, node });
-    chunks.push(chunk);
-    at += chunk.length;
+  const template: TreeTemplate = { parts: [], places: [], bytes: 0 };
+  for (let i = 0; i < split.length; i += 2) {
+    const part = Buffer.from(split[i]!);
+    template.parts.push(part);
+    template.bytes += part.length;
+    const at = split[i + 1];
+    if (at === undefined) break;
+    if (at === 't') template.places.push('token');
+    else {
+      const node = placed[Number(at)]!;
+      const neutral = Buffer.from(voteButtons(node.score, undefined, 'this comment'));
+      template.places.push({ id: node.id, score: node.score, neutral });
+      template.bytes += neutral.length + 64;
+    }
   }
-  return { bytes: Buffer.concat(chunks, at), places };
+  return template;
 }
 
-/** The template for one reader: the kept bytes, with the buttons of the comments they voted on (id → 1 or -1) pressed. */
-export function fillTree(template: TreeTemplate, votes: ReadonlyMap<string, number>): Buffer[] {
-  const voted = [...votes]
-    .map(([id, vote]) => ({ place: template.places.get(id), vote }))
-    .filter((v): v is { place: NonNullable<typeof v.place>; vote: number } => v.place !== undefined && v.vote !== 0)
-    .sort((a, b) => a.place.start - b.place.start);
+/** The template filled in for one reader: their form token and their votes (comment id → 1 or -1). */
+export function fillTree(template: TreeTemplate, csrf: string, votes: ReadonlyMap<string, number>): Buffer[] {
+  const token = Buffer.from(escape(csrf));
   const out: Buffer[] = [];
-  let from = 0;
-  for (const { place, vote } of voted) {
-    out.push(template.bytes.subarray(from, place.start), Buffer.from(commentVotes(place.node, vote)));
-    from = place.end;
-  }
-  out.push(template.bytes.subarray(from));
+  template.parts.forEach((part, i) => {
+    out.push(part);
+    const place = template.places[i];
+    if (place === undefined) return;
+    if (place === 'token') return out.push(token);
+    const vote = votes.get(place.id);
+    out.push(vote ? Buffer.from(voteButtons(place.score, vote, 'this comment')) : place.neutral);
+  });
   return out;
 }
