@@ -69,16 +69,17 @@ try {
   );
   const pageUrl = `${server.base}/p/${post.id}`;
   const jsonUrl = `${server.base}/api/v1/posts/${post.id}/comments?sort=best&limit=200`;
+  // A returning browser: its session cookie and the form-token nonce its first signed-in page gave it.
+  const first = await get(pageUrl, { headers: { cookie: `agora_session=${token}` } });
+  await first.arrayBuffer();
+  const nonce = /agora_csrf=([^;]+)/.exec(first.headers.get('set-cookie') ?? '')?.[1];
+  if (!nonce) throw new Error('the signed-in page set no form-token cookie');
+  const browser = `agora_session=${token}; agora_csrf=${nonce}`;
 
   if (only.has('page')) {
     for (const [who, pageHeaders, jsonHeaders, goal] of [
       ['signed out', {}, {}, { rps: 0.5, p99: 2 }],
-      [
-        'signed in',
-        { cookie: `agora_session=${token}` },
-        { authorization: `Bearer ${token}` },
-        { rps: 0.7, p99: null },
-      ],
+      ['signed in', { cookie: browser }, { authorization: `Bearer ${token}` }, { rps: 0.7, p99: null }],
     ]) {
       const run = { connections: opts.connections, duration: opts.duration };
       wrk(pageUrl, { ...run, duration: 2, headers: pageHeaders });
