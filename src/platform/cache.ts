@@ -1,4 +1,5 @@
 import { sizeOf, type Charge, type MemoryBudget } from './memory.js';
+import { readAtLeast, readerPosition } from './store/read-context.js';
 
 /**
  * In-memory copies of stored rows for hot reads.
@@ -116,6 +117,10 @@ export function createReadCache<K, V>(options: ReadCacheOptions): ReadCache<K, V
  * read asked meanwhile shares the next load, which starts after all of them
  * were asked. So each answer is as fresh as a load of its own, and a hot key
  * costs at most one load in flight plus one waiting, however many ask.
+ *
+ * With read replicas a load's reads through `store.replica` see at least the
+ * highest position among the reads it serves (`owed`: their own writes), not
+ * only the position of the one that started it.
  */
 export function createFreshReads<K, V>(load: (key: K) => Promise<V>): (key: K) => Promise<V> {
   interface Waiting {
@@ -124,8 +129,11 @@ export function createFreshReads<K, V>(load: (key: K) => Promise<V>): (key: K) =
     reject: (error: unknown) => void;
   }
   const running = new Map<K, { waiting: Waiting | null }>();
+  const owed = new Map<K, bigint>();
 
   function start(key: K): Promise<V> {
+    const position = owed.get(key) ?? 0n;
+    owed.delete(key);
     const entry: { waiting: Waiting | null } = { waiting: null };
     running.set(key, entry);
     const done = () => {
@@ -136,12 +144,14 @@ export function createFreshReads<K, V>(load: (key: K) => Promise<V>): (key: K) =
       }
       start(key).then(waiting.resolve, waiting.reject);
     };
-    const loaded = load(key);
+    const loaded = readAtLeast(position, () => load(key));
     loaded.then(done, done);
     return loaded;
   }
 
   return (key) => {
+    const position = readerPosition();
+    if (position > (owed.get(key) ?? 0n)) owed.set(key, position);
     const entry = running.get(key);
     if (!entry) return start(key);
     if (!entry.waiting) {

@@ -12,17 +12,7 @@ import type { IdGenerator } from '../../platform/ids.js';
 import type { Charge, MemoryBudget } from '../../platform/memory.js';
 import { nextTurn } from '../../platform/slices.js';
 import type { Outbox } from '../../platform/outbox/index.js';
-import {
-  allIn,
-  allOf,
-  broken,
-  readAtLeast,
-  readerPosition,
-  StoreError,
-  type Guard,
-  type Store,
-  type Tx,
-} from '../../platform/store/index.js';
+import { allIn, allOf, broken, StoreError, type Guard, type Store, type Tx } from '../../platform/store/index.js';
 import { fromRow, selectionParts, stubList, writeSelection, type Comment } from './presenter.js';
 import * as q from './queries.js';
 import {
@@ -238,31 +228,21 @@ export function createCommentsService(deps: CommentsDeps) {
    * replica's snapshot is an earlier moment of the same commit order, so the
    * rows above the tree's version there are the next changes in order, and
    * the tree never goes back. A catch-up serves every reader who arrived
-   * before it started: it reads from a replica that has replayed the highest
-   * position among them (`owed`), else from the primary.
+   * before it started, so it reads from a replica that has replayed the
+   * highest position among them (`createFreshReads`), else from the primary.
    */
-  const owed = new Map<string, bigint>();
-  const catchUpTo = createFreshReads(async (postId: string): Promise<Thread> => {
-    const position = owed.get(postId) ?? 0n;
-    owed.delete(postId);
+  const refresh = createFreshReads(async (postId: string): Promise<Thread> => {
     const thread = threads.get(postId);
     if (!thread) return load(postId);
     thread.stale = false;
     charges.get(thread)?.touch();
-    const rows = await readAtLeast(position, () =>
-      store.replica.all<q.CommentRow>(q.OF_POST_SINCE, [postId, thread.version]),
-    );
+    const rows = await store.replica.all<q.CommentRow>(q.OF_POST_SINCE, [postId, thread.version]);
     if (rows.length === 0) return thread;
     const version = rows.reduce((v, r) => Math.max(v, r.version), thread.version);
     if (!thread.apply(rows, version, await usernamesOf(rows))) return load(postId);
     resized(thread);
     return thread;
   });
-  const refresh = (postId: string) => {
-    const position = readerPosition();
-    if (position > (owed.get(postId) ?? 0n)) owed.set(postId, position);
-    return catchUpTo(postId);
-  };
 
   /** The post's tree, exact: on a single writer straight from memory unless this process changed it since. */
   function tree(postId: string): Thread | Promise<Thread> {

@@ -12,14 +12,7 @@ export type {
 } from './types.js';
 export { StoreError } from './types.js';
 export type { ReadRouting } from './types.js';
-export {
-  formatPosition,
-  parsePosition,
-  readAtLeast,
-  readContext,
-  readerPosition,
-  type ReadContext,
-} from './read-context.js';
+export { formatPosition, parsePosition, readAtLeast, readContext, type ReadContext } from './read-context.js';
 export { openStore, sqlitePathOf, type OpenStoreOptions } from './open.js';
 export { createStoreHandle, type StoreHandle } from './handle.js';
 export {
