@@ -5,7 +5,7 @@ import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/principal.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
-import { allIn, type Queryable, type Store, type Tx } from '../../platform/store/index.js';
+import { allIn, keptWhileHeard, type Queryable, type Store, type Tx } from '../../platform/store/index.js';
 import type { Passwords } from './passwords.js';
 import * as q from './queries.js';
 import { hashToken, looksLikeToken, newToken } from './tokens.js';
@@ -61,8 +61,7 @@ export function createAccountsService(deps: AccountsDeps) {
   // are not, for cacheTtlMs as above. 0 keeps no copies either way.
   const sessions = createReadCache<string, q.SessionRow>({
     ...cacheOptions,
-    ttlMs: () =>
-      deps.cacheTtlMs > 0 && store.notices.hearing ? Math.max(SESSION_KEEP_MS, deps.cacheTtlMs) : deps.cacheTtlMs,
+    ttlMs: keptWhileHeard(store.notices, deps.cacheTtlMs, SESSION_KEEP_MS),
     maxEntries: 200_000,
     memory: { budget: deps.memory, owner: 'sessions' },
   });

@@ -1,5 +1,5 @@
 import { sizeOf, type Charge, type MemoryBudget } from '../../platform/memory.js';
-import type { Notices, Tx } from '../../platform/store/index.js';
+import { keptWhileHeard, tellEachTurn, type Notices, type Tx } from '../../platform/store/index.js';
 import type { PostRow } from './queries.js';
 
 /**
@@ -75,19 +75,9 @@ export function createPageCache(options: {
     versions.set(ALL, (versions.get(ALL) ?? 0) + 1);
   };
   /** How long a page loaded now may be kept. */
-  const keepFor = () => (options.notices.hearing ? Math.max(options.ttlMs, options.heardMaxAgeMs) : options.ttlMs);
+  const keepFor = keptWhileHeard(options.notices, options.ttlMs, options.heardMaxAgeMs);
   // This process's changes, told to the others once per turn.
-  const told = new Set<string>();
-  const tell = (communityId: string) => {
-    if (told.size === 0)
-      setImmediate(() => {
-        const ids = [...told];
-        told.clear();
-        for (let i = 0; i < ids.length; i += IDS_PER_NOTICE)
-          options.notices.tell(TOPIC, ids.slice(i, i + IDS_PER_NOTICE).join(','));
-      });
-    told.add(communityId);
-  };
+  const tell = tellEachTurn(options.notices, TOPIC, IDS_PER_NOTICE);
   // Counts only grow, so their sum over a set of communities changes exactly when one of them does.
   const stampOf = (communityIds: readonly string[]) => {
     let sum = 0;

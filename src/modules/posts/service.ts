@@ -11,7 +11,15 @@ import { AppError } from '../../platform/errors.js';
 import type { Principal } from '../../platform/principal.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Outbox } from '../../platform/outbox/index.js';
-import type { Fragment, Guard, Param, Queryable, Store, Tx } from '../../platform/store/index.js';
+import {
+  HEARD_MAX_AGE_MS,
+  type Fragment,
+  type Guard,
+  type Param,
+  type Queryable,
+  type Store,
+  type Tx,
+} from '../../platform/store/index.js';
 import { createListings } from './listings.js';
 import { createPageCache } from './page-cache.js';
 import { createPresenter, type Post } from './presenter.js';
@@ -36,16 +44,13 @@ export interface PostsDeps {
   memory: MemoryBudget;
 }
 
-/** How long a listing page is kept on PostgreSQL while other processes' changes are heard (page-cache.ts). */
-const HEARD_MAX_AGE_MS = 60_000;
-
 export function createPostsService(deps: PostsDeps) {
   const { store, clock, ids, outbox, accounts, communities, moderation, votes, search } = deps;
   const present = createPresenter(deps);
   const pages = createPageCache({
     exact: () => store.capabilities.exactCopies,
     ttlMs: deps.cacheTtlMs,
-    heardMaxAgeMs: HEARD_MAX_AGE_MS,
+    heardMaxAgeMs: HEARD_MAX_AGE_MS, // on PostgreSQL, while other processes' changes are heard
     notices: store.notices,
     maxEntries: 5_000,
     now: () => clock.now(),

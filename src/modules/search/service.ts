@@ -3,7 +3,7 @@ import type { MemoryBudget } from '../../platform/memory.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Principal } from '../../platform/principal.js';
 import type { Cursors } from '../../platform/cursor.js';
-import { readAtLeast, type Store, type Tx } from '../../platform/store/index.js';
+import { keptWhileHeard, readAtLeast, tellEachTurn, type Store, type Tx } from '../../platform/store/index.js';
 import { SEARCH_QUERIES } from './queries.js';
 
 export type SearchKind = 'posts' | 'communities' | 'comments';
@@ -39,8 +39,6 @@ export interface SearchDeps {
 
 const KINDS: SearchKind[] = ['posts', 'comments', 'communities'];
 const TOPIC = 'search.changed';
-/** How long a ranked list is kept on PostgreSQL while other processes' changes are heard. */
-const HEARD_MAX_AGE_MS = 60_000;
 
 /** The page size of the site's own search links (the route's default `limit`). */
 export const SEARCH_PAGE = 25;
@@ -52,14 +50,13 @@ export function createSearchService(deps: SearchDeps) {
   // a kind's documents drops that kind's lists, so on a single writer a kept
   // list is what the index would answer. On a shared store the change is told
   // to the other processes (topic `search.changed`), which drop theirs when
-  // it arrives: while notices are heard a list is kept up to HEARD_MAX_AGE_MS
-  // (the bound when a notice is lost), otherwise cacheTtlMs. Items are
+  // it arrives: while notices are heard a list is kept up to a minute
+  // (`keptWhileHeard`: the bound when a notice is lost), otherwise cacheTtlMs. Items are
   // hydrated on every request, so nothing deleted or removed since is ever shown.
   const kept = () =>
     createReadCache<string, { id: string }[]>({
       exact: () => store.capabilities.exactCopies,
-      ttlMs: () =>
-        deps.cacheTtlMs > 0 && store.notices.hearing ? Math.max(deps.cacheTtlMs, HEARD_MAX_AGE_MS) : deps.cacheTtlMs,
+      ttlMs: keptWhileHeard(store.notices, deps.cacheTtlMs),
       maxEntries: 10_000,
       now: () => clock.now(),
       memory: { budget: deps.memory, owner: 'search' },
@@ -79,18 +76,13 @@ export function createSearchService(deps: SearchDeps) {
     results[kind].clear();
   };
   const dropAll = () => KINDS.forEach((kind) => results[kind].clear());
-  // This process's changes, told to the others once per turn: `kind@position` each.
-  const told = new Set<SearchKind>();
+  // This process's changes, told to the others once per turn: `kind@position` each, the
+  // position after the turn's commits.
+  const tell = tellEachTurn(store.notices, TOPIC, KINDS.length, (kind) => `${kind}@${store.writePosition() ?? 0n}`);
   const changed = (tx: Tx, kind: SearchKind) =>
     tx.afterCommit(() => {
       drop(kind, store.writePosition() ?? 0n);
-      if (told.size === 0)
-        setImmediate(() => {
-          const position = store.writePosition() ?? 0n;
-          store.notices.tell(TOPIC, [...told].map((k) => `${k}@${position}`).join(','));
-          told.clear();
-        });
-      told.add(kind);
+      tell(kind);
     });
   store.notices.subscribe(
     TOPIC,

@@ -1,5 +1,41 @@
 import type { Notices, Tx } from './types.js';
 
+/** How long a copy dropped by notices is kept while they are heard: the bound when one is lost. */
+export const HEARD_MAX_AGE_MS = 60_000;
+
+/**
+ * The life of a copy whose changes arrive as notices, asked at each load:
+ * while they are heard, `heardMaxAgeMs` (if longer than `ttlMs`); while they
+ * are not, `ttlMs`. A `ttlMs` of 0 keeps nothing either way.
+ */
+export function keptWhileHeard(notices: Notices, ttlMs: number, heardMaxAgeMs = HEARD_MAX_AGE_MS): () => number {
+  return () => (ttlMs > 0 && notices.hearing ? Math.max(ttlMs, heardMaxAgeMs) : ttlMs);
+}
+
+/**
+ * Tells the other processes on `topic` the items given in one event-loop
+ * turn (each once), when the turn's commits are done: messages of at most
+ * `perNotice` comma-separated items (a notice's payload is at most 8,000
+ * bytes), each item written by `tag` at that moment.
+ */
+export function tellEachTurn(
+  notices: Notices,
+  topic: string,
+  perNotice: number,
+  tag: (item: string) => string = (item) => item,
+): (item: string) => void {
+  const told = new Set<string>();
+  return (item) => {
+    if (told.size === 0)
+      setImmediate(() => {
+        const items = [...told].map(tag);
+        told.clear();
+        for (let i = 0; i < items.length; i += perNotice) notices.tell(topic, items.slice(i, i + perNotice).join(','));
+      });
+    told.add(item);
+  };
+}
+
 type Subscriber = { onMessage: (message: string) => void; onGap: () => void };
 
 /** This process's subscribers, and the delivery every adapter shares. */
