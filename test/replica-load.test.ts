@@ -59,6 +59,8 @@ describe('read replicas with read-your-writes', needs('postgres'), () => {
       const postId = (
         await a.request('POST', '/api/v1/communities/mirror/posts', { token: tokens.alice, body: { title: 'Lag' } })
       ).body.id as string;
+      await a.request('POST', '/api/v1/communities', { token: tokens.alice, body: { name: 'quiet', title: 'Quiet' } });
+      await a.request('POST', '/api/v1/communities/quiet/posts', { token: tokens.alice, body: { title: 'Calm' } });
 
       const metric = async (name: string, label: string) =>
         Number(new RegExp(`^${name}\\{[^}]*${label}[^}]*\\} (\\S+)$`, 'm').exec(await a.metrics())?.[1] ?? NaN);
@@ -118,6 +120,17 @@ describe('read replicas with read-your-writes', needs('postgres'), () => {
       assert.deepEqual(await thread(tokens.bob), ['first']);
       assert.equal((await replicaReads()) - threadRead, 1, "bob's thread read caught up from the replica");
 
+      /** A community's posts' titles, newest first (a page of the site's size is kept). */
+      const listing = async (community: string, token: string | undefined, limit = 25) => {
+        const r = await a.request('GET', `/api/v1/communities/${community}/posts?sort=new&limit=${limit}`, { token });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        return (r.body.items as { title: string }[]).map((p) => p.title);
+      };
+      const listed = await replicaReads();
+      assert.deepEqual(await listing('quiet', tokens.bob), ['Calm']);
+      assert.deepEqual(await listing('quiet', tokens.bob), ['Calm']);
+      assert.equal((await replicaReads()) - listed, 1, "bob's listing was read from the replica, then kept");
+
       // The replica's replay paused: each of alice's comments is in her next read, every time.
       const standby = new pg.Client(onDb(replica.url, 'agora_rep'));
       await standby.connect();
@@ -148,6 +161,14 @@ describe('read replicas with read-your-writes', needs('postgres'), () => {
         assert.deepEqual(await search('zucchini', tokens.alice), ['Zucchini glut']);
         assert.deepEqual(await search('zucchini', tokens.bob), ['Zucchini glut']);
         assert.deepEqual(await search('glut', tokens.bob), ['Zucchini glut']);
+        // So in its community's listing: hers, and every page this process reads after the change.
+        assert.deepEqual(await listing('mirror', tokens.alice), ['Zucchini glut', 'Lag']);
+        assert.deepEqual(await listing('mirror', tokens.bob), ['Zucchini glut', 'Lag']);
+        assert.deepEqual(await listing('mirror', undefined, 10), ['Zucchini glut', 'Lag']);
+        // Another community's reads keep going to the replica.
+        const quiet = await replicaReads();
+        assert.deepEqual(await listing('quiet', tokens.bob, 10), ['Calm']);
+        assert.equal((await replicaReads()) - quiet, 1);
 
         // bob's reads keep going to the replica, which has not replayed them; an anonymous
         // client echoing the position it was given reads them.

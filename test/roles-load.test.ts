@@ -197,6 +197,34 @@ describe('process roles: two web processes and two workers on one PostgreSQL', n
       await reaches('listing', '/api/v1/communities/rl_shop/posts?sort=new', 'Fresh');
       await reaches('search results', '/api/v1/search?type=posts&q=crisp', 'Crisp');
 
+      // A reader's subscription list and account row kept by one web process follow a change
+      // made on the other: a subscription is in their next feed there, a vote in the author's karma.
+      const reader = buyers[1]!;
+      const feed = async () =>
+        (await call(webs[1], 'GET', '/api/v1/feed?sort=new', reader)).body.items.map((p: { title: string }) => p.title);
+      assert.deepEqual(await feed(), []);
+      assert.deepEqual(await feed(), [], 'kept');
+      assert.equal((await call(webs[0], 'PUT', '/api/v1/communities/rl_shop/subscription', reader)).status, 204);
+      const subscribed = Date.now();
+      await until(
+        'the other process to have the new subscription',
+        async () => (await feed()).includes('Fresh'),
+        1_000,
+      );
+      console.log(`[roles] a subscription reached the other web process's kept list in ${Date.now() - subscribed} ms`);
+      const karma = async () => (await call(webs[1], 'GET', '/api/v1/me', admin!)).body.karma.post as number;
+      const before = await karma();
+      assert.equal(await karma(), before, 'kept');
+      const fresh = (await call(webs[1], 'GET', '/api/v1/communities/rl_shop/posts?sort=new', reader)).body.items[0];
+      assert.equal((await call(webs[0], 'PUT', `/api/v1/posts/${fresh.id}/vote`, reader, { value: 1 })).status, 200);
+      const voted = Date.now();
+      await until(
+        "the other process to have the author's new karma",
+        async () => (await karma()) === before + 1,
+        1_000,
+      );
+      console.log(`[roles] a vote reached the other web process's kept account in ${Date.now() - voted} ms`);
+
       // A sign-out on one web process holds on the other.
       const token = buyers[0]!;
       assert.equal((await call(webs[1], 'GET', '/api/v1/me', token)).status, 200);

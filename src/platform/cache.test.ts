@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createFreshReads, createReadCache } from './cache.js';
+import { createFreshReads, createReadCache, createSharedReadCache } from './cache.js';
+import { heardItems } from './store/notices.js';
+import type { Notices } from './store/types.js';
 
 const opts = (over: Partial<Parameters<typeof createReadCache>[0]> = {}) => ({
   exact: true,
@@ -108,4 +110,64 @@ test('a ttl given as a function is asked at each load: a copy made while it was 
   now = 20_000;
   assert.equal(await cache.get('a', load), 4);
   assert.equal(await cache.get('a', load), 5, 'a ttl of 0 keeps nothing');
+});
+
+test('a shared cache tells its invalidations to the other processes, and drops what they tell', async () => {
+  const heard: { onMessage: (m: string) => void; onGap: () => void }[] = [];
+  const told: string[] = [];
+  let hearing = true;
+  const notices: Notices = {
+    publish: async () => undefined,
+    subscribe: (topic, onMessage, onGap) => void (topic === 'rows.changed' && heard.push({ onMessage, onGap })),
+    tell: (topic, message) => void told.push(`${topic} ${message}`),
+    get hearing() {
+      return hearing;
+    },
+    heardSince: () => 0n,
+  };
+  let now = 0;
+  const cache = createSharedReadCache<number>({
+    exact: false,
+    ttlMs: 1000,
+    heardMaxAgeMs: 60_000,
+    notices,
+    topic: 'rows.changed',
+    maxEntries: 10,
+    now: () => now,
+  });
+  let loads = 0;
+  const get = (key: string) => cache.get(key, async () => ++loads);
+  assert.equal(await get('a'), 1);
+  assert.equal(await get('b'), 2);
+  now = 30_000;
+  assert.equal(get('a'), 1, 'kept past ttlMs while notices are heard');
+  cache.invalidate('a');
+  cache.invalidate('b');
+  assert.equal(await get('a'), 3, 'dropped here at once');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(told, ['rows.changed a,b'], "the turn's keys, told once");
+  heard[0]!.onMessage('a');
+  assert.equal(await get('a'), 4, 'dropped when another process tells it');
+  assert.equal(await get('b'), 5);
+  heard[0]!.onGap();
+  hearing = false;
+  assert.equal(await get('b'), 6, 'a gap drops everything');
+  now += 1001;
+  assert.equal(await get('b'), 7, 'while nothing is heard, kept for ttlMs only');
+});
+
+test("a notice's items carry the position at its head; older processes' notices read the same", () => {
+  assert.deepEqual(heardItems('@42,c1,c2'), [
+    { item: 'c1', position: 42n },
+    { item: 'c2', position: 42n },
+  ]);
+  assert.deepEqual(heardItems('c1,c2'), [
+    { item: 'c1', position: 0n },
+    { item: 'c2', position: 0n },
+  ]);
+  assert.deepEqual(heardItems('posts@7,comments@9'), [
+    { item: 'posts', position: 7n },
+    { item: 'comments', position: 9n },
+  ]);
+  assert.deepEqual(heardItems('@x,c1'), [{ item: 'c1', position: 0n }], 'a position that is not one is none');
 });

@@ -1,5 +1,7 @@
 import { sizeOf, type Charge, type MemoryBudget } from './memory.js';
+import { keptWhileHeard, tellEachTurn } from './store/notices.js';
 import { readAtLeast, readerPosition } from './store/read-context.js';
+import type { Notices } from './store/types.js';
 
 /**
  * In-memory copies of stored rows for hot reads.
@@ -106,6 +108,52 @@ export function createReadCache<K, V>(options: ReadCacheOptions): ReadCache<K, V
     },
     get size() {
       return entries.size;
+    },
+  };
+}
+
+/** Keys per notice of a shared cache: a notice's payload is at most 8,000 bytes. */
+const KEYS_PER_NOTICE = 200;
+
+/**
+ * A read cache every process on one store keeps in step: `invalidate`
+ * (called after the commit) is also told to the other processes on `topic`
+ * — the keys invalidated in one event-loop turn, once the turn's commits are
+ * done — which invalidate the same keys when it arrives; when notices may
+ * have been missed every entry is dropped. While notices are heard a copy is
+ * kept up to `heardMaxAgeMs` (the bound when one is lost: its sender stopped
+ * between commit and notice), otherwise `ttlMs`; on a single writer it is
+ * exact. Keys hold no comma.
+ */
+export function createSharedReadCache<V>(
+  options: Omit<ReadCacheOptions, 'ttlMs'> & {
+    ttlMs: number;
+    notices: Notices;
+    topic: string;
+    heardMaxAgeMs?: number;
+  },
+): ReadCache<string, V> {
+  const cache = createReadCache<string, V>({
+    ...options,
+    ttlMs: keptWhileHeard(options.notices, options.ttlMs, options.heardMaxAgeMs),
+  });
+  const exact = typeof options.exact === 'function' ? options.exact : () => options.exact as boolean;
+  const tell = tellEachTurn(options.notices, options.topic, KEYS_PER_NOTICE);
+  options.notices.subscribe(
+    options.topic,
+    (message) => {
+      for (const key of message.split(',')) cache.invalidate(key);
+    },
+    () => cache.clear(),
+  );
+  return {
+    ...cache,
+    invalidate(key) {
+      cache.invalidate(key);
+      if (!exact()) tell(key);
+    },
+    get size() {
+      return cache.size;
     },
   };
 }

@@ -1,4 +1,4 @@
-import { createReadCache } from '../../platform/cache.js';
+import { createReadCache, createSharedReadCache } from '../../platform/cache.js';
 import type { MemoryBudget } from '../../platform/memory.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
@@ -51,9 +51,10 @@ export function createAccountsService(deps: AccountsDeps) {
   const { store, clock, ids, outbox, passwords } = deps;
   const reserved = new Set(deps.admins);
   // In-memory copies of sessions and accounts: exact when this process is
-  // the only writer (SQLite); on PostgreSQL changes made by other processes
-  // are seen within cacheTtlMs. Every change to these tables goes through
-  // this service, which invalidates after commit.
+  // the only writer (SQLite). Every change to these tables goes through this
+  // service, which invalidates after commit; on PostgreSQL other processes
+  // hear of it as a notice, and while notices are not heard see it within
+  // cacheTtlMs.
   const cacheOptions = { exact: () => store.capabilities.exactCopies, ttlMs: deps.cacheTtlMs, now: () => clock.now() };
   // A session row only ever goes away (sign-out), and a sign-out is sent to
   // every process as a notice: while notices are heard, a copy is kept for
@@ -75,8 +76,11 @@ export function createAccountsService(deps: AccountsDeps) {
     },
     () => sessions.clear(),
   );
-  const accountsById = createReadCache<string, q.AccountRow>({
+  // Account rows: a change is told to the other processes (topic `accounts.changed`).
+  const accountsById = createSharedReadCache<q.AccountRow>({
     ...cacheOptions,
+    notices: store.notices,
+    topic: 'accounts.changed',
     maxEntries: 100_000,
     memory: { budget: deps.memory, owner: 'accounts' },
   });

@@ -1,5 +1,5 @@
 import type { AccountsModule } from '../accounts/index.js';
-import { createReadCache } from '../../platform/cache.js';
+import { createReadCache, createSharedReadCache } from '../../platform/cache.js';
 import type { MemoryBudget } from '../../platform/memory.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
@@ -56,10 +56,13 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
     maxEntries: 50_000,
     now: () => clock.now(),
   });
-  // Subscription lists (the feed's first step): exact on a single writer, time-bounded otherwise.
-  const subscriptions = createReadCache<string, string[]>({
+  // Subscription lists (the feed's first step): exact on a single writer; on a shared store a
+  // change is told to the other processes (topic `subscriptions.changed`).
+  const subscriptions = createSharedReadCache<string[]>({
     exact: () => store.capabilities.exactCopies,
     ttlMs: deps.cacheTtlMs,
+    notices: store.notices,
+    topic: 'subscriptions.changed',
     maxEntries: 50_000,
     now: () => clock.now(),
     memory: { budget: deps.memory, owner: 'subscriptions' },

@@ -113,7 +113,7 @@ export function createListings(deps: {
     let window: q.ListingShape['window'] = false;
     if (p.windowStart !== null) {
       const shape = { scope, n: communityIds.length };
-      const size = await store.q.get<{ n: number }>(q.windowSize(shape), [
+      const size = await store.replica.get<{ n: number }>(q.windowSize(shape), [
         ...communityIds,
         idLowerBound(p.windowStart),
         p.bound,
@@ -127,7 +127,7 @@ export function createListings(deps: {
       window,
       after: p.after !== null,
     });
-    return store.q.all<q.PostRow>(sql, params(p, communityIds, limit));
+    return store.replica.all<q.PostRow>(sql, params(p, communityIds, limit));
   }
 
   /**
@@ -139,7 +139,7 @@ export function createListings(deps: {
    */
   function run(p: Page, communityId: string | null, limit: number): q.PostRow[] | Promise<q.PostRow[]> {
     const load = () => (communityId === null ? query(p, 'all', [], limit) : query(p, 'one', [communityId], limit));
-    if (!keepable(p, limit)) return load();
+    if (!keepable(p, limit)) return pages.read(communityId === null ? null : [communityId], load);
     return pages.rows(`${communityId ?? '*'}|${pageKey(p, limit)}`, communityId, load);
   }
 
@@ -203,7 +203,7 @@ export function createListings(deps: {
       const subscribed = await communities.subscribedIds(principal.accountId);
       if (subscribed.length === 0) return { items: [], nextCursor: null };
       if (subscribed.length > feedMergeLimit)
-        return answer(p, await query(p, 'many', subscribed, n), input.limit, principal);
+        return answer(p, await pages.read(subscribed, () => query(p, 'many', subscribed, n)), input.limit, principal);
       const merge = async () => {
         const found = subscribed.map((id) => run(p, id, n));
         const pagesOf = found.some((rows) => rows instanceof Promise)

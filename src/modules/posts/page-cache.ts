@@ -1,5 +1,13 @@
 import { sizeOf, type Charge, type MemoryBudget } from '../../platform/memory.js';
-import { keptWhileHeard, tellEachTurn, type Notices, type Tx } from '../../platform/store/index.js';
+import {
+  heardItems,
+  keptWhileHeard,
+  readAtLeast,
+  readerPosition,
+  tellEachTurn,
+  type Notices,
+  type Tx,
+} from '../../platform/store/index.js';
 import type { PostRow } from './queries.js';
 
 /**
@@ -21,6 +29,14 @@ import type { PostRow } from './queries.js';
  *   between commit and notice); otherwise, or when notices may have been
  *   missed (every page is dropped then), within `ttlMs` (0: nothing is kept).
  *
+ * With read replicas pages are read from one (`store.replica`), at least at
+ * the position of the last change to their communities that this process
+ * made or heard of (the notice carries the writer's position), and at the
+ * position notices are heard from — so a page kept after a change has it.
+ * A page read for one reader is served to another only if it was read at
+ * least at that reader's position (their own last write): one who just
+ * wrote, through any process, reads a page of their own once.
+ *
  * A page read while a change committed is returned but not kept (it is tagged
  * with the count from before the read, which no longer matches). Concurrent
  * misses of one key share one read, so an expired popular page costs one
@@ -35,6 +51,11 @@ export interface PageCache {
    * it was built for) is the same object.
    */
   composed<T>(key: string, communityIds: readonly string[], basis: object, make: () => Promise<T>): T | Promise<T>;
+  /**
+   * Runs a listing read (through `store.replica`) at least at the position of the last change
+   * this process made or heard of to the communities (null: all of them).
+   */
+  read<T>(communityIds: readonly string[] | null, load: () => Promise<T>): Promise<T>;
   /** Called in a write that changes a post of the community: pages reading it are dropped after commit. */
   changed(tx: Tx, communityId: string): void;
   /** Drops every kept page and answer (the store was replaced). */
@@ -55,6 +76,8 @@ export function createPageCache(options: {
   /** How long a page is kept while other processes' changes are heard (`notices`). */
   heardMaxAgeMs: number;
   notices: Notices;
+  /** The primary's position after this process's latest commit (the store's `writePosition`). */
+  position: () => bigint | null;
   maxEntries: number;
   now: () => number;
   memory: MemoryBudget;
@@ -63,21 +86,45 @@ export function createPageCache(options: {
   const versions = new Map<string, number>();
   // Moved by clear(): every scope's version changes at once, so nothing read before is kept or served.
   let epoch = 0;
-  const pages = new Map<string, { version: number; until: number; rows: PostRow[]; charge: Charge | null }>();
+  // `min`: the position the read was made at least at.
+  const pages = new Map<
+    string,
+    { version: number; min: bigint; until: number; rows: PostRow[]; charge: Charge | null }
+  >();
   const answers = new Map<
     string,
-    { stamp: number; basis: object; until: number; value: unknown; charge: Charge | null }
+    { stamp: number; min: bigint; basis: object; until: number; value: unknown; charge: Charge | null }
   >();
-  const reading = new Map<string, { version: number; promise: Promise<PostRow[]> }>();
+  const reading = new Map<string, { version: number; min: bigint; promise: Promise<PostRow[]> }>();
+  // Per community (and ALL): the position of the last change this process made or heard of.
+  const floors = new Map<string, bigint>();
   const version = (scope: string) => epoch + (versions.get(scope) ?? 0);
-  const bump = (communityId: string) => {
+  const bump = (communityId: string, position: bigint) => {
     versions.set(communityId, (versions.get(communityId) ?? 0) + 1);
     versions.set(ALL, (versions.get(ALL) ?? 0) + 1);
+    if (position > (floors.get(communityId) ?? 0n)) floors.set(communityId, position);
+    if (position > (floors.get(ALL) ?? 0n)) floors.set(ALL, position);
+  };
+  const floorOf = (communityIds: readonly string[] | null): bigint => {
+    let floor = options.notices.heardSince();
+    for (const id of communityIds ?? [ALL]) {
+      const f = floors.get(id) ?? 0n;
+      if (f > floor) floor = f;
+    }
+    return floor;
+  };
+  const read = <T>(communityIds: readonly string[] | null, load: () => Promise<T>): Promise<T> =>
+    readAtLeast(floorOf(communityIds), load);
+  /** The position a read for the reader of the work running now is made at least at. */
+  const atLeast = (communityIds: readonly string[] | null): bigint => {
+    const floor = floorOf(communityIds);
+    const reader = readerPosition();
+    return reader > floor ? reader : floor;
   };
   /** How long a page loaded now may be kept. */
   const keepFor = keptWhileHeard(options.notices, options.ttlMs, options.heardMaxAgeMs);
   // This process's changes, told to the others once per turn.
-  const tell = tellEachTurn(options.notices, TOPIC, IDS_PER_NOTICE);
+  const tell = tellEachTurn(options.notices, TOPIC, IDS_PER_NOTICE, options.position);
   // Counts only grow, so their sum over a set of communities changes exactly when one of them does.
   const stampOf = (communityIds: readonly string[]) => {
     let sum = 0;
@@ -116,23 +163,31 @@ export function createPageCache(options: {
   options.notices.subscribe(
     TOPIC,
     (message) => {
-      for (const id of message.split(',')) bump(id);
+      for (const { item, position } of heardItems(message)) bump(item, position);
     },
     clear,
   );
 
   return {
     rows(key, communityId, load) {
-      if (!enabled()) return load();
+      const ids = communityId === null ? null : [communityId];
+      if (!enabled()) return read(ids, load);
       const scope = communityId ?? ALL;
+      const reader = readerPosition();
       const page = pages.get(key);
-      if (page && page.version === version(scope) && (options.exact() || page.until > options.now()))
+      if (
+        page &&
+        page.version === version(scope) &&
+        page.min >= reader &&
+        (options.exact() || page.until > options.now())
+      )
         return hit(page).rows;
       const seen = version(scope);
       const pending = reading.get(key);
-      if (pending && pending.version === seen) return pending.promise;
+      if (pending && pending.version === seen && pending.min >= reader) return pending.promise;
       const loadedAt = options.now();
-      const promise = load().then(
+      const min = atLeast(ids);
+      const promise = readAtLeast(min, load).then(
         (rows) => {
           if (reading.get(key)?.promise === promise) reading.delete(key);
           if (version(scope) === seen)
@@ -140,7 +195,7 @@ export function createPageCache(options: {
               pages,
               'pages',
               key,
-              { version: seen, until: loadedAt + keepFor(), rows, charge: null },
+              { version: seen, min, until: loadedAt + keepFor(), rows, charge: null },
               2 * sizeOf(rows),
             );
           return rows;
@@ -150,7 +205,7 @@ export function createPageCache(options: {
           throw error;
         },
       );
-      reading.set(key, { version: seen, promise });
+      reading.set(key, { version: seen, min, promise });
       return promise;
     },
     composed<T>(key: string, communityIds: readonly string[], basis: object, make: () => Promise<T>): T | Promise<T> {
@@ -161,19 +216,28 @@ export function createPageCache(options: {
         answer &&
         answer.stamp === stamp &&
         answer.basis === basis &&
+        answer.min >= readerPosition() &&
         (options.exact() || answer.until > options.now())
       )
         return hit(answer).value as T;
       const madeAt = options.now();
+      const min = atLeast(communityIds);
       return make().then((value) => {
         if (stampOf(communityIds) === stamp)
-          keep(answers, 'feeds', key, { stamp, basis, until: madeAt + keepFor(), value, charge: null }, sizeOf(value));
+          keep(
+            answers,
+            'feeds',
+            key,
+            { stamp, min, basis, until: madeAt + keepFor(), value, charge: null },
+            sizeOf(value),
+          );
         return value;
       });
     },
+    read,
     changed(tx, communityId) {
       tx.afterCommit(() => {
-        bump(communityId);
+        bump(communityId, options.position() ?? 0n);
         if (!options.exact()) tell(communityId);
       });
     },
@@ -188,5 +252,6 @@ export function createPageCache(options: {
     pages.clear();
     answers.clear();
     reading.clear();
+    floors.clear(); // after a gap notices are heard from a later position; after a swap positions are another store's
   }
 }

@@ -52,6 +52,7 @@ export function createPostsService(deps: PostsDeps) {
     ttlMs: deps.cacheTtlMs,
     heardMaxAgeMs: HEARD_MAX_AGE_MS, // on PostgreSQL, while other processes' changes are heard
     notices: store.notices,
+    position: () => store.writePosition(),
     maxEntries: 5_000,
     now: () => clock.now(),
     memory: deps.memory,

@@ -3,7 +3,14 @@ import type { MemoryBudget } from '../../platform/memory.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Principal } from '../../platform/principal.js';
 import type { Cursors } from '../../platform/cursor.js';
-import { keptWhileHeard, readAtLeast, tellEachTurn, type Store, type Tx } from '../../platform/store/index.js';
+import {
+  heardItems,
+  keptWhileHeard,
+  readAtLeast,
+  tellEachTurn,
+  type Store,
+  type Tx,
+} from '../../platform/store/index.js';
 import { SEARCH_QUERIES } from './queries.js';
 
 export type SearchKind = 'posts' | 'communities' | 'comments';
@@ -68,17 +75,20 @@ export function createSearchService(deps: SearchDeps) {
   };
   // With read replicas the ranked lists are read from one (`store.replica`): never behind the
   // reader's own writes (the request's position) nor behind the last change to the kind that
-  // this process made or heard of (`floor`, the writer's position), so a list kept after a
-  // change has it.
+  // this process made or heard of (`floor`, the writer's position), nor behind the position
+  // notices are heard from (after a gap), so a list kept after a change has it.
   const floor: Record<SearchKind, bigint> = { posts: 0n, comments: 0n, communities: 0n };
+  const floorOf = (kind: SearchKind) => {
+    const since = store.notices.heardSince();
+    return since > floor[kind] ? since : floor[kind];
+  };
   const drop = (kind: SearchKind, position: bigint) => {
     if (position > floor[kind]) floor[kind] = position;
     results[kind].clear();
   };
   const dropAll = () => KINDS.forEach((kind) => results[kind].clear());
-  // This process's changes, told to the others once per turn: `kind@position` each, the
-  // position after the turn's commits.
-  const tell = tellEachTurn(store.notices, TOPIC, KINDS.length, (kind) => `${kind}@${store.writePosition() ?? 0n}`);
+  // This process's changes, told to the others once per turn with the position after the turn's commits.
+  const tell = tellEachTurn(store.notices, TOPIC, KINDS.length, () => store.writePosition());
   const changed = (tx: Tx, kind: SearchKind) =>
     tx.afterCommit(() => {
       drop(kind, store.writePosition() ?? 0n);
@@ -87,11 +97,8 @@ export function createSearchService(deps: SearchDeps) {
   store.notices.subscribe(
     TOPIC,
     (message) => {
-      for (const part of message.split(',')) {
-        const [kind, position] = part.split('@');
-        if (KINDS.includes(kind as SearchKind))
-          drop(kind as SearchKind, /^\d{1,20}$/.test(position ?? '') ? BigInt(position!) : 0n);
-      }
+      for (const { item, position } of heardItems(message))
+        if (KINDS.includes(item as SearchKind)) drop(item as SearchKind, position);
     },
     dropAll,
   );
@@ -123,7 +130,7 @@ export function createSearchService(deps: SearchDeps) {
       const hydrate = hydrators.get(input.type);
       if (terms.length === 0 || !hydrate || offset > MAX_OFFSET || offset < 0) return { items: [], nextCursor: null };
       const find = () =>
-        readAtLeast(floor[input.type], () =>
+        readAtLeast(floorOf(input.type), () =>
           SEARCH_QUERIES[store.dialect].find(store.replica, input.type, terms, input.limit + 1, offset),
         );
       // Only pages of the size the site links to are kept: other sizes are read each time.

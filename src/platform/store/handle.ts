@@ -45,6 +45,7 @@ export function createStoreHandle(initial: Store, observeWrite?: (seconds: numbe
     get hearing() {
       return current.notices.hearing;
     },
+    heardSince: () => current.notices.heardSince(),
   };
 
   const follow = (of: () => Queryable): Queryable => ({

@@ -12,7 +12,14 @@ export type {
 } from './types.js';
 export { StoreError } from './types.js';
 export type { ReadRouting } from './types.js';
-export { formatPosition, parsePosition, readAtLeast, readContext, type ReadContext } from './read-context.js';
+export {
+  formatPosition,
+  parsePosition,
+  readAtLeast,
+  readContext,
+  readerPosition,
+  type ReadContext,
+} from './read-context.js';
 export { openStore, sqlitePathOf, type OpenStoreOptions } from './open.js';
 export { createStoreHandle, type StoreHandle } from './handle.js';
 export {
@@ -28,5 +35,5 @@ export {
 export { createWriteCombiner, type CombinedWrite } from './combine.js';
 export { allIn, bySize, IN_LIST_MAX, rows } from './batch-sql.js';
 export { siteSecret } from './secrets.js';
-export { HEARD_MAX_AGE_MS, keptWhileHeard, tellEachTurn } from './notices.js';
+export { HEARD_MAX_AGE_MS, heardItems, keptWhileHeard, tellEachTurn } from './notices.js';
 export { allOf, broken, sql, type Fragment, type Guard } from './guards.js';

@@ -16,24 +16,48 @@ export function keptWhileHeard(notices: Notices, ttlMs: number, heardMaxAgeMs = 
  * Tells the other processes on `topic` the items given in one event-loop
  * turn (each once), when the turn's commits are done: messages of at most
  * `perNotice` comma-separated items (a notice's payload is at most 8,000
- * bytes), each item written by `tag` at that moment.
+ * bytes). With `position` (the store's `writePosition`), each message starts
+ * with `@<position>` at that moment: the hearer's reads of what changed must
+ * see it (`heardItems`).
  */
 export function tellEachTurn(
   notices: Notices,
   topic: string,
   perNotice: number,
-  tag: (item: string) => string = (item) => item,
+  position?: () => bigint | null,
 ): (item: string) => void {
   const told = new Set<string>();
   return (item) => {
     if (told.size === 0)
       setImmediate(() => {
-        const items = [...told].map(tag);
+        const items = [...told];
         told.clear();
-        for (let i = 0; i < items.length; i += perNotice) notices.tell(topic, items.slice(i, i + perNotice).join(','));
+        const at = position?.();
+        const head = at ? `@${at},` : '';
+        for (let i = 0; i < items.length; i += perNotice)
+          notices.tell(topic, head + items.slice(i, i + perNotice).join(','));
       });
     told.add(item);
   };
+}
+
+/**
+ * The items of a message `tellEachTurn` sent (its `@<position>` first), each
+ * with the position the reads of it must see (0n: none given). A message from an older process
+ * (items only, or `item@position` each) reads the same way.
+ */
+export function heardItems(message: string): { item: string; position: bigint }[] {
+  let position = 0n;
+  const out: { item: string; position: bigint }[] = [];
+  for (const part of message.split(',')) {
+    const at = part.indexOf('@');
+    const digits = at < 0 ? '' : part.slice(at + 1);
+    const p = /^\d{1,20}$/.test(digits) ? BigInt(digits) : 0n;
+    if (at === 0) position = p;
+    else if (at > 0) out.push({ item: part.slice(0, at), position: p });
+    else if (part !== '') out.push({ item: part, position });
+  }
+  return out;
 }
 
 type Subscriber = { onMessage: (message: string) => void; onGap: () => void };
@@ -78,5 +102,6 @@ export function singleProcessNotices(): Notices {
     subscribe: board.subscribe,
     tell() {},
     hearing: true,
+    heardSince: () => 0n,
   };
 }

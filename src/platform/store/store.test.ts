@@ -310,12 +310,18 @@ describe('notices across processes [postgres]', needs('postgres'), () => {
     const b = openStore({ url, sqliteSync: 'normal', pgPoolSize: 2 });
     try {
       const heard: string[] = [];
+      let sinceAtGap: bigint | null = null;
       b.notices.subscribe(
         't_topic',
         (message) => heard.push(message),
-        () => heard.push('gap'),
+        () => {
+          sinceAtGap = b.notices.heardSince();
+          heard.push('gap');
+        },
       );
       await until('b listens', () => b.notices.hearing);
+      const first = b.notices.heardSince();
+      assert.ok(first > 0n, 'hearing from a position of the primary');
       await a.write((tx) => a.notices.publish(tx, 't_topic', 'from a: tab\there'));
       await until('b hears a', () => heard.length === 1);
       assert.deepEqual(heard, ['from a: tab\there']);
@@ -326,7 +332,11 @@ describe('notices across processes [postgres]', needs('postgres'), () => {
         "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'agora-notices' AND datname = current_database()",
       );
       await until('b is told of the gap', () => heard.includes('gap'));
+      assert.equal(sinceAtGap, 0n, 'hearing from nowhere while not hearing');
       await until('b listens again', () => b.notices.hearing);
+      // Everything committed before it listened again (the notice above, told while nobody
+      // listened or not) is before the position it hears from now.
+      assert.ok(b.notices.heardSince() > first);
       await a.write((tx) => a.notices.publish(tx, 't_topic', 'after the gap'));
       await until('b hears a again', () => heard.at(-1) === 'after the gap');
     } finally {

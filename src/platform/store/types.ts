@@ -65,6 +65,13 @@ export interface Notices {
   tell(topic: string, message: string): void;
   /** True while every message sent from now on is heard (always with one process). */
   readonly hearing: boolean;
+  /**
+   * The primary's WAL position from which every message is heard (0n: from
+   * the start, or while not `hearing`). A copy dropped by messages is read at
+   * least at it (`readAtLeast`): a change told while they were not heard is
+   * before it, so the first read after a gap already has it.
+   */
+  heardSince(): bigint;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createNoticeBoard } from '../notices.js';
+import { parsePosition } from '../read-context.js';
 import type { Notices } from '../types.js';
 
 const CHANNEL = 'agora_notices';
@@ -26,7 +27,8 @@ export interface PostgresNotices extends Notices {
  * subscribers after the commit; the copy that comes back over the
  * listening connection is skipped by its origin tag.
  *
- * One connection of its own listens, opened by the first `subscribe`. While
+ * One connection of its own listens, opened by the first `subscribe`; once it
+ * listens it reads the primary's position (`heardSince`). While
  * it is down — lost, or silent for a heartbeat — `hearing` is false and
  * every subscriber is told of the gap; it is opened again with a growing
  * delay (0.1 s up to 5 s).
@@ -37,6 +39,7 @@ export function createPostgresNotices(options: PostgresNoticesOptions): Postgres
   const heartbeatMs = options.heartbeatMs ?? 1000;
   let client: pg.Client | null = null;
   let hearing = false;
+  let since = 0n;
   let started = false;
   let closed = false;
   let beat: NodeJS.Timeout | null = null;
@@ -48,6 +51,7 @@ export function createPostgresNotices(options: PostgresNoticesOptions): Postgres
     if (client !== c) return Promise.resolve();
     client = null;
     hearing = false;
+    since = 0n;
     if (beat) clearInterval(beat);
     beat = null;
     const ended = c.end().catch(() => undefined);
@@ -91,14 +95,19 @@ export function createPostgresNotices(options: PostgresNoticesOptions): Postgres
       if (first < 0 || second < 0 || payload.slice(0, first) === origin) return;
       board.deliver(payload.slice(first + 1, second), payload.slice(second + 1));
     });
+    let at: bigint;
     try {
       await c.connect();
       await c.query(`LISTEN ${CHANNEL}`);
+      // Every commit from here on is heard; one before may have been told while nobody listened.
+      const row = await c.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      at = parsePosition(row.rows[0]?.lsn ?? '') ?? 0n;
     } catch (error) {
       void lost(c, error as Error);
       return;
     }
     if (client !== c) return;
+    since = at;
     hearing = true;
     delay = 100;
     beat = setInterval(() => heartbeat(c), heartbeatMs);
@@ -125,6 +134,7 @@ export function createPostgresNotices(options: PostgresNoticesOptions): Postgres
     get hearing() {
       return hearing;
     },
+    heardSince: () => since,
     async close() {
       closed = true;
       if (retry) clearTimeout(retry);
