@@ -195,6 +195,7 @@ export async function createAgora(config: Config, overrides: AgoraOverrides = {}
     votes,
     search,
     cursors,
+    cacheTtlMs: config.cacheTtlMs,
   });
   comments.start();
   const drops = createDropsModule({

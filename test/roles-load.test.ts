@@ -225,6 +225,25 @@ describe('process roles: two web processes and two workers on one PostgreSQL', n
       );
       console.log(`[roles] a vote reached the other web process's kept account in ${Date.now() - voted} ms`);
 
+      // A reply's inbox item, written by a worker, is in the unread count the web process keeps.
+      const unread = async () => (await call(webs[1], 'GET', '/api/v1/me/inbox', admin!)).body.unreadCount as number;
+      const parent = await call(webs[0], 'POST', `/api/v1/posts/${fresh.id}/comments`, admin!, { body: 'Ask me' });
+      assert.equal(parent.status, 201);
+      const unreadBefore = await unread();
+      assert.equal(await unread(), unreadBefore, 'kept');
+      const answered = await call(webs[0], 'POST', `/api/v1/posts/${fresh.id}/comments`, reader, {
+        body: 'An answer',
+        parentId: parent.body.id,
+      });
+      assert.equal(answered.status, 201);
+      const replied = Date.now();
+      await until(
+        'the web process to count the new inbox item',
+        async () => (await unread()) === unreadBefore + 1,
+        3_000,
+      );
+      console.log(`[roles] a reply reached the other web process's kept unread count in ${Date.now() - replied} ms`);
+
       // A sign-out on one web process holds on the other.
       const token = buyers[0]!;
       assert.equal((await call(webs[1], 'GET', '/api/v1/me', token)).status, 200);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createFreshReads, createReadCache, createSharedReadCache } from './cache.js';
 import { heardItems } from './store/notices.js';
-import type { Notices } from './store/types.js';
+import type { Notices, StoreCapabilities } from './store/types.js';
 
 const opts = (over: Partial<Parameters<typeof createReadCache>[0]> = {}) => ({
   exact: true,
@@ -126,12 +126,10 @@ test('a shared cache tells its invalidations to the other processes, and drops w
     heardSince: () => 0n,
   };
   let now = 0;
-  const cache = createSharedReadCache<number>({
-    exact: false,
+  const store = { capabilities: { exactCopies: false } as StoreCapabilities, notices };
+  const cache = createSharedReadCache<number>(store, 'rows.changed', {
     ttlMs: 1000,
     heardMaxAgeMs: 60_000,
-    notices,
-    topic: 'rows.changed',
     maxEntries: 10,
     now: () => now,
   });

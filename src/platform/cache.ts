@@ -1,7 +1,7 @@
 import { sizeOf, type Charge, type MemoryBudget } from './memory.js';
 import { keptWhileHeard, tellEachTurn } from './store/notices.js';
 import { readAtLeast, readerPosition } from './store/read-context.js';
-import type { Notices } from './store/types.js';
+import type { Store } from './store/types.js';
 
 /**
  * In-memory copies of stored rows for hot reads.
@@ -116,31 +116,29 @@ export function createReadCache<K, V>(options: ReadCacheOptions): ReadCache<K, V
 const KEYS_PER_NOTICE = 200;
 
 /**
- * A read cache every process on one store keeps in step: `invalidate`
- * (called after the commit) is also told to the other processes on `topic`
+ * A read cache every process on `store` keeps in step: exact where the
+ * process is the store's single writer; otherwise `invalidate` (called after
+ * the commit) is also told to the other processes on `topic`
  * — the keys invalidated in one event-loop turn, once the turn's commits are
  * done — which invalidate the same keys when it arrives; when notices may
  * have been missed every entry is dropped. While notices are heard a copy is
  * kept up to `heardMaxAgeMs` (the bound when one is lost: its sender stopped
- * between commit and notice), otherwise `ttlMs`; on a single writer it is
- * exact. Keys hold no comma.
+ * between commit and notice), otherwise `ttlMs`. Keys hold no comma.
  */
 export function createSharedReadCache<V>(
-  options: Omit<ReadCacheOptions, 'ttlMs'> & {
-    ttlMs: number;
-    notices: Notices;
-    topic: string;
-    heardMaxAgeMs?: number;
-  },
+  store: Pick<Store, 'capabilities' | 'notices'>,
+  topic: string,
+  options: Omit<ReadCacheOptions, 'ttlMs' | 'exact'> & { ttlMs: number; heardMaxAgeMs?: number },
 ): ReadCache<string, V> {
+  const exact = () => store.capabilities.exactCopies;
   const cache = createReadCache<string, V>({
     ...options,
-    ttlMs: keptWhileHeard(options.notices, options.ttlMs, options.heardMaxAgeMs),
+    exact,
+    ttlMs: keptWhileHeard(store.notices, options.ttlMs, options.heardMaxAgeMs),
   });
-  const exact = typeof options.exact === 'function' ? options.exact : () => options.exact as boolean;
-  const tell = tellEachTurn(options.notices, options.topic, KEYS_PER_NOTICE);
-  options.notices.subscribe(
-    options.topic,
+  const tell = tellEachTurn(store.notices, topic, KEYS_PER_NOTICE);
+  store.notices.subscribe(
+    topic,
     (message) => {
       for (const key of message.split(',')) cache.invalidate(key);
     },

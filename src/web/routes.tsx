@@ -120,11 +120,20 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       route.schema = { ...route.schema, hide: true };
     });
     app.addHook('onRequest', sessions.hook);
-    // A signed-in reader's page shows their unread inbox count in its header.
-    app.addHook('preHandler', async (request) => {
+    // A signed-in reader's page shows their unread inbox count in its header (kept: no promise on a hit).
+    app.addHook('preHandler', (request, _reply, done) => {
       const route = request.routeOptions.url ?? '';
-      if (request.principal && request.method === 'GET' && !route.startsWith('/assets') && !route.endsWith('/stream'))
-        kit.countUnread(request, await comments.inbox.unreadCount(request.principal));
+      if (!request.principal || request.method !== 'GET' || route.startsWith('/assets') || route.endsWith('/stream'))
+        return done();
+      const n = comments.inbox.unreadCount(request.principal);
+      if (!(n instanceof Promise)) {
+        kit.countUnread(request, n);
+        return done();
+      }
+      n.then((count) => {
+        kit.countUnread(request, count);
+        done();
+      }, done);
     });
 
     const kit = createKit(sessions, { css: css.path, js: js.path });

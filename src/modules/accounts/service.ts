@@ -77,10 +77,8 @@ export function createAccountsService(deps: AccountsDeps) {
     () => sessions.clear(),
   );
   // Account rows: a change is told to the other processes (topic `accounts.changed`).
-  const accountsById = createSharedReadCache<q.AccountRow>({
+  const accountsById = createSharedReadCache<q.AccountRow>(store, 'accounts.changed', {
     ...cacheOptions,
-    notices: store.notices,
-    topic: 'accounts.changed',
     maxEntries: 100_000,
     memory: { budget: deps.memory, owner: 'accounts' },
   });

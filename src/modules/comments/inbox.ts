@@ -1,5 +1,7 @@
 import type { AccountsModule } from '../accounts/index.js';
+import { createSharedReadCache } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
+import type { MemoryBudget } from '../../platform/memory.js';
 import type { Principal } from '../../platform/principal.js';
 import type { Cursors } from '../../platform/cursor.js';
 import type { IdGenerator } from '../../platform/ids.js';
@@ -48,9 +50,27 @@ export function createInbox(deps: {
   outbox: Outbox;
   accounts: AccountsModule;
   cursors: Cursors;
+  /** On a store shared by several processes: how stale a kept unread count may be while notices are not heard. */
+  cacheTtlMs: number;
+  memory: MemoryBudget;
   comments: (ids: string[], principal: Principal, shownOnly: boolean) => Promise<Comment[]>;
 }) {
   const { store, clock, ids, outbox, accounts } = deps;
+  // Each account's unread count, which every signed-in page's header shows: exact on a single
+  // writer; on a shared store the process that adds or marks items tells the others (topic
+  // `inbox.changed`), which drop their copy when it arrives.
+  const unread = createSharedReadCache<number>(store, 'inbox.changed', {
+    ttlMs: deps.cacheTtlMs,
+    maxEntries: 100_000,
+    now: () => clock.now(),
+    memory: { budget: deps.memory, owner: 'inbox' },
+  });
+  const countUnread = (accountId: string): number | Promise<number> => {
+    const n = unread.get(accountId, async () =>
+      Number((await store.q.get<{ n: number }>(q.INBOX_UNREAD, [accountId]))?.n ?? 0),
+    );
+    return n instanceof Promise ? n.then((count) => count ?? 0) : n;
+  };
 
   async function deliver(event: CommentCreated): Promise<void> {
     const mentioned =
@@ -66,17 +86,31 @@ export function createInbox(deps: {
     await store.write(async (tx) => {
       // In this order, in one go with the COMMIT: the reply first, so that a mention of the parent's
       // author is refused by the one-item-per-account-and-comment rule.
+      // The parent's author: named by an older event, else the account of the row written from the parent.
+      const named = toParent && event.parentAuthorId !== undefined ? event.parentAuthorId : null;
+      const fromParent =
+        toParent && event.parentAuthorId === undefined
+          ? tx.get<{ account_id: string }>(q.INBOX_REPLY, [
+              ids.next(),
+              event.commentId,
+              now,
+              event.parentId ?? null,
+              event.authorId,
+            ])
+          : null;
       const writes = [
-        !toParent
-          ? null
-          : event.parentAuthorId !== undefined
-            ? tx.run(q.INBOX_INSERT, [ids.next(), event.parentAuthorId, 'reply', event.commentId, now])
-            : tx.run(q.INBOX_REPLY, [ids.next(), event.commentId, now, event.parentId ?? null, event.authorId]),
+        named === null ? null : tx.run(q.INBOX_INSERT, [ids.next(), named, 'reply', event.commentId, now]),
+        fromParent,
         ...mentioned.map((id) => tx.run(q.INBOX_INSERT, [ids.next(), id, 'mention', event.commentId, now])),
       ];
       const written = Promise.all(writes);
       tx.commitEarly(); // one round trip on PostgreSQL: the COMMIT goes right behind them
       await written;
+      const parentAuthor = named ?? (await fromParent)?.account_id ?? null;
+      // The unread counts that changed, dropped after the commit here and told to the other processes.
+      tx.afterCommit(() => {
+        for (const id of parentAuthor ? [parentAuthor, ...mentioned] : mentioned) unread.invalidate(id);
+      });
     });
   }
 
@@ -88,9 +122,9 @@ export function createInbox(deps: {
     async list(input: { limit: number; unread: boolean; cursor?: string | undefined }, principal: Principal) {
       const after = input.cursor ? deps.cursors.decode('inbox', input.cursor, ['id'])[0] : null;
       const params = after ? [principal.accountId, after, input.limit + 1] : [principal.accountId, input.limit + 1];
-      const [rows, unread] = await Promise.all([
+      const [rows, unreadCount] = await Promise.all([
         store.q.all<q.InboxRow>(q.inbox(input.unread, after !== null), params),
-        store.q.get<{ n: number }>(q.INBOX_UNREAD, [principal.accountId]),
+        countUnread(principal.accountId),
       ]);
       const page = rows.slice(0, input.limit);
       const comments = new Map(
@@ -109,14 +143,14 @@ export function createInbox(deps: {
       const last = page[page.length - 1];
       return {
         items,
-        unreadCount: Number(unread?.n ?? 0),
+        unreadCount,
         nextCursor: rows.length > input.limit && last ? deps.cursors.encode('inbox', [last.id]) : null,
       };
     },
 
-    /** How many items the account has not read (the pages' header shows it). */
-    async unreadCount(principal: Principal): Promise<number> {
-      return Number((await store.q.get<{ n: number }>(q.INBOX_UNREAD, [principal.accountId]))?.n ?? 0);
+    /** How many items the account has not read (the pages' header shows it): kept, synchronous when it is. */
+    unreadCount(principal: Principal): number | Promise<number> {
+      return countUnread(principal.accountId);
     },
 
     /** Marks the given items read (all unread ones when no ids are given). Idempotent. */
@@ -125,6 +159,7 @@ export function createInbox(deps: {
       await store.write(async (tx) => {
         if (itemIds === undefined) await tx.run(q.INBOX_READ_ALL, [now, principal.accountId]);
         else if (itemIds.length > 0) await tx.run(q.inboxRead(itemIds.length), [now, principal.accountId, ...itemIds]);
+        tx.afterCommit(() => unread.invalidate(principal.accountId));
       });
     },
   };

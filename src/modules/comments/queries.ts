@@ -98,10 +98,11 @@ export const BY_AUTHOR_AFTER = `SELECT ${COLUMNS} FROM comments WHERE author_id 
 
 export const INBOX_INSERT = `INSERT INTO inbox (id, account_id, kind, comment_id, created_at) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (account_id, comment_id) DO NOTHING`;
-/** A reply's item for its parent's author (none when the parent has no author or is the reply's own author's). */
+/** A reply's item for its parent's author (none when the parent has no author or is the reply's own author's): its account. */
 export const INBOX_REPLY = `INSERT INTO inbox (id, account_id, kind, comment_id, created_at)
 SELECT CAST(? AS TEXT), author_id, 'reply', CAST(? AS TEXT), CAST(? AS BIGINT) FROM comments WHERE id = ? AND author_id IS NOT NULL AND author_id <> ?
-ON CONFLICT (account_id, comment_id) DO NOTHING`;
+ON CONFLICT (account_id, comment_id) DO NOTHING
+RETURNING account_id`;
 export interface InboxRow {
   id: string;
   kind: 'reply' | 'mention';

@@ -40,6 +40,8 @@ export interface CommentsDeps {
   cursors: Cursors;
   /** The trees are charged to it, the least recently read evicted first. */
   memory: MemoryBudget;
+  /** On a store shared by several processes: how stale a kept unread count may be while notices are not heard. */
+  cacheTtlMs: number;
 }
 
 export interface TreeQuery {

@@ -58,11 +58,8 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
   });
   // Subscription lists (the feed's first step): exact on a single writer; on a shared store a
   // change is told to the other processes (topic `subscriptions.changed`).
-  const subscriptions = createSharedReadCache<string[]>({
-    exact: () => store.capabilities.exactCopies,
+  const subscriptions = createSharedReadCache<string[]>(store, 'subscriptions.changed', {
     ttlMs: deps.cacheTtlMs,
-    notices: store.notices,
-    topic: 'subscriptions.changed',
     maxEntries: 50_000,
     now: () => clock.now(),
     memory: { budget: deps.memory, owner: 'subscriptions' },
