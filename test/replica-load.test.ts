@@ -60,7 +60,9 @@ describe('read replicas with read-your-writes', needs('postgres'), () => {
         await a.request('POST', '/api/v1/communities/mirror/posts', { token: tokens.alice, body: { title: 'Lag' } })
       ).body.id as string;
       await a.request('POST', '/api/v1/communities', { token: tokens.alice, body: { name: 'quiet', title: 'Quiet' } });
-      await a.request('POST', '/api/v1/communities/quiet/posts', { token: tokens.alice, body: { title: 'Calm' } });
+      const calm = (
+        await a.request('POST', '/api/v1/communities/quiet/posts', { token: tokens.alice, body: { title: 'Calm' } })
+      ).body.id as string;
 
       const metric = async (name: string, label: string) =>
         Number(new RegExp(`^${name}\\{[^}]*${label}[^}]*\\} (\\S+)$`, 'm').exec(await a.metrics())?.[1] ?? NaN);
@@ -130,6 +132,10 @@ describe('read replicas with read-your-writes', needs('postgres'), () => {
       assert.deepEqual(await listing('quiet', tokens.bob), ['Calm']);
       assert.deepEqual(await listing('quiet', tokens.bob), ['Calm']);
       assert.equal((await replicaReads()) - listed, 1, "bob's listing was read from the replica, then kept");
+      const got = await replicaReads();
+      for (let i = 0; i < 2; i++)
+        assert.equal((await a.request('GET', `/api/v1/posts/${calm}`, { token: tokens.bob })).body.title, 'Calm');
+      assert.equal((await replicaReads()) - got, 1, 'a post too (its row kept with its community)');
 
       // The replica's replay paused: each of alice's comments is in her next read, every time.
       const standby = new pg.Client(onDb(replica.url, 'agora_rep'));

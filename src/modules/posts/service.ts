@@ -53,7 +53,7 @@ export function createPostsService(deps: PostsDeps) {
     heardMaxAgeMs: HEARD_MAX_AGE_MS, // on PostgreSQL, while other processes' changes are heard
     notices: store.notices,
     position: () => store.writePosition(),
-    maxEntries: 5_000,
+    maxEntries: 20_000,
     now: () => clock.now(),
     memory: deps.memory,
   });
@@ -73,6 +73,16 @@ export function createPostsService(deps: PostsDeps) {
    * commit (`listed` null: the statement changes nothing a listing shows).
    * `writePostReturning` is the same for a statement with `RETURNING`.
    */
+  /**
+   * The community a post is in (not_found: no such post); a post never moves, so the answer is kept.
+   * `within`: the caller's transaction, when it has one (a transaction must not wait for a second connection).
+   */
+  async function communityIdOf(id: string, within: Queryable = store.q): Promise<string> {
+    const found = await communityOfPost.get(id, async () => (await within.get<q.PostRow>(q.BY_ID, [id]))?.community_id);
+    if (found === undefined) throw new AppError('not_found', 'no such post');
+    return found;
+  }
+
   async function writePosts(tx: Tx, listed: string | null, sql: string, params: Param[]): Promise<number> {
     const changed = await tx.run(sql, params);
     if (listed !== null && changed > 0) pages.changed(tx, listed);
@@ -150,8 +160,18 @@ export function createPostsService(deps: PostsDeps) {
       return present.one(await row(id), principal);
     },
 
+    /**
+     * A post as the reader sees it. Its row is kept with its community's listing pages (a page
+     * of one row, dropped by the same changes, read from a replica at the same floor).
+     */
     async get(id: string, principal: Principal | null): Promise<Post> {
-      return present.one(await row(id), principal);
+      const communityId = await communityIdOf(id);
+      const [found] = await pages.rows(`post|${id}`, communityId, async () => {
+        const post = await store.replica.get<q.PostRow>(q.BY_ID, [id]);
+        return post ? [post] : [];
+      });
+      if (!found) throw new AppError('not_found', 'no such post');
+      return present.one(found, principal);
     },
 
     /** Posts by id for search results: only visible ones, in the given order. */
@@ -307,18 +327,7 @@ export function createPostsService(deps: PostsDeps) {
       return { version: post.comment_version };
     },
 
-    /**
-     * The community a post is in (not_found: no such post); a post never moves, so the answer is kept.
-     * `within`: the caller's transaction, when it has one (a transaction must not wait for a second connection).
-     */
-    async communityIdOf(id: string, within: Queryable = store.q): Promise<string> {
-      const found = await communityOfPost.get(
-        id,
-        async () => (await within.get<q.PostRow>(q.BY_ID, [id]))?.community_id,
-      );
-      if (found === undefined) throw new AppError('not_found', 'no such post');
-      return found;
-    },
+    communityIdOf,
 
     /** The post's comment change number (undefined: no such post). */
     async commentVersion(within: Queryable, id: string): Promise<number | undefined> {
