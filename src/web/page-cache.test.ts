@@ -97,6 +97,21 @@ describeStores('what pages share is never stale', (kind: StoreKind) => {
     assert.match(html, /name="_csrf"/);
   });
 
+  test("moderation tools show to the community's moderators, and go when one is removed", async () => {
+    const tools = async (token: string) => {
+      const answer = await fetch(`${app.base}/p/${postId}`, { headers: { cookie: `agora_session=${token}` } });
+      assert.equal(answer.status, 200);
+      return (await answer.text()).includes('class="modtools"');
+    };
+    assert.equal(await tools(alice), true, 'the founder');
+    assert.equal(await tools(bob), false);
+    const moderators = '/api/v1/communities/garden/moderators';
+    assert.equal((await app.request('POST', moderators, { token: alice, body: { username: 'bob' } })).status, 201);
+    assert.equal(await tools(bob), true, 'at once after being added');
+    assert.equal((await app.request('DELETE', `${moderators}/bob`, { token: alice })).status, 204);
+    assert.equal(await tools(bob), false, 'at once after being removed');
+  });
+
   test("signed-in readers' pages share the comments' HTML; each has their own token and votes", async () => {
     const comments: string[] = [];
     for (const body of ['Stake them early', 'Pinch the side shoots'])

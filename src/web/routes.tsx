@@ -351,7 +351,7 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       const who = request.principal;
       const query = { sort: q.sort, cursor: q.cursor, limit: PAGE_TREE_LIMIT, depth: TREE_DEPTH };
       const moderates = async (communityName: string) =>
-        who !== null && communities.canModerate((await communities.ref(communityName)).id, who);
+        who !== null && communities.showsModeration((await communities.ref(communityName)).id, who);
       const notice = q.reported ? 'Thank you: the moderators will see your report.' : undefined;
       if ('post' in at) {
         const [post, tree] = await Promise.all([posts.get(at.post, who), comments.sharedTree(at.post, query, who)]);

@@ -13,6 +13,8 @@ export interface CommunitiesModule {
   get: CommunitiesService['get'];
   create: CommunitiesService['create'];
   canModerate: CommunitiesService['canModerate'];
+  /** For the web pages: whether to show moderation tools (a kept list; never for a decision). */
+  showsModeration: CommunitiesService['showsModeration'];
   subscribedIds: CommunitiesService['subscribedIds'];
   /** Moderator membership, in the caller's transaction (moderation records it in the modlog). */
   addModerator: CommunitiesService['addModerator'];
@@ -34,6 +36,7 @@ export function createCommunitiesModule(deps: CommunitiesDeps): CommunitiesModul
       'get',
       'create',
       'canModerate',
+      'showsModeration',
       'subscribedIds',
       'addModerator',
       'removeModerator',

@@ -49,3 +49,4 @@ export const moderatorsOf = (n: number) =>
 export const subscribedAmong = (n: number) =>
   `SELECT community_id FROM subscriptions WHERE account_id = ? AND community_id IN (${list(n)})`;
 export const IS_MODERATOR = 'SELECT 1 AS yes FROM community_moderators WHERE community_id = ? AND account_id = ?';
+export const MODERATOR_IDS = 'SELECT account_id FROM community_moderators WHERE community_id = ?';

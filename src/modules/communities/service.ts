@@ -65,6 +65,17 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
     memory: { budget: deps.memory, owner: 'subscriptions' },
   });
 
+  // Each community's moderators, for what pages show (their moderation tools), never for a
+  // decision (`canModerate` reads the store): dropped after each change and told to the other
+  // processes (topic `moderators.changed`).
+  const moderators = createSharedReadCache<string[]>(store, 'moderators.changed', {
+    ttlMs: deps.cacheTtlMs,
+    maxEntries: 50_000,
+    now: () => clock.now(),
+    memory: { budget: deps.memory, owner: 'moderators' },
+  });
+  const moderatorsChanged = (tx: Tx, communityId: string) => tx.afterCommit(() => moderators.invalidate(communityId));
+
   // Ids and names are the same in any store; subscription lists are read again from the new one.
   store.onReplaced(() => subscriptions.clear());
 
@@ -150,6 +161,7 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
         ]);
         if (!row) return false;
         await tx.run(q.ADD_MODERATOR, [id, principal.accountId, principal.accountId, now]);
+        moderatorsChanged(tx, id);
         await tx.run(q.SUBSCRIBE, [principal.accountId, id, now]);
         await tx.run(q.ADD_SUBSCRIBERS, [1, id]);
         tx.afterCommit(() => subscriptions.invalidate(principal.accountId));
@@ -241,7 +253,23 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
 
     /** Adds a moderator in the caller's transaction; false if already one. */
     async addModerator(tx: Tx, communityId: string, accountId: string, addedBy: string): Promise<boolean> {
+      moderatorsChanged(tx, communityId);
       return (await tx.run(q.ADD_MODERATOR, [communityId, accountId, addedBy, clock.now()])) > 0;
+    },
+
+    /**
+     * Whether pages show the principal the community's moderation tools: site admins and the
+     * community's moderators, from a kept list (synchronous when kept). Never for a decision:
+     * that is `canModerate`, which reads the store.
+     */
+    showsModeration(communityId: string, principal: Principal): boolean | Promise<boolean> {
+      if (principal.isAdmin) return true;
+      const ids = moderators.get(communityId, async () =>
+        (await store.q.all<{ account_id: string }>(q.MODERATOR_IDS, [communityId])).map((r) => r.account_id),
+      );
+      return ids instanceof Promise
+        ? ids.then((found) => found?.includes(principal.accountId) === true)
+        : ids.includes(principal.accountId);
     },
 
     /**
@@ -267,6 +295,7 @@ export function createCommunitiesService(deps: CommunitiesDeps) {
             'moderators may remove only moderators added after them (and never the founder)',
           );
       }
+      moderatorsChanged(tx, communityId);
       return (await tx.run(q.REMOVE_MODERATOR, [communityId, accountId])) > 0;
     },
   };
