@@ -26,11 +26,15 @@ interface Kind {
 }
 
 /** Editing and deleting one's own posts and comments. */
+/** One comment as the reader sees it (no replies): the first node of its subtree answer. */
+export async function oneComment(comments: CommentsModule, id: string, me: Principal | null): Promise<TreeNode> {
+  return JSON.parse((await comments.subtree(id, { limit: 1, depth: 1 }, me)).toString()) as TreeNode;
+}
+
 export function authoringPages(app: App, kit: Kit, deps: AuthoringPagesDeps): void {
   const { posts, comments } = deps;
   const { view, send, signedIn, submitted } = kit;
-  const comment = async (id: string, me: Principal) =>
-    JSON.parse((await comments.subtree(id, { limit: 1, depth: 1 }, me)).toString()) as TreeNode;
+  const comment = (id: string, me: Principal) => oneComment(comments, id, me);
   const kinds: Kind[] = [
     {
       path: '/p',

@@ -21,7 +21,7 @@ import type { ModerationModule } from '../modules/moderation/index.js';
 import { accountLimit, ipLimit, toErrorAnswer, type App } from '../platform/http/index.js';
 import type { MemoryBudget } from '../platform/memory.js';
 import { acceptForms, COMMENT_BODY, localPath, POST_BODY, readForm, type FieldRule, type FormErrors } from './forms.js';
-import { authoringPages } from './authoring-routes.js';
+import { authoringPages, oneComment } from './authoring-routes.js';
 import { createKit, Cursor, HOLE, IdParam, nextPage, pageBytes, sameSitePath, wantsJson } from './kit.js';
 import { createPageCache } from './page-cache.js';
 import { moderationPages } from './moderation-routes.js';
@@ -413,7 +413,7 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       return submitted(request, reply, {
         rules: COMMENT,
         async act({ body }, me) {
-          const parent = await parsed<TreeNode>(comments.subtree(id, { limit: 1, depth: 1 }, me));
+          const parent = await oneComment(comments, id, me);
           const created = await comments.create(parent.postId, { body, parentId: parent.id }, me!);
           return `/p/${parent.postId}#c-${created.id}`;
         },
