@@ -1,5 +1,6 @@
 import { sizeOf, type Charge, type MemoryBudget } from '../../platform/memory.js';
 import {
+  createFloors,
   heardItems,
   keptWhileHeard,
   readAtLeast,
@@ -97,28 +98,20 @@ export function createPageCache(options: {
   >();
   const reading = new Map<string, { version: number; min: bigint; promise: Promise<PostRow[]> }>();
   // Per community (and ALL): the position of the last change this process made or heard of.
-  const floors = new Map<string, bigint>();
+  const floors = createFloors(options.notices);
   const version = (scope: string) => epoch + (versions.get(scope) ?? 0);
   const bump = (communityId: string, position: bigint) => {
     versions.set(communityId, (versions.get(communityId) ?? 0) + 1);
     versions.set(ALL, (versions.get(ALL) ?? 0) + 1);
-    if (position > (floors.get(communityId) ?? 0n)) floors.set(communityId, position);
-    if (position > (floors.get(ALL) ?? 0n)) floors.set(ALL, position);
+    floors.raise(communityId, position);
+    floors.raise(ALL, position);
   };
-  const floorOf = (communityIds: readonly string[] | null): bigint => {
-    let floor = options.notices.heardSince();
-    for (const id of communityIds ?? [ALL]) {
-      const f = floors.get(id) ?? 0n;
-      if (f > floor) floor = f;
-    }
-    return floor;
-  };
+  const floorOf = (communityIds: readonly string[] | null): bigint => floors.of(communityIds ?? [ALL]);
   const read = <T>(communityIds: readonly string[] | null, load: () => Promise<T>): Promise<T> =>
     readAtLeast(floorOf(communityIds), load);
-  /** The position a read for the reader of the work running now is made at least at. */
-  const atLeast = (communityIds: readonly string[] | null): bigint => {
+  /** The position a read for a reader at `reader` (their own last write) is made at least at. */
+  const atLeast = (communityIds: readonly string[] | null, reader: bigint): bigint => {
     const floor = floorOf(communityIds);
-    const reader = readerPosition();
     return reader > floor ? reader : floor;
   };
   /** How long a page loaded now may be kept. */
@@ -186,7 +179,7 @@ export function createPageCache(options: {
       const pending = reading.get(key);
       if (pending && pending.version === seen && pending.min >= reader) return pending.promise;
       const loadedAt = options.now();
-      const min = atLeast(ids);
+      const min = atLeast(ids, reader);
       const promise = readAtLeast(min, load).then(
         (rows) => {
           if (reading.get(key)?.promise === promise) reading.delete(key);
@@ -211,17 +204,18 @@ export function createPageCache(options: {
     composed<T>(key: string, communityIds: readonly string[], basis: object, make: () => Promise<T>): T | Promise<T> {
       if (!enabled()) return make();
       const stamp = stampOf(communityIds);
+      const reader = readerPosition();
       const answer = answers.get(key);
       if (
         answer &&
         answer.stamp === stamp &&
         answer.basis === basis &&
-        answer.min >= readerPosition() &&
+        answer.min >= reader &&
         (options.exact() || answer.until > options.now())
       )
         return hit(answer).value as T;
       const madeAt = options.now();
-      const min = atLeast(communityIds);
+      const min = atLeast(communityIds, reader);
       return make().then((value) => {
         if (stampOf(communityIds) === stamp)
           keep(

@@ -4,6 +4,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Principal } from '../../platform/principal.js';
 import type { Cursors } from '../../platform/cursor.js';
 import {
+  createFloors,
   heardItems,
   keptWhileHeard,
   readAtLeast,
@@ -75,15 +76,11 @@ export function createSearchService(deps: SearchDeps) {
   };
   // With read replicas the ranked lists are read from one (`store.replica`): never behind the
   // reader's own writes (the request's position) nor behind the last change to the kind that
-  // this process made or heard of (`floor`, the writer's position), nor behind the position
+  // this process made or heard of (`floors`, the writer's position), nor behind the position
   // notices are heard from (after a gap), so a list kept after a change has it.
-  const floor: Record<SearchKind, bigint> = { posts: 0n, comments: 0n, communities: 0n };
-  const floorOf = (kind: SearchKind) => {
-    const since = store.notices.heardSince();
-    return since > floor[kind] ? since : floor[kind];
-  };
+  const floors = createFloors(store.notices);
   const drop = (kind: SearchKind, position: bigint) => {
-    if (position > floor[kind]) floor[kind] = position;
+    floors.raise(kind, position);
     results[kind].clear();
   };
   const dropAll = () => KINDS.forEach((kind) => results[kind].clear());
@@ -103,7 +100,7 @@ export function createSearchService(deps: SearchDeps) {
     dropAll,
   );
   store.onReplaced(() => {
-    for (const kind of KINDS) floor[kind] = 0n; // a position of the store before is nothing to the one after
+    floors.clear(); // a position of the store before is nothing to the one after
     dropAll();
   });
 
@@ -130,7 +127,7 @@ export function createSearchService(deps: SearchDeps) {
       const hydrate = hydrators.get(input.type);
       if (terms.length === 0 || !hydrate || offset > MAX_OFFSET || offset < 0) return { items: [], nextCursor: null };
       const find = () =>
-        readAtLeast(floorOf(input.type), () =>
+        readAtLeast(floors.of([input.type]), () =>
           SEARCH_QUERIES[store.dialect].find(store.replica, input.type, terms, input.limit + 1, offset),
         );
       // Only pages of the size the site links to are kept: other sizes are read each time.

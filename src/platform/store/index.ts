@@ -35,5 +35,5 @@ export {
 export { createWriteCombiner, type CombinedWrite } from './combine.js';
 export { allIn, bySize, IN_LIST_MAX, rows } from './batch-sql.js';
 export { siteSecret } from './secrets.js';
-export { HEARD_MAX_AGE_MS, heardItems, keptWhileHeard, tellEachTurn } from './notices.js';
+export { createFloors, HEARD_MAX_AGE_MS, heardItems, keptWhileHeard, tellEachTurn } from './notices.js';
 export { allOf, broken, sql, type Fragment, type Guard } from './guards.js';

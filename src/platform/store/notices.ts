@@ -60,6 +60,33 @@ export function heardItems(message: string): { item: string; position: bigint }[
   return out;
 }
 
+/**
+ * Per key (a community, a kind of document), the position of the last change to it that this
+ * process made or heard of: a read of a copy dropped by notices is made at least at the
+ * floor of what it reads (`readAtLeast`), and at where notices are heard from (`heardSince`),
+ * so a copy kept after a change has it.
+ */
+export function createFloors(notices: Pick<Notices, 'heardSince'>) {
+  const floors = new Map<string, bigint>();
+  return {
+    raise(key: string, position: bigint): void {
+      if (position > (floors.get(key) ?? 0n)) floors.set(key, position);
+    },
+    of(keys: Iterable<string>): bigint {
+      let floor = notices.heardSince();
+      for (const key of keys) {
+        const f = floors.get(key) ?? 0n;
+        if (f > floor) floor = f;
+      }
+      return floor;
+    },
+    /** Forgets every floor (the store was replaced: its positions are another store's). */
+    clear(): void {
+      floors.clear();
+    },
+  };
+}
+
 type Subscriber = { onMessage: (message: string) => void; onGap: () => void };
 
 /** This process's subscribers, and the delivery every adapter shares. */
