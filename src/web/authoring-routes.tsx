@@ -25,12 +25,12 @@ interface Kind {
   gone(id: string, me: Principal): Promise<string>;
 }
 
-/** Editing and deleting one's own posts and comments. */
 /** One comment as the reader sees it (no replies): the first node of its subtree answer. */
 export async function oneComment(comments: CommentsModule, id: string, me: Principal | null): Promise<TreeNode> {
   return JSON.parse((await comments.subtree(id, { limit: 1, depth: 1 }, me)).toString()) as TreeNode;
 }
 
+/** Editing and deleting one's own posts and comments. */
 export function authoringPages(app: App, kit: Kit, deps: AuthoringPagesDeps): void {
   const { posts, comments } = deps;
   const { view, send, signedIn, submitted } = kit;

@@ -68,12 +68,6 @@ export function createPostsService(deps: PostsDeps) {
   });
 
   /**
-   * The one way to change posts rows: runs a statement on posts of the community
-   * and, if it changed any, drops the community's kept listing pages after the
-   * commit (`listed` null: the statement changes nothing a listing shows).
-   * `writePostReturning` is the same for a statement with `RETURNING`.
-   */
-  /**
    * The community a post is in (not_found: no such post); a post never moves, so the answer is kept.
    * `within`: the caller's transaction, when it has one (a transaction must not wait for a second connection).
    */
@@ -83,6 +77,12 @@ export function createPostsService(deps: PostsDeps) {
     return found;
   }
 
+  /**
+   * The one way to change posts rows: runs a statement on posts of the community
+   * and, if it changed any, drops the community's kept listing pages after the
+   * commit (`listed` null: the statement changes nothing a listing shows).
+   * `writePostReturning` is the same for a statement with `RETURNING`.
+   */
   async function writePosts(tx: Tx, listed: string | null, sql: string, params: Param[]): Promise<number> {
     const changed = await tx.run(sql, params);
     if (listed !== null && changed > 0) pages.changed(tx, listed);
