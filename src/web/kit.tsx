@@ -7,7 +7,8 @@ import { AppError } from '../platform/errors.js';
 import type { Principal } from '../platform/principal.js';
 import { localPath, readForm, type FieldRule, type FormErrors, type FormValues } from './forms.js';
 import type { WebSessions } from './session.js';
-import type { View } from './view.js';
+import { accountHtml, ACCOUNT_PLACE, type View } from './view.js';
+import { escape } from './pages/tree-html.js';
 
 export const Cursor = Type.Optional(Type.String({ maxLength: 400 }));
 /** The page's script asks for an answer (a vote's counts, a form's next address) instead of a page. */
@@ -33,8 +34,45 @@ export function sameSitePath(request: FastifyRequest): string | null {
   }
 }
 
-/** Where a page holds bytes made elsewhere (`send`'s `inner`): an HTML comment no user text can hold. */
+/** Where a frame holds bytes made elsewhere (`sendFrame`'s `inner`): an HTML comment no user text can hold. */
 export const HOLE = `<!--${randomUUID()}-->`;
+
+/**
+ * A page made once for many signed-in readers, as bytes cut where they differ: each form's
+ * token, the header's account links, and `HOLE`. Whatever else differs between its readers
+ * (their vote on the post, say) is the caller's to keep frames apart by.
+ */
+export interface Frame {
+  /** The page between the places: `parts[i]`, then `places[i]`, then `parts[i + 1]`. */
+  parts: Buffer[];
+  places: ('token' | 'account' | 'inner')[];
+  bytes: number;
+}
+/** The form token's place: inside attribute values, so letters and digits only, which no escaping changes. */
+const TOKEN_PLACE = `t${randomUUID().replaceAll('-', '')}`;
+const PLACES = new RegExp(`(${TOKEN_PLACE}|${ACCOUNT_PLACE}|${HOLE})`);
+const PLACE_KIND = { [TOKEN_PLACE]: 'token', [ACCOUNT_PLACE]: 'account', [HOLE]: 'inner' } as const;
+
+/** The frame of the page `make` renders for `view`'s reader (their token and account links left as places). */
+export function makeFrame(view: View, make: (view: View) => VNode): Frame {
+  const framing: View = {
+    me: view.me,
+    unread: null,
+    path: view.path,
+    assets: view.assets,
+    csrf: TOKEN_PLACE,
+    frame: true,
+  };
+  const split = `<!doctype html>${renderToString(make(framing))}`.split(PLACES);
+  const frame: Frame = { parts: [], places: [], bytes: 0 };
+  split.forEach((piece, i) => {
+    if (i % 2 === 1) return void frame.places.push(PLACE_KIND[piece as keyof typeof PLACE_KIND]!);
+    const part = Buffer.from(piece);
+    frame.parts.push(part);
+    frame.bytes += part.length + 16;
+  });
+  return frame;
+}
 
 /** What every page route uses: its view, sending a page, redirects, the sign-in rule, forms. */
 export function createKit(sessions: WebSessions, assets: View['assets']) {
@@ -53,15 +91,29 @@ export function createKit(sessions: WebSessions, assets: View['assets']) {
       assets,
     };
   };
-  /** A page; with `inner`, its `HOLE` is filled with those bytes (made once elsewhere, not rendered per page). */
-  const send = (reply: FastifyReply, status: number, page: VNode, inner?: Buffer[]) => {
-    reply.code(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store');
-    if (!inner) return reply.send(pageBytes(page));
-    const html = `<!doctype html>${renderToString(page)}`;
-    const at = html.indexOf(HOLE);
-    return reply.send(
-      Buffer.concat([Buffer.from(html.slice(0, at)), ...inner, Buffer.from(html.slice(at + HOLE.length))]),
-    );
+  /** A page. */
+  const send = (reply: FastifyReply, status: number, page: VNode) =>
+    reply
+      .code(status)
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(pageBytes(page));
+  /** A frame filled in for the reader of `view`, with `inner` in its `HOLE`. */
+  const sendFrame = (reply: FastifyReply, status: number, frame: Frame, view: View, inner: Buffer[]) => {
+    let token: Buffer | undefined;
+    const out: Buffer[] = [];
+    frame.parts.forEach((part, i) => {
+      out.push(part);
+      const place = frame.places[i];
+      if (place === 'token') out.push((token ??= Buffer.from(escape(view.csrf))));
+      else if (place === 'account') out.push(Buffer.from(accountHtml(view)));
+      else if (place === 'inner') out.push(...inner);
+    });
+    return reply
+      .code(status)
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(Buffer.concat(out));
   };
   const back = (reply: FastifyReply, to: string) => reply.redirect(to, 303);
   /** A page or form that needs an account: the sign-in page, coming back here after. */
@@ -115,7 +167,7 @@ export function createKit(sessions: WebSessions, assets: View['assets']) {
   /** The header's inbox count of this request's reader (set before the page is made). */
   const countUnread = (request: FastifyRequest, n: number) => void unread.set(request, n);
 
-  return { view, send, back, signedIn, postedBy, submitted, csrfOf, countUnread };
+  return { view, send, sendFrame, back, signedIn, postedBy, submitted, csrfOf, countUnread };
 }
 
 export type Kit = ReturnType<typeof createKit>;

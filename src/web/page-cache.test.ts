@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startTestApp, type TestApp } from '../../test/support/app.js';
+import { assertEventually, startTestApp, type TestApp } from '../../test/support/app.js';
 import { describeStores, type StoreKind } from '../../test/support/stores.js';
 
 describeStores('what pages share is never stale', (kind: StoreKind) => {
@@ -158,5 +158,65 @@ describeStores('what pages share is never stale', (kind: StoreKind) => {
     assert.match(await read(bob), new RegExp(`data-reply="${first}"`));
     assert.equal((await app.request('POST', `/api/v1/posts/${postId}/lock`, { token: alice, body: {} })).status, 200);
     assert.doesNotMatch(await read(bob), /data-reply=/);
+  });
+
+  test('the page around the comments is kept once per kind of reader; each gets their own header, vote and links', async () => {
+    await app.request('POST', '/api/v1/accounts', { body: { username: 'carol', password: 'a good long password' } });
+    const carol = (
+      await app.request('POST', '/api/v1/sessions', { body: { username: 'carol', password: 'a good long password' } })
+    ).body.token as string;
+    const post = (
+      await app.request('POST', '/api/v1/communities/garden/posts', {
+        token: alice,
+        body: { title: 'Basil', body: 'Pinch it' },
+      })
+    ).body.id as string;
+    const read = async (token: string) => {
+      const answer = await fetch(`${app.base}/p/${post}`, { headers: { cookie: `agora_session=${token}` } });
+      assert.equal(answer.status, 200);
+      return answer.text();
+    };
+    const header = (html: string) => /<nav aria-label="Account" class="account">([^]*?)<\/nav>/.exec(html)?.[1] ?? '';
+    const postVote = (html: string) =>
+      /action="\/p\/\w+\/vote"[^]*?aria-pressed="(\w+)" aria-label="Upvote this post"/.exec(html)?.[1];
+    const keptBytes = async () =>
+      Number(/agora_memory_copies_bytes\{owner="pages"\} (\d+)/.exec(await app.metrics())?.[1] ?? 0);
+
+    const bobPage = await read(bob);
+    const kept = await keptBytes();
+    const carolPage = await read(carol);
+    assert.equal(await keptBytes(), kept, 'a second reader who sees the post as the first does adds nothing kept');
+    assert.match(header(carolPage), /href="\/u\/carol">carol</);
+    assert.doesNotMatch(carolPage, /bob/, "nothing of the first reader's is on the second's page");
+    assert.match(header(bobPage), /href="\/u\/bob">bob</);
+    for (const html of [bobPage, carolPage]) {
+      assert.match(html, /Report this post/);
+      assert.doesNotMatch(html, /Edit your post|class="modtools"/);
+    }
+    const alicePage = await read(alice);
+    assert.match(alicePage, /Edit your post/, 'the author gets her own links');
+    assert.match(alicePage, /class="modtools"/, "and the community's founder its tools");
+
+    // A vote on the post: pressed on its voter's page only.
+    assert.equal(
+      (await app.request('PUT', `/api/v1/posts/${post}/vote`, { token: bob, body: { value: 1 } })).status,
+      200,
+    );
+    assert.equal(postVote(await read(bob)), 'true');
+    assert.equal(postVote(await read(carol)), 'false');
+
+    // A reply to alice's comment: her header counts it, the others' do not.
+    const comment = (
+      await app.request('POST', `/api/v1/posts/${post}/comments`, { token: alice, body: { body: 'Water it' } })
+    ).body.id as string;
+    await app.request('POST', `/api/v1/posts/${post}/comments`, {
+      token: carol,
+      body: { body: 'In the morning', parentId: comment },
+    });
+    await assertEventually(
+      async () => /Inbox \(1\)/.test(header(await read(alice))),
+      "alice's header counts the reply",
+    );
+    assert.doesNotMatch(header(await read(carol)), /Inbox \(/);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { accessibilityProblems, launchBrowser, screenshots } from '../../test/support/browser.js';
-import { startTestApp, type TestApp } from '../../test/support/app.js';
+import { assertEventually, startTestApp, type TestApp } from '../../test/support/app.js';
 import { describeStores, type StoreKind } from '../../test/support/stores.js';
 import { signPayload } from '../modules/drops/index.js';
 
@@ -500,12 +500,4 @@ async function signUp(page: Page, username: string): Promise<void> {
   await page.getByLabel('Password').fill('a good long password');
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL('**/communities');
-}
-
-async function assertEventually(check: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) assert.fail(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

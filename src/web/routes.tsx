@@ -22,7 +22,18 @@ import { accountLimit, ipLimit, toErrorAnswer, type App } from '../platform/http
 import type { MemoryBudget } from '../platform/memory.js';
 import { acceptForms, COMMENT_BODY, localPath, POST_BODY, readForm, type FieldRule, type FormErrors } from './forms.js';
 import { authoringPages, oneComment } from './authoring-routes.js';
-import { createKit, Cursor, HOLE, IdParam, nextPage, pageBytes, sameSitePath, wantsJson } from './kit.js';
+import {
+  createKit,
+  Cursor,
+  HOLE,
+  IdParam,
+  makeFrame,
+  nextPage,
+  pageBytes,
+  sameSitePath,
+  wantsJson,
+  type Frame,
+} from './kit.js';
 import { createPageCache } from './page-cache.js';
 import { moderationPages } from './moderation-routes.js';
 import { dropPages } from './drops-routes.js';
@@ -139,6 +150,18 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
     const kit = createKit(sessions, { css: css.path, js: js.path });
     const pages = createPageCache(deps.memory);
     const trees = createPageCache<TreeTemplate>(deps.memory, (template) => template.bytes);
+    const frames = createPageCache<Map<string, Frame>>(deps.memory, (variants) =>
+      [...variants.values()].reduce((n, frame) => n + frame.bytes + 64, 0),
+    );
+    /** The frame `variant` of the page `key` names, kept with `source` beside the page's other variants. */
+    const framed = (source: object, key: string, variant: string, make: () => Frame): Frame => {
+      const variants = frames.get(source, key);
+      const kept = variants?.get(variant);
+      if (kept) return kept;
+      const made = make();
+      frames.set(source, key, new Map(variants).set(variant, made));
+      return made;
+    };
     /** A page every signed-out reader gets alike: a shared cache may keep it a few seconds too. */
     const sendShared = (reply: FastifyReply, html: Buffer) =>
       reply
@@ -168,7 +191,7 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       pages.set(shared, key, html);
       return sendShared(reply, html);
     };
-    const { view, send, back, signedIn, postedBy, submitted, csrfOf } = kit;
+    const { view, send, sendFrame, back, signedIn, postedBy, submitted, csrfOf } = kit;
     moderationPages(app, kit, { ...deps, reportsPer10Min: limits.reportsPer10Min });
     authoringPages(app, kit, deps);
     const streams = createStockStreams({
@@ -358,9 +381,9 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
         const moderator = await moderates(post.communityName);
         const v = view(request, reply);
         const parse = () => JSON.parse(tree.text.toString()) as PostTree;
-        const page = (html: string) => (
+        const page = (html: string, framing = v) => (
           <PostPage
-            view={v}
+            view={framing}
             post={post}
             tree={html}
             sort={q.sort ?? 'best'}
@@ -376,7 +399,13 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
           const key = post.locked ? 'locked' : 'open';
           const template =
             trees.get(tree.text, key) ?? trees.set(tree.text, key, postTreeTemplate(v, post, parse(), markdown));
-          return send(reply, status, page(HOLE), fillTree(template, v.csrf, tree.votes));
+          // The page around them is a frame kept with it too, one per way readers see the post differently
+          // (a form sent back with the reader's text and its messages is made for them alone).
+          const make = () => makeFrame(v, (framing) => page(HOLE, framing));
+          const { myVote, ...shown } = post;
+          const variant = `${myVote ?? 0}|${moderator}|${who.username === post.author}`;
+          const frame = replying ? make() : framed(tree.text, `${request.url}|${JSON.stringify(shown)}`, variant, make);
+          return sendFrame(reply, status, frame, v, fillTree(template, v.csrf, tree.votes));
         }
         // A signed-out reader's page is kept with the shared tree answer: parsed only when the page is made.
         const made = () => page(postTreeHtml(v, post, parse(), markdown));

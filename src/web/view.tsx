@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { ComponentChildren } from 'preact';
 import type { Principal } from '../platform/principal.js';
 import type { FormErrors } from './forms.js';
-import { voteHtml } from './pages/tree-html.js';
+import { escape, voteHtml } from './pages/tree-html.js';
 
 /** What every page knows about its request: who reads it and the token its forms carry. */
 export interface View {
@@ -13,6 +14,28 @@ export interface View {
   unread: number | null;
   /** The stylesheet's and the script's addresses (with their content hash). */
   assets: { css: string; js: string };
+  /** Making a frame (kit.tsx): the account links are left as a place, filled per reader. */
+  frame?: boolean;
+}
+
+/** Where a frame's account links go (an HTML comment no user text can hold). */
+export const ACCOUNT_PLACE = `<!--${randomUUID()}:account-->`;
+
+/** The header's account links, written as text: a frame fills them in for each reader. */
+export function accountHtml(view: View): string {
+  const me = view.me;
+  if (!me)
+    return `<a href="${escape(`/signin?next=${encodeURIComponent(view.path)}`)}">Sign in</a><a href="/signup">Sign up</a>`;
+  const name = escape(me.username);
+  const inbox = view.unread
+    ? `<a href="/inbox" aria-label="Inbox, ${view.unread} unread">Inbox (${view.unread})</a>`
+    : '<a href="/inbox" aria-label="Inbox">Inbox</a>';
+  return (
+    `<a href="/u/${name}">${name}</a>${inbox}<a href="/orders">Orders</a>` +
+    (me.isAdmin ? '<a href="/admin">Admin</a>' : '') +
+    `<form method="post" action="/signout" class="inline"><input type="hidden" name="_csrf" value="${escape(view.csrf)}"/>` +
+    '<button type="submit" class="link">Sign out</button></form>'
+  );
 }
 
 export function Layout(props: { view: View; title: string; children: ComponentChildren }) {
@@ -46,28 +69,11 @@ export function Layout(props: { view: View; title: string; children: ComponentCh
               <input id="q" name="q" type="search" placeholder="Search" maxLength={200} />
             </form>
           </nav>
-          <nav aria-label="Account" class="account">
-            {view.me ? (
-              <>
-                <a href={`/u/${view.me.username}`}>{view.me.username}</a>
-                <a href="/inbox" aria-label={view.unread ? `Inbox, ${view.unread} unread` : 'Inbox'}>
-                  Inbox{view.unread ? ` (${view.unread})` : ''}
-                </a>
-                <a href="/orders">Orders</a>
-                {view.me.isAdmin && <a href="/admin">Admin</a>}
-                <Form view={view} action="/signout" class="inline">
-                  <button type="submit" class="link">
-                    Sign out
-                  </button>
-                </Form>
-              </>
-            ) : (
-              <>
-                <a href={`/signin?next=${encodeURIComponent(view.path)}`}>Sign in</a>
-                <a href="/signup">Sign up</a>
-              </>
-            )}
-          </nav>
+          <nav
+            aria-label="Account"
+            class="account"
+            dangerouslySetInnerHTML={{ __html: view.frame ? ACCOUNT_PLACE : accountHtml(view) }}
+          />
         </header>
         <main id="main" tabIndex={-1}>
           {props.children}

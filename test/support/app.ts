@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config.js';
 import type { Clock } from '../../src/platform/clock.js';
 import { createAgora, type Agora } from '../../src/main.js';
@@ -117,5 +118,14 @@ export async function twoProcesses(
   } finally {
     await b.close();
     await a.close();
+  }
+}
+
+/** Waits for `check` to hold (what another process or the outbox does in its own time); fails after `ms`. */
+export async function assertEventually(check: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
