@@ -6,6 +6,9 @@
 // Printed: rows/s of each and their ratio, and the site's read p50/p99 at rest
 // and during Agora's copy (goal: rows/s ≥ pgloader's, p99 within 2× of rest).
 //   node bench/backfill.mjs [--comments 1000000] [--per-thread 10000] [--rounds 1] [--rest 10] [--connections 10] [--load 0.25]
+//                           [--postgres postgres://user:password@host:5432/postgres]
+// --postgres: the target is a PostgreSQL server already running — on another machine, as in a real move — instead of
+// one started on this one beside the site; each round makes its databases there. Its CPU is then not counted.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,11 +37,14 @@ const opts = parseArgs(process.argv.slice(2), {
   rest: 10,
   connections: 10,
   load: 0.25,
+  postgres: '',
 });
 
 ensureTool('pgloader');
 
-const postgres = await startPostgres({ tuning: { shared_buffers: '512MB' } });
+const postgres = opts.postgres
+  ? { url: opts.postgres, pid: null, stop() {} }
+  : await startPostgres({ tuning: { shared_buffers: '512MB' } });
 const database = (name) => createDatabase(postgres.url, name);
 const countRows = async (url, tables) => {
   const client = new pg.Client(url);
@@ -99,7 +105,7 @@ const cpuNow = () => ({
   site: cpuSeconds(server.child.pid),
   siteMain: cpuSeconds(server.child.pid, { thread: server.child.pid }),
   bench: cpuSeconds(process.pid, { reaped: true }),
-  postgres: cpuSeconds(postgres.pid, { reaped: true, tree: true }),
+  postgres: postgres.pid ? cpuSeconds(postgres.pid, { reaped: true, tree: true }) : 0,
 });
 const cpuSince = (before) => Object.fromEntries(Object.entries(cpuNow()).map(([k, v]) => [k, v - before[k]]));
 // The site's own view of the copy, from its /metrics: event-loop delay (since the previous scrape), time in GC, and
@@ -207,7 +213,7 @@ console.log(
   `backfill ${n(opts.comments)} comments sqlite → postgres: agora ${n(agora.rate)} rows/s (${n(agora.rows)} rows in ${agora.seconds.toFixed(1)} s, site serving), pgloader ${n(pgl.rate)} rows/s (${n(pgl.rows)} rows in ${pgl.seconds.toFixed(1)} s, offline): ratio ${(agora.rate / pgl.rate).toFixed(2)} (goal ≥ 1), medians of ${opts.rounds} round(s)`,
 );
 const cpuLine = (c) =>
-  `site ${c.site.toFixed(1)} (its main thread ${c.siteMain.toFixed(1)}), load generator and pgloader ${c.bench.toFixed(1)}, postgres ${c.postgres.toFixed(1)}`;
+  `site ${c.site.toFixed(1)} (its main thread ${c.siteMain.toFixed(1)}), load generator and pgloader ${c.bench.toFixed(1)}, postgres ${postgres.pid ? c.postgres.toFixed(1) : 'not counted (another server)'}`;
 console.log(`cpu seconds: agora's copy: ${cpuLine(agora.cpu)}; pgloader: ${cpuLine(pgl.cpu)}`);
 console.log(
   `thread reads during the copy: ${n(during.rps)} req/s, p50 ${during.p50} ms, p99 ${during.p99} ms, max ${during.max} ms; at rest: ${n(rest.rps)} req/s, p50 ${rest.p50} ms, p99 ${rest.p99} ms, max ${rest.max} ms: p99 ratio ${(during.p99 / rest.p99).toFixed(2)} (goal ≤ 2); non-2xx ${during.non2xx + rest.non2xx}`,
