@@ -377,7 +377,12 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
         who !== null && communities.showsModeration((await communities.ref(communityName)).id, who);
       const notice = q.reported ? 'Thank you: the moderators will see your report.' : undefined;
       if ('post' in at) {
-        const [post, tree] = await Promise.all([posts.get(at.post, who), comments.sharedTree(at.post, query, who)]);
+        // The reader's vote on the post comes with their votes on the comments (one statement).
+        const [shown, tree] = await Promise.all([
+          posts.get(at.post, who, { myVote: false }),
+          comments.sharedTree(at.post, query, who),
+        ]);
+        const post = who ? { ...shown, myVote: tree.postVote } : shown;
         const moderator = await moderates(post.communityName);
         const v = view(request, reply);
         const parse = () => JSON.parse(tree.text.toString()) as PostTree;

@@ -567,17 +567,19 @@ export function createCommentsService(deps: CommentsDeps) {
     /**
      * A post's comment tree apart from the reader: the JSON text every reader shares (kept
      * bytes: the same object until the thread changes) and the reader's votes on the comments
-     * it shows. A page keeps what it makes from the shared text and adds the votes per reader.
+     * it shows and on the post (one statement). A page keeps what it makes from the shared
+     * text and adds the votes per reader.
      */
     async sharedTree(
       postId: string,
       query: TreeQuery,
       principal: Principal | null,
-    ): Promise<{ text: Buffer; votes: ReadonlyMap<string, VoteValue> }> {
+    ): Promise<{ text: Buffer; votes: ReadonlyMap<string, VoteValue>; postVote: VoteValue }> {
       const thread = await tree(postId);
       const { text, shownIds } = await shared(thread, thread.root, query);
-      const mine = principal ? await votes.mine(principal.accountId, 'comment', shownIds()) : new Map();
-      return { text: text(), votes: mine };
+      if (!principal) return { text: text(), votes: new Map(), postVote: 0 }; // no reader, no votes
+      const mine = await votes.mineOf(principal.accountId, { post: [postId], comment: shownIds() });
+      return { text: text(), votes: mine.comment, postVote: mine.post.get(postId) ?? 0 };
     },
 
     /** A comment with its subtree as JSON text: continue-this-thread and load-more. */

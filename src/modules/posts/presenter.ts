@@ -37,12 +37,17 @@ export function createPresenter(deps: {
 }) {
   const { accounts, communities, votes } = deps;
 
-  async function many(rows: PostRow[], principal: Principal | null): Promise<Post[]> {
+  /** With `myVote: false` the reader's votes are not looked up (the caller has them). */
+  async function many(
+    rows: PostRow[],
+    principal: Principal | null,
+    options: { myVote?: boolean } = {},
+  ): Promise<Post[]> {
     if (rows.length === 0) return [];
     const [authors, refs, mine] = await Promise.all([
       accounts.usernames(rows.map((r) => r.author_id)),
       communities.refsByIds(rows.map((r) => r.community_id)),
-      principal
+      principal && options.myVote !== false
         ? votes.mine(
             principal.accountId,
             'post',
@@ -86,7 +91,8 @@ export function createPresenter(deps: {
 
   return {
     many,
-    one: async (row: PostRow, principal: Principal | null): Promise<Post> => (await many([row], principal))[0] as Post,
+    one: async (row: PostRow, principal: Principal | null, options?: { myVote?: boolean }): Promise<Post> =>
+      (await many([row], principal, options))[0] as Post,
   };
 }
 

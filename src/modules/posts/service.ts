@@ -164,14 +164,15 @@ export function createPostsService(deps: PostsDeps) {
      * A post as the reader sees it. Its row is kept with its community's listing pages (a page
      * of one row, dropped by the same changes, read from a replica at the same floor).
      */
-    async get(id: string, principal: Principal | null): Promise<Post> {
+    /** A post as `principal` sees it; with `myVote: false`, without their vote looked up (a post page has it). */
+    async get(id: string, principal: Principal | null, options?: { myVote?: boolean }): Promise<Post> {
       const communityId = await communityIdOf(id);
       const [found] = await pages.rows(`post|${id}`, communityId, async () => {
         const post = await store.replica.get<q.PostRow>(q.BY_ID, [id]);
         return post ? [post] : [];
       });
       if (!found) throw new AppError('not_found', 'no such post');
-      return present.one(found, principal);
+      return present.one(found, principal, options);
     },
 
     /** Posts by id for search results: only visible ones, in the given order. */

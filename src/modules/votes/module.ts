@@ -6,9 +6,10 @@ export interface VotesModule {
   first: VotesService['first'];
   cast: VotesService['cast'];
   mine: VotesService['mine'];
+  mineOf: VotesService['mineOf'];
 }
 
 export function createVotesModule(deps: VotesDeps): VotesModule {
   const service = createVotesService(deps);
-  return pick(service, ['first', 'cast', 'mine']);
+  return pick(service, ['first', 'cast', 'mine', 'mineOf']);
 }
