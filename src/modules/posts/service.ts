@@ -161,10 +161,10 @@ export function createPostsService(deps: PostsDeps) {
     },
 
     /**
-     * A post as the reader sees it. Its row is kept with its community's listing pages (a page
-     * of one row, dropped by the same changes, read from a replica at the same floor).
+     * A post as `principal` sees it; with `myVote: false`, without their vote looked up (a post
+     * page has it). Its row is kept with its community's listing pages (a page of one row,
+     * dropped by the same changes, read from a replica at the same floor).
      */
-    /** A post as `principal` sees it; with `myVote: false`, without their vote looked up (a post page has it). */
     async get(id: string, principal: Principal | null, options?: { myVote?: boolean }): Promise<Post> {
       const communityId = await communityIdOf(id);
       const [found] = await pages.rows(`post|${id}`, communityId, async () => {
