@@ -406,11 +406,11 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
             trees.get(tree.text, key) ?? trees.set(tree.text, key, postTreeTemplate(v, post, parse(), markdown));
           // The page around them is a frame kept with it too, one per way readers see the post differently
           // (a form sent back with the reader's text and its messages is made for them alone).
+          // `shown` is the post without the reader's vote, which is part of the variant instead.
           const make = () => makeFrame(v, (framing) => page(HOLE, framing));
-          const { myVote, ...shown } = post;
-          const variant = `${myVote ?? 0}|${moderator}|${who.username === post.author}`;
+          const variant = `${tree.postVote}|${moderator}|${who.username === post.author}`;
           const frame = replying ? make() : framed(tree.text, `${request.url}|${JSON.stringify(shown)}`, variant, make);
-          return sendFrame(reply, status, frame, v, fillTree(template, v.csrf, tree.votes));
+          return sendFrame(reply, status, frame, v, (token) => fillTree(template, token, tree.votes));
         }
         // A signed-out reader's page is kept with the shared tree answer: parsed only when the page is made.
         const made = () => page(postTreeHtml(v, post, parse(), markdown));

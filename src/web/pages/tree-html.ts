@@ -151,9 +151,8 @@ export function treeTemplate(nodes: TreeNode[], postId: string, ctx: TreeContext
   return template;
 }
 
-/** The template filled in for one reader: their form token and their votes (comment id → 1 or -1). */
-export function fillTree(template: TreeTemplate, csrf: string, votes: ReadonlyMap<string, number>): Buffer[] {
-  const token = Buffer.from(escape(csrf));
+/** The template filled in for one reader: their form token (escaped, as bytes) and their votes (comment id → 1 or -1). */
+export function fillTree(template: TreeTemplate, token: Buffer, votes: ReadonlyMap<string, number>): Buffer[] {
   const out: Buffer[] = [];
   template.parts.forEach((part, i) => {
     out.push(part);
