@@ -18,12 +18,12 @@ const DELETE = 'DELETE FROM votes WHERE target_type = ? AND target_id = ? AND ac
 const mineOne = (n: number) =>
   `SELECT target_type, target_id, value FROM votes WHERE account_id = ? AND target_type = ? AND target_id IN (${rows(n, '?')})`;
 const mineSql = bySize(mineOne);
-/** One statement for several kinds' lists, by their sizes (each text made once). */
-const mineOfTexts = new Map<string, string>();
-const mineOfSql = (sizes: number[]) => {
-  const key = sizes.join(',');
-  let sql = mineOfTexts.get(key);
-  if (sql === undefined) mineOfTexts.set(key, (sql = sizes.map(mineSql).join(' UNION ALL ')));
+/** Posts' and comments' lookups in one statement, by the two lists' sizes (each text made once). */
+const bothTexts = new Map<string, string>();
+const mineBothSql = (posts: number, comments: number) => {
+  const key = `${posts},${comments}`;
+  let sql = bothTexts.get(key);
+  if (sql === undefined) bothTexts.set(key, (sql = `${mineSql(posts)} UNION ALL ${mineSql(comments)}`));
   return sql;
 };
 
@@ -77,21 +77,19 @@ export function createVotesService(deps: VotesDeps) {
       accountId: string,
       asked: Record<VoteTarget, readonly string[]>,
     ): Promise<Record<VoteTarget, Map<string, VoteValue>>> {
-      const kinds = (Object.keys(asked) as VoteTarget[]).filter((kind) => asked[kind].length > 0);
-      if (kinds.some((kind) => asked[kind].length > IN_LIST_MAX)) {
-        const [post, comment] = await Promise.all([
-          mine(accountId, 'post', asked.post),
-          mine(accountId, 'comment', asked.comment),
+      const { post, comment } = asked;
+      // Both lists, each within one IN list: one statement. Otherwise each kind on its own (none for an empty list).
+      if (post.length === 0 || comment.length === 0 || post.length > IN_LIST_MAX || comment.length > IN_LIST_MAX) {
+        const [posts, comments] = await Promise.all([
+          mine(accountId, 'post', post),
+          mine(accountId, 'comment', comment),
         ]);
-        return { post, comment };
+        return { post: posts, comment: comments };
       }
       const out: Record<VoteTarget, Map<string, VoteValue>> = { post: new Map(), comment: new Map() };
-      if (kinds.length === 0) return out;
-      const params: string[] = [];
-      for (const kind of kinds) params.push(accountId, kind, ...asked[kind]);
       const found = await store.q.all<{ target_type: VoteTarget; target_id: string; value: number }>(
-        mineOfSql(kinds.map((kind) => asked[kind].length)),
-        params,
+        mineBothSql(post.length, comment.length),
+        [accountId, 'post', ...post, accountId, 'comment', ...comment],
       );
       for (const r of found) out[r.target_type].set(r.target_id, r.value as VoteValue);
       return out;
