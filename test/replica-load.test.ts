@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 import pg from 'pg';
 import { projectRoot } from '../src/paths.js';
-import { startTestAppOn, type TestApp } from './support/app.js';
+import { assertEventually, startTestAppOn, type TestApp } from './support/app.js';
 import { needs } from './support/stores.js';
 
 interface PgServer {
@@ -70,12 +70,7 @@ describe('read replicas with read-your-writes', needs('postgres'), () => {
       const replicaReads = () => metric('agora_store_replica_reads_total', `target="${replicaName}"`);
       const primaryReads = () => metric('agora_store_replica_reads_total', 'target="primary"');
       const healthy = () => metric('agora_replica_healthy', `replica="${replicaName}"`);
-      const until = async (what: string, ok: () => Promise<boolean>) => {
-        for (let i = 0; !(await ok()); i++) {
-          if (i > 200) assert.fail(`timed out waiting for ${what}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      };
+      const until = (what: string, ok: () => Promise<boolean>) => assertEventually(ok, what, 12_000);
       /** alice's comments as a reader sees them on her profile (a read that may be behind). */
       const profile = async (headers: { token?: string; position?: string } = {}) => {
         const r = await a.request('GET', '/api/v1/accounts/alice/comments?limit=100', {

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import pg from 'pg';
 import { seedSignedIn } from './support/seed.js';
 import { startServerProcess, type ServerProcess } from './support/server-process.js';
-import { TEST_METRICS_TOKEN } from './support/app.js';
+import { assertEventually, TEST_METRICS_TOKEN } from './support/app.js';
 import { freshDatabase, needs } from './support/stores.js';
 
 /**
@@ -107,13 +107,7 @@ describe('process roles: two web processes and two workers on one PostgreSQL', n
           // aborted at the end
         }
       })();
-      const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 20_000) => {
-        const end = Date.now() + ms;
-        while (!(await ok())) {
-          if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      };
+      const until = (what: string, ok: () => boolean | Promise<boolean>, ms = 20_000) => assertEventually(ok, what, ms);
       await until('the stream opens', () => seen.includes(STOCK));
 
       // The stampede, buyers alternating between the web processes, all at once.

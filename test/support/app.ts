@@ -122,7 +122,11 @@ export async function twoProcesses(
 }
 
 /** Waits for `check` to hold (what another process or the outbox does in its own time); fails after `ms`. */
-export async function assertEventually(check: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
+export async function assertEventually(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 5000,
+): Promise<void> {
   const until = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > until) assert.fail(`not within ${ms} ms: ${what}`);
