@@ -7,4 +7,11 @@ declare module 'fastify' {
     /** The request reached the rate limiter (preHandler): it was counted there. */
     passedLimiter: boolean;
   }
+  interface FastifyReply {
+    /**
+     * Answers with a body in pieces, written without joining them (server.ts): for large
+     * answers made of kept parts with a reader's own between.
+     */
+    sendParts(parts: Buffer[]): FastifyReply;
+  }
 }
