@@ -91,26 +91,13 @@ export function createKit(sessions: WebSessions, assets: View['assets']) {
       assets,
     };
   };
-  /** A page's bytes, for this reader alone. */
-  const sendBytes = (reply: FastifyReply, status: number, html: Buffer) =>
-    reply
-      .code(status)
-      .header('content-type', 'text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .send(html);
+  /** The reply as a page for this reader alone. */
+  const asPage = (reply: FastifyReply, status: number) =>
+    reply.code(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store');
   /** A page. */
-  const send = (reply: FastifyReply, status: number, page: VNode) => sendBytes(reply, status, pageBytes(page));
-  /**
-   * A frame filled in for the reader of `view`, with `inner` in its `HOLE`: what `inner` makes
-   * from their form token (escaped, as bytes: made once for the whole page).
-   */
-  const sendFrame = (
-    reply: FastifyReply,
-    status: number,
-    frame: Frame,
-    view: View,
-    inner: (token: Buffer) => Buffer[],
-  ) => {
+  const send = (reply: FastifyReply, status: number, page: VNode) => asPage(reply, status).send(pageBytes(page));
+  /** A frame filled in for the reader of `view`, with `inner` in its `HOLE`, sent in pieces. */
+  const sendFrame = (reply: FastifyReply, status: number, frame: Frame, view: View, inner: Buffer[]) => {
     const token = Buffer.from(escape(view.csrf));
     const out: Buffer[] = [];
     frame.parts.forEach((part, i) => {
@@ -118,9 +105,9 @@ export function createKit(sessions: WebSessions, assets: View['assets']) {
       const place = frame.places[i];
       if (place === 'token') out.push(token);
       else if (place === 'account') out.push(Buffer.from(accountHtml(view)));
-      else if (place === 'inner') out.push(...inner(token));
+      else if (place === 'inner') out.push(...inner);
     });
-    return sendBytes(reply, status, Buffer.concat(out));
+    return asPage(reply, status).sendParts(out);
   };
   const back = (reply: FastifyReply, to: string) => reply.redirect(to, 303);
   /** A page or form that needs an account: the sign-in page, coming back here after. */

@@ -95,6 +95,14 @@ describeStores('what pages share is never stale', (kind: StoreKind) => {
     assert.equal(answer.headers.get('cache-control'), 'no-store');
     assert.match(html, /Sign out/);
     assert.match(html, /name="_csrf"/);
+    // Sent in pieces: the length it says is the page's, and a HEAD gets the headers alone.
+    assert.equal(Number(answer.headers.get('content-length')), Buffer.byteLength(html));
+    const cookie = `agora_session=${token}; ${answer.headers.get('set-cookie')?.split(';')[0]}`;
+    const head = await fetch(`${app.base}/p/${postId}`, { method: 'HEAD', headers: { cookie } });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.equal(Number(head.headers.get('content-length')), Buffer.byteLength(html));
+    assert.equal((await head.arrayBuffer()).byteLength, 0);
   });
 
   test("moderation tools show to the community's moderators, and go when one is removed", async () => {
@@ -129,7 +137,10 @@ describeStores('what pages share is never stale', (kind: StoreKind) => {
     };
     /** A comment's vote buttons on a page: which is pressed, and the score between them. */
     const buttons = (html: string, id: string) => {
-      const form = new RegExp(`action="/comments/${id}/vote"[^]*?</form>`).exec(html)?.[0] ?? '';
+      const form =
+        new RegExp(
+          `<span class="votes"><button form="vote" formaction="/comments/${id}/vote"[^]*?</button></span>`,
+        ).exec(html)?.[0] ?? '';
       return {
         up: /aria-pressed="(\w+)" aria-label="Upvote/.exec(form)?.[1],
         down: /aria-pressed="(\w+)" aria-label="Downvote/.exec(form)?.[1],
@@ -155,9 +166,9 @@ describeStores('what pages share is never stale', (kind: StoreKind) => {
     assert.deepEqual(buttons(await read(alice), first), { up: 'true', down: 'false', score: '0' });
 
     // Locking the thread takes the reply links off every reader's page.
-    assert.match(await read(bob), new RegExp(`data-reply="${first}"`));
+    assert.match(await read(bob), new RegExp(`href="/comments/${first}#reply"`));
     assert.equal((await app.request('POST', `/api/v1/posts/${postId}/lock`, { token: alice, body: {} })).status, 200);
-    assert.doesNotMatch(await read(bob), /data-reply=/);
+    assert.doesNotMatch(await read(bob), /#reply"/);
   });
 
   test('the page around the comments is kept once per kind of reader; each gets their own header, vote and links', async () => {
@@ -178,7 +189,9 @@ describeStores('what pages share is never stale', (kind: StoreKind) => {
     };
     const header = (html: string) => /<nav aria-label="Account" class="account">([^]*?)<\/nav>/.exec(html)?.[1] ?? '';
     const postVote = (html: string) =>
-      /action="\/p\/\w+\/vote"[^]*?aria-pressed="(\w+)" aria-label="Upvote this post"/.exec(html)?.[1];
+      /formaction="\/p\/\w+\/vote" name="value" value="-?\d" aria-pressed="(\w+)" aria-label="Upvote this post"/.exec(
+        html,
+      )?.[1];
     const keptBytes = async () =>
       Number(/agora_memory_copies_bytes\{owner="pages"\} (\d+)/.exec(await app.metrics())?.[1] ?? 0);
 
@@ -218,5 +231,48 @@ describeStores('what pages share is never stale', (kind: StoreKind) => {
       "alice's header counts the reply",
     );
     assert.doesNotMatch(header(await read(carol)), /Inbox \(/);
+  });
+
+  test("a thread cut at the page's depth continues at its comment's page, in the page's sort, as the API's cursor does", async () => {
+    const post = (
+      await app.request('POST', '/api/v1/communities/garden/posts', { token: alice, body: { title: 'Deep' } })
+    ).body.id as string;
+    // A chain of replies deeper than a page shows; two replies under its last shown comment.
+    let parentId: string | undefined;
+    const chain: string[] = [];
+    for (let depth = 0; depth < 10; depth++) {
+      const body = { body: `level ${depth}`, ...(parentId ? { parentId } : {}) };
+      parentId = (await app.request('POST', `/api/v1/posts/${post}/comments`, { token: alice, body })).body
+        .id as string;
+      chain.push(parentId);
+    }
+    const cut = chain[9]!;
+    for (const body of ['older reply', 'newer reply'])
+      await app.request('POST', `/api/v1/posts/${post}/comments`, { token: bob, body: { body, parentId: cut } });
+    const more = (html: string) =>
+      [...html.matchAll(/<p class="more"><a href="([^"]+)">Continue this thread/g)].map((m) =>
+        m[1]!.replaceAll('&amp;', '&'),
+      );
+    const replies = (html: string) => [...html.matchAll(/<p>(older|newer) reply<\/p>/g)].map((m) => m[1]);
+    const get = async (path: string, token?: string) => {
+      const answer = await fetch(`${app.base}${path}`, token ? { headers: { cookie: `agora_session=${token}` } } : {});
+      assert.equal(answer.status, 200, path);
+      return answer.text();
+    };
+
+    for (const token of [undefined, bob])
+      for (const sort of ['best', 'new', 'old'] as const) {
+        const html = await get(sort === 'best' ? `/p/${post}` : `/p/${post}?sort=${sort}`, token);
+        // The page names the sort: the link needs no cursor.
+        assert.deepEqual(more(html), [sort === 'best' ? `/comments/${cut}` : `/comments/${cut}?sort=${sort}`]);
+        // The API's cursor for the same cut, and the page it leads to: the same replies, in the same order.
+        const tree = await app.request('GET', `/api/v1/posts/${post}/comments?sort=${sort}`);
+        const stub = (tree.body.more as { parentId: string; cursor: string }[]).find((s) => s.parentId === cut)!;
+        const byCursor = replies(await get(`/comments/${cut}?cursor=${encodeURIComponent(stub.cursor)}`, token));
+        const byLink = replies(await get(more(html)[0]!, token));
+        assert.deepEqual(byLink, byCursor);
+        if (sort !== 'best') assert.deepEqual(byLink, sort === 'old' ? ['older', 'newer'] : ['newer', 'older']);
+        else assert.equal(byLink.length, 2);
+      }
   });
 });

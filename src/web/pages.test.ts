@@ -105,7 +105,7 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
         for (const [i, text] of ['A reply', 'A reply to the reply'].entries()) {
           const replies = page.locator(`#c-${parent} > .comment-body > .replies > details.comment`);
           const before = await replies.count();
-          await page.locator(`#c-${parent} > .comment-body > .actions a[data-reply]`).click();
+          await page.locator(`#c-${parent} > .comment-body > .actions a[href$="#reply"]`).click();
           let id: string;
           if (script) {
             await page.locator(`#r-${parent}`).fill(text);
@@ -193,6 +193,32 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
         } else {
           await page.waitForURL('**cursor=*');
           assert.ok((await page.locator('.tree > details.comment').count()) > 0, 'the next page has comments');
+        }
+
+        // Continue this thread: a chain of replies deeper than a page shows goes on at its
+        // comment's page (with the script, in place).
+        const deepPost = (
+          await app.request('POST', `/api/v1/communities/${name}/posts`, { token, body: { title: `Deep ${suffix}` } })
+        ).body.id as string;
+        const chain: string[] = [];
+        for (let depth = 0; depth <= 10; depth++) {
+          const body = { body: `level ${depth}`, ...(depth > 0 ? { parentId: chain[depth - 1] } : {}) };
+          chain.push((await app.request('POST', `/api/v1/posts/${deepPost}/comments`, { token, body })).body.id);
+        }
+        await page.goto(`/p/${deepPost}`);
+        const deepest10 = page.getByText('level 10', { exact: true });
+        assert.equal(await deepest10.count(), 0, 'past the depth a page shows');
+        await page.getByRole('link', { name: /Continue this thread/ }).click();
+        if (script) {
+          await assertEventually(
+            async () => (await deepest10.count()) === 1,
+            'the rest of the thread appears in place',
+          );
+          assert.equal(new URL(page.url()).pathname, `/p/${deepPost}`);
+          assert.equal(await page.locator(`#c-${chain[9]} > .comment-body > #c-${chain[10]}`).count(), 1);
+        } else {
+          await page.waitForURL(`**/comments/${chain[9]}`);
+          assert.equal(await deepest10.count(), 1, "the comment's page shows its reply");
         }
 
         if (script) {

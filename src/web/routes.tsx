@@ -373,6 +373,8 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
     ) => {
       const who = request.principal;
       const query = { sort: q.sort, cursor: q.cursor, limit: PAGE_TREE_LIMIT, depth: TREE_DEPTH };
+      // The tree's sort, when the address names it; with a cursor the cursor's sort rules.
+      const sort = q.cursor === undefined ? (q.sort ?? 'best') : null;
       const moderates = async (communityName: string) =>
         who !== null && communities.showsModeration((await communities.ref(communityName)).id, who);
       const notice = q.reported ? 'Thank you: the moderators will see your report.' : undefined;
@@ -400,26 +402,26 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
           />
         );
         if (who) {
-          // The comments are a template kept with the shared tree answer, filled with this reader's token and votes.
-          const key = post.locked ? 'locked' : 'open';
+          // The comments are a template kept with the shared tree answer, filled with this reader's votes.
+          const key = `${post.locked ? 'locked' : 'open'}|${sort}`;
           const template =
-            trees.get(tree.text, key) ?? trees.set(tree.text, key, postTreeTemplate(v, post, parse(), markdown));
+            trees.get(tree.text, key) ?? trees.set(tree.text, key, postTreeTemplate(v, post, parse(), markdown, sort));
           // The page around them is a frame kept with it too, one per way readers see the post differently
           // (a form sent back with the reader's text and its messages is made for them alone).
           // `shown` is the post without the reader's vote, which is part of the variant instead.
           const make = () => makeFrame(v, (framing) => page(HOLE, framing));
           const variant = `${tree.postVote}|${moderator}|${who.username === post.author}`;
           const frame = replying ? make() : framed(tree.text, `${request.url}|${JSON.stringify(shown)}`, variant, make);
-          return sendFrame(reply, status, frame, v, (token) => fillTree(template, token, tree.votes));
+          return sendFrame(reply, status, frame, v, fillTree(template, tree.votes));
         }
         // A signed-out reader's page is kept with the shared tree answer: parsed only when the page is made.
-        const made = () => page(postTreeHtml(v, post, parse(), markdown));
+        const made = () => page(postTreeHtml(v, post, parse(), markdown, sort));
         const key = `${request.url}|${JSON.stringify(post)}`;
         return status === 200 ? sendPage(request, reply, tree.text, key, made) : send(reply, status, made());
       }
       const root = await parsed<TreeNode & { more: Stub[] }>(comments.subtree(at.comment, query, who));
       const post = await posts.get(root.postId, who);
-      const page = { post, root, more: root.more, moderator: await moderates(post.communityName), notice };
+      const page = { post, root, more: root.more, sort, moderator: await moderates(post.communityName), notice };
       return send(
         reply,
         status,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ComponentChildren } from 'preact';
 import type { Principal } from '../platform/principal.js';
 import type { FormErrors } from './forms.js';
-import { escape, voteHtml } from './pages/tree-html.js';
+import { escape, VOTE_FORM, voteHtml } from './pages/tree-html.js';
 
 /** What every page knows about its request: who reads it and the token its forms carry. */
 export interface View {
@@ -78,6 +78,12 @@ export function Layout(props: { view: View; title: string; children: ComponentCh
         <main id="main" tabIndex={-1}>
           {props.children}
         </main>
+        {view.me && (
+          // What every vote button posts (to its own address): the reader's form token.
+          <form id={VOTE_FORM} method="post" action="/" hidden>
+            <input type="hidden" name="_csrf" value={view.csrf} />
+          </form>
+        )}
       </body>
     </html>
   );
@@ -163,13 +169,12 @@ export function Time(props: { ms: number }) {
 }
 
 /**
- * Up and down buttons posting a vote; pressing the pressed one takes the vote back. A reader
- * who is not signed in sees the score alone. The markup is `voteHtml`'s, which the comment
- * tree writes too.
+ * Up and down buttons posting a vote (with the layout's vote form); pressing the pressed one
+ * takes the vote back. A reader who is not signed in sees the score alone. The markup is
+ * `voteHtml`'s, which the comment tree writes too.
  */
 export function Votes(props: { view: View; action: string; score: number; myVote: number | undefined; what: string }) {
-  const { view } = props;
-  const html = voteHtml(props.action, props.score, props.myVote, props.what, view.me ? view.csrf : null);
+  const html = voteHtml(props.action, props.score, props.myVote, props.what, props.view.me !== null);
   return <div class="vote-box" dangerouslySetInnerHTML={{ __html: html }} />;
 }
 

@@ -27,42 +27,58 @@ interface VoteAnswer {
   myVote: number;
 }
 
-/** A vote form posts in the background; its buttons and score follow the answer. */
-async function vote(form: HTMLFormElement, button: HTMLButtonElement): Promise<void> {
+/**
+ * A vote posts in the background: the page's vote form (the reader's token) to the pressed
+ * button's address; the buttons and score of its group follow the answer.
+ */
+async function vote(button: HTMLButtonElement): Promise<void> {
+  const form = button.form!;
   const body = new URLSearchParams();
   for (const [key, value] of new FormData(form)) body.append(key, String(value));
   body.set('value', button.value);
-  const answer = await fetch(form.action, {
+  const answer = await fetch(button.formAction, {
     method: 'POST',
     headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
     body,
     credentials: 'same-origin',
   });
   if (!answer.ok) {
-    form.submit(); // the server's own page says what went wrong
+    voteWithoutScript(button); // the server's own page says what went wrong
     return;
   }
   const result = (await answer.json()) as VoteAnswer;
-  const score = form.querySelector('.score');
+  const group = button.closest('.votes')!;
+  const score = group.querySelector('.score');
   if (score) {
     score.textContent = String(result.score);
     score.setAttribute('aria-label', `score ${result.score}`);
   }
-  for (const b of form.querySelectorAll<HTMLButtonElement>('button.vote')) {
-    const direction = b === form.querySelectorAll('button.vote')[0] ? 1 : -1;
+  group.querySelectorAll<HTMLButtonElement>('button[name="value"]').forEach((b, i) => {
+    const direction = i === 0 ? 1 : -1;
     const pressed = result.myVote === direction;
     b.value = pressed ? '0' : String(direction);
     b.setAttribute('aria-pressed', String(pressed));
-    b.classList.toggle('on', pressed);
-  }
+  });
+}
+
+/** The vote as the page sends it without the script: the form posted to the button's address, the page coming back. */
+function voteWithoutScript(button: HTMLButtonElement): void {
+  const form = button.form!;
+  const value = document.createElement('input');
+  value.type = 'hidden';
+  value.name = 'value';
+  value.value = button.value;
+  form.action = button.formAction;
+  form.append(value);
+  form.submit();
 }
 
 document.addEventListener('submit', (event) => {
   const form = event.target as HTMLFormElement;
   const submitter = (event as SubmitEvent).submitter;
-  if (!form.classList.contains('votes') || !(submitter instanceof HTMLButtonElement)) return;
+  if (form.id !== 'vote' || !(submitter instanceof HTMLButtonElement)) return;
   event.preventDefault();
-  void vote(form, submitter).catch(() => form.submit());
+  void vote(submitter).catch(() => voteWithoutScript(submitter));
 });
 
 interface DropStatus {
@@ -181,25 +197,28 @@ function adopt(nodes: Element[], place: (node: Node) => void): void {
 }
 
 /**
- * Load more, in place: the next page of top-level comments (`data-more=""`) or the rest of a
- * thread (`data-more=<parent id>`) is fetched as the page the link leads to, and its comments
+ * Load more, in place: the next page of top-level comments, or the rest of a thread (a link
+ * inside a comment: its replies), is fetched as the page the link leads to, and its comments
  * take the link's place.
  */
 async function loadMore(link: HTMLAnchorElement): Promise<void> {
   const doc = await fetchPage(link.href);
-  const parent = link.dataset.more ?? '';
+  const parent = commentOf(link);
   const nodes = parent
-    ? [...doc.querySelectorAll(`#c-${CSS.escape(parent)} > .comment-body > .replies > *`)]
+    ? [...doc.querySelectorAll(`#${CSS.escape(parent.id)} > .comment-body > .replies > *`)]
     : [...doc.querySelectorAll('.tree > *')];
   const holder = link.closest('p.more') ?? link;
   adopt(nodes, (node) => holder.before(node));
   holder.remove();
 }
 
+/** The comment a link of the tree is in (null: a top-level load-more link). */
+const commentOf = (link: Element) => link.closest<HTMLElement>('details.comment');
+
 /** A reply form opened under a comment, sent in the background; the new reply appears under it. */
 function openReply(link: HTMLAnchorElement, token: string): void {
-  const id = link.dataset.reply ?? '';
-  const comment = document.getElementById(`c-${id}`);
+  const comment = commentOf(link);
+  const id = comment?.id.slice(2) ?? '';
   const body = comment?.querySelector(':scope > .comment-body');
   if (!comment || !body) return;
   const open = body.querySelector<HTMLTextAreaElement>(':scope > form.reply textarea');
@@ -263,10 +282,11 @@ function openReply(link: HTMLAnchorElement, token: string): void {
 
 document.addEventListener('click', (event) => {
   if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
-  const link = (event.target as Element).closest<HTMLAnchorElement>('a[data-reply], a[data-more]');
+  // A comment's reply link, or a load-more link.
+  const link = (event.target as Element).closest<HTMLAnchorElement>('.actions > a[href$="#reply"], p.more > a');
   if (!link) return;
   const token = formToken();
-  if (link.dataset.reply !== undefined) {
+  if (link.matches('.actions > a')) {
     if (!token) return; // signed out: the link leads to the comment's page and its sign-in link
     event.preventDefault();
     openReply(link, token);
@@ -301,12 +321,12 @@ function keyboard(): void {
       }
     } else if (event.key === 'a' || event.key === 'z') {
       const votes = here
-        ? here.querySelector<HTMLFormElement>(':scope > .comment-body > .actions form.votes')
-        : document.querySelector<HTMLFormElement>('.post form.votes');
-      const button = votes?.querySelectorAll<HTMLButtonElement>('button.vote')[event.key === 'a' ? 0 : 1];
-      if (votes && button) {
+        ? here.querySelector(':scope > .comment-body > .actions .votes')
+        : document.querySelector('.post .votes');
+      const button = votes?.querySelectorAll<HTMLButtonElement>('button[name="value"]')[event.key === 'a' ? 0 : 1];
+      if (button) {
         event.preventDefault();
-        void vote(votes, button).catch(() => votes.submit());
+        void vote(button).catch(() => voteWithoutScript(button));
       }
     }
   });

@@ -20,8 +20,14 @@ export type { Stub, TreeNode } from './tree-html.js';
 const SORTS: CommentSort[] = ['best', 'top', 'new', 'old', 'controversial'];
 
 /** What the tree's HTML needs of the page. */
-function treeContext(view: View, locked: boolean, markdown: Markdown, more: Stub[]): TreeContext {
-  return { csrf: view.me ? view.csrf : null, locked, markdown, stubs: groupStubs(more) };
+function treeContext(
+  view: View,
+  locked: boolean,
+  markdown: Markdown,
+  more: Stub[],
+  sort: CommentSort | null,
+): TreeContext {
+  return { signedIn: view.me !== null, locked, markdown, stubs: groupStubs(more), sort };
 }
 
 /** A post's tree answer (the comments module's JSON text, parsed). */
@@ -30,13 +36,21 @@ export interface PostTree {
   more: Stub[];
 }
 
-/** The post page's comments as HTML, for a reader who is not signed in (the page is kept whole). */
-export const postTreeHtml = (view: View, post: Post, tree: PostTree, markdown: Markdown) =>
-  treeHtml(tree.items, null, post.id, treeContext(view, post.locked, markdown, tree.more));
+/**
+ * The post page's comments as HTML, for a reader who is not signed in (the page is kept whole).
+ * `sort`: the tree's, when the page's address names it (null: it came with a cursor).
+ */
+export const postTreeHtml = (view: View, post: Post, tree: PostTree, markdown: Markdown, sort: CommentSort | null) =>
+  treeHtml(tree.items, null, post.id, treeContext(view, post.locked, markdown, tree.more, sort));
 
 /** The post page's comments as a template every signed-in reader's page is filled from. */
-export const postTreeTemplate = (view: View, post: Post, tree: PostTree, markdown: Markdown): TreeTemplate =>
-  treeTemplate(tree.items, post.id, treeContext(view, post.locked, markdown, tree.more));
+export const postTreeTemplate = (
+  view: View,
+  post: Post,
+  tree: PostTree,
+  markdown: Markdown,
+  sort: CommentSort | null,
+): TreeTemplate => treeTemplate(tree.items, post.id, treeContext(view, post.locked, markdown, tree.more, sort));
 
 export function groupStubs(more: Stub[]): Map<string | null, Stub[]> {
   const byParent = new Map<string | null, Stub[]>();
@@ -173,13 +187,15 @@ export function CommentPage(props: {
   post: Post;
   root: TreeNode;
   more: Stub[];
+  /** The replies' sort, when the page's address names it (null: it came with a cursor). */
+  sort: CommentSort | null;
   markdown: Markdown;
   moderator: boolean;
   notice?: string | undefined;
   reply?: { values: { body: string }; errors: FormErrors<'body'> };
 }) {
   const { view, post, root } = props;
-  const tree = commentHtml(root, treeContext(view, post.locked, props.markdown, props.more));
+  const tree = commentHtml(root, treeContext(view, post.locked, props.markdown, props.more, props.sort));
   return (
     <Layout view={view} title={`Comment on ${post.title}`}>
       {props.notice && (

@@ -22,40 +22,42 @@ export const escape = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 export interface TreeContext {
-  /** The reader's form token; null for a reader who is not signed in (no vote forms then). */
-  csrf: string | null;
-  /** Making a template (`treeTemplate`): the per-reader parts are left as places, listed here. */
+  /** Whether the reader is signed in (vote buttons then, else the score alone). */
+  signedIn: boolean;
+  /** Making a template (`treeTemplate`): each comment's vote buttons are left as a place, listed here. */
   places?: TreeNode[];
   locked: boolean;
   markdown: Markdown;
   stubs: Map<string | null, Stub[]>;
+  /**
+   * The tree's sort, when the page's address names it (no cursor): a thread cut at the depth
+   * limit then continues at its comment's own page with that sort, without the stub's cursor.
+   */
+  sort: string | null;
 }
 
-export function voteHtml(
-  action: string,
-  score: number,
-  myVote: number | undefined,
-  what: string,
-  csrf: string | null,
-): string {
-  if (csrf === null) return `<span class="votes">${scoreHtml(score)}</span>`;
-  return voteForm(action, escape(csrf), voteButtons(score, myVote, what));
+/** The id of the page's one vote form (`VoteForm`), which every vote button posts. */
+export const VOTE_FORM = 'vote';
+
+/**
+ * Up and down buttons and the score between them; the buttons post the page's vote form (its
+ * form token) to `action`. A reader who is not signed in sees the score alone.
+ */
+export function voteHtml(action: string, score: number, myVote: number | undefined, what: string, signedIn: boolean) {
+  return `<span class="votes">${signedIn ? voteButtons(action, score, myVote, what) : scoreHtml(score)}</span>`;
 }
 
 const scoreHtml = (score: number) => `<span class="score" aria-label="score ${score}">${score}</span>`;
 
 /**
- * A vote form around `buttons`, with the (escaped) form token `token`. Without the script the
- * answer goes back to the page the vote came from (its Referer), to the voted one's anchor.
+ * The buttons and score of a vote; the reader's vote is the pressed button. Without the script
+ * the answer goes back to the page the vote came from (its Referer), to the voted one's anchor.
  */
-const voteForm = (action: string, token: string, buttons: string) =>
-  `<form method="post" action="${escape(action)}" class="votes"><input type="hidden" name="_csrf" value="${token}"/>${buttons}</form>`;
-
-/** The buttons and score of a vote form; the reader's vote is the pressed button. */
-function voteButtons(score: number, myVote: number | undefined, what: string): string {
+function voteButtons(action: string, score: number, myVote: number | undefined, what: string): string {
+  const to = escape(action);
   const button = (value: 1 | -1, label: string, glyph: string) => {
     const pressed = myVote === value;
-    return `<button name="value" value="${pressed ? '0' : value}" class="${pressed ? 'vote on' : 'vote'}" aria-pressed="${pressed}" aria-label="${label} ${what}">${glyph}</button>`;
+    return `<button form="${VOTE_FORM}" formaction="${to}" name="value" value="${pressed ? '0' : value}" aria-pressed="${pressed}" aria-label="${label} ${what}">${glyph}</button>`;
   };
   return `${button(1, 'Upvote', '&#9650;')}${scoreHtml(score)}${button(-1, 'Downvote', '&#9660;')}`;
 }
@@ -65,18 +67,27 @@ export function timeHtml(ms: number): string {
   return `<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')} UTC</time>`;
 }
 
-/** Load-more links of a level: the stubs whose parent is `parentId`. */
-export function moreHtml(stubs: Map<string | null, Stub[]>, parentId: string | null, postId: string): string {
+/**
+ * Load-more links of a level: the stubs whose parent is `parentId`. `fromFirst`: the level
+ * shows none of the parent's replies, so with a known sort the link needs no cursor.
+ */
+export function moreHtml(ctx: TreeContext, parentId: string | null, postId: string, fromFirst = false): string {
   let out = '';
-  for (const stub of stubs.get(parentId) ?? []) {
-    const cursor = encodeURIComponent(stub.cursor);
+  for (const stub of ctx.stubs.get(parentId) ?? []) {
+    const cursor = `cursor=${encodeURIComponent(stub.cursor)}`;
     const href =
-      stub.parentId === null ? `/p/${postId}?cursor=${cursor}` : `/comments/${stub.parentId}?cursor=${cursor}`;
+      stub.parentId === null
+        ? `/p/${postId}?${cursor}`
+        : fromFirst && ctx.sort !== null
+          ? `/comments/${stub.parentId}${ctx.sort === 'best' ? '' : `?sort=${ctx.sort}`}`
+          : `/comments/${stub.parentId}?${cursor}`;
     const label = stub.parentId === null ? 'Load more comments' : 'Continue this thread';
-    out += `<p class="more"><a href="${escape(href)}" data-more="${escape(stub.parentId ?? '')}">${label} (${stub.count})</a></p>`;
+    out += `<p class="more"><a href="${escape(href)}">${label} (${stub.count})</a></p>`;
   }
   return out;
 }
+
+const commentVote = (node: { id: string }) => `/comments/${node.id}/vote`;
 
 function bodyHtml(node: TreeNode, markdown: Markdown): string {
   if (node.deleted) return '<p class="muted">[deleted]</p>';
@@ -92,75 +103,84 @@ export function commentHtml(node: TreeNode, ctx: TreeContext): string {
     `<span class="points">${plural(node.score, 'point')}</span> · ${timeHtml(node.createdAt)}` +
     `${node.editedAt !== null ? ' · edited' : ''}<span class="collapsed-count"> (${plural(node.childCount, 'reply', 'replies')})</span></summary>` +
     `<div class="comment-body">${bodyHtml(node, ctx.markdown)}<div class="actions">` +
+    // The score is in the summary: a reader who is not signed in gets no second one here.
     (ctx.places
-      ? voteForm(`/comments/${node.id}/vote`, `${MARK}t-->`, `${MARK}${ctx.places.push(node) - 1}-->`)
-      : voteHtml(`/comments/${node.id}/vote`, node.score, node.myVote, 'this comment', ctx.csrf)) +
+      ? `<span class="votes">${MARK}${ctx.places.push(node) - 1}--></span>`
+      : ctx.signedIn
+        ? voteHtml(commentVote(node), node.score, node.myVote, 'this comment', true)
+        : '') +
     `<a href="/comments/${id}">permalink</a>` +
-    (!ctx.locked && !node.deleted ? `<a href="/comments/${id}#reply" data-reply="${id}">reply</a>` : '') +
+    (!ctx.locked && !node.deleted ? `<a href="/comments/${id}#reply">reply</a>` : '') +
     '</div>';
   if (node.replies.length > 0) {
     out += '<div class="replies">';
     for (const child of node.replies) out += commentHtml(child, ctx);
     out += '</div>';
   }
-  return `${out}${moreHtml(ctx.stubs, node.id, node.postId)}</div></details>`;
+  return `${out}${moreHtml(ctx, node.id, node.postId, node.replies.length === 0)}</div></details>`;
 }
 
 /** The comments of a page, then the load-more links of their level. */
 export function treeHtml(nodes: TreeNode[], parentId: string | null, postId: string, ctx: TreeContext): string {
   let out = '';
   for (const node of nodes) out += commentHtml(node, ctx);
-  return out + moreHtml(ctx.stubs, parentId, postId);
+  return out + moreHtml(ctx, parentId, postId);
 }
 
 /**
- * A tree's HTML for signed-in readers, made once per kept tree answer: bytes with places
- * left for what differs between readers — their form token and their votes — so a page is
- * the parts put together, not the tree written again. A place is an HTML comment with a
- * mark made at start (user text cannot hold `<!--` after escaping and markdown, nor guess it).
+ * A tree's HTML for signed-in readers, made once per kept tree answer: the HTML with every
+ * comment's vote buttons unpressed, and where each comment's buttons are in it, so a reader's
+ * page is slices of it with their own pressed buttons between — not the tree written again.
+ * A place is an HTML comment with a mark made at start (user text cannot hold `<!--` after
+ * escaping and markdown, nor guess it).
  */
 export interface TreeTemplate {
-  /** The HTML between the places: `parts[i]`, then `places[i]`, then `parts[i + 1]`. */
-  parts: Buffer[];
-  /** `token`: the reader's form token; else a comment's vote buttons (`neutral`: no vote of the reader's). */
-  places: ('token' | { id: string; score: number; neutral: Buffer })[];
+  html: Buffer;
+  /** Each comment's vote buttons in `html`: from `start` to `end`. */
+  places: Map<string, { start: number; end: number; score: number }>;
   bytes: number;
 }
 const MARK = `<!--${randomUUID()}:`;
-const PLACE = new RegExp(`${MARK}(t|\\d+)-->`);
+const PLACE = new RegExp(`${MARK}(\\d+)-->`);
 
-/** The template of `nodes` (as `treeHtml` writes them) for the reader context `ctx` (its `csrf` unused). */
+/** The template of `nodes` (as `treeHtml` writes them) for the reader context `ctx`. */
 export function treeTemplate(nodes: TreeNode[], postId: string, ctx: TreeContext): TreeTemplate {
   const placed: TreeNode[] = [];
   const split = treeHtml(nodes, null, postId, { ...ctx, places: placed }).split(PLACE);
-  const template: TreeTemplate = { parts: [], places: [], bytes: 0 };
-  for (let i = 0; i < split.length; i += 2) {
-    const part = Buffer.from(split[i]!);
-    template.parts.push(part);
-    template.bytes += part.length;
-    const at = split[i + 1];
-    if (at === undefined) break;
-    if (at === 't') template.places.push('token');
-    else {
-      const node = placed[Number(at)]!;
-      const neutral = Buffer.from(voteButtons(node.score, undefined, 'this comment'));
-      template.places.push({ id: node.id, score: node.score, neutral });
-      template.bytes += neutral.length + 64;
-    }
-  }
-  return template;
+  const pieces: Buffer[] = [];
+  const places: TreeTemplate['places'] = new Map();
+  let at = 0;
+  split.forEach((piece, i) => {
+    const node = i % 2 === 1 ? placed[Number(piece)]! : null;
+    const bytes = Buffer.from(node ? voteButtons(commentVote(node), node.score, undefined, 'this comment') : piece);
+    if (node) places.set(node.id, { start: at, end: at + bytes.length, score: node.score });
+    pieces.push(bytes);
+    at += bytes.length;
+  });
+  return { html: Buffer.concat(pieces, at), places, bytes: at + places.size * 96 };
 }
 
-/** The template filled in for one reader: their form token (escaped, as bytes) and their votes (comment id → 1 or -1). */
-export function fillTree(template: TreeTemplate, token: Buffer, votes: ReadonlyMap<string, number>): Buffer[] {
+/**
+ * The template for one reader, as slices of its HTML: their votes (comment id → 1 or -1)
+ * pressed. The slices share the template's memory; only the pressed buttons are new.
+ */
+export function fillTree(template: TreeTemplate, votes: ReadonlyMap<string, number>): Buffer[] {
+  const pressed: { start: number; end: number; html: Buffer }[] = [];
+  for (const [id, vote] of votes) {
+    const place = template.places.get(id);
+    if (place && vote)
+      pressed.push({
+        ...place,
+        html: Buffer.from(voteButtons(commentVote({ id }), place.score, vote, 'this comment')),
+      });
+  }
+  pressed.sort((a, b) => a.start - b.start);
   const out: Buffer[] = [];
-  template.parts.forEach((part, i) => {
-    out.push(part);
-    const place = template.places[i];
-    if (place === undefined) return;
-    if (place === 'token') return out.push(token);
-    const vote = votes.get(place.id);
-    out.push(vote ? Buffer.from(voteButtons(place.score, vote, 'this comment')) : place.neutral);
-  });
+  let at = 0;
+  for (const place of pressed) {
+    out.push(template.html.subarray(at, place.start), place.html);
+    at = place.end;
+  }
+  out.push(template.html.subarray(at));
   return out;
 }
