@@ -215,7 +215,7 @@ describeStores('web pages in a browser', (kind: StoreKind) => {
             'the rest of the thread appears in place',
           );
           assert.equal(new URL(page.url()).pathname, `/p/${deepPost}`);
-          assert.equal(await page.locator(`#c-${chain[9]} > .comment-body > #c-${chain[10]}`).count(), 1);
+          assert.equal(await page.locator(`#c-${chain[9]} > .comment-body > .replies > #c-${chain[10]}`).count(), 1);
         } else {
           await page.waitForURL(`**/comments/${chain[9]}`);
           assert.equal(await deepest10.count(), 1, "the comment's page shows its reply");

@@ -208,7 +208,17 @@ async function loadMore(link: HTMLAnchorElement): Promise<void> {
     ? [...doc.querySelectorAll(`#${CSS.escape(parent.id)} > .comment-body > .replies > *`)]
     : [...doc.querySelectorAll('.tree > *')];
   const holder = link.closest('p.more') ?? link;
-  adopt(nodes, (node) => holder.before(node));
+  // A thread's replies join its others (a comment shown without any gets their holder first).
+  let replies: Element | null = null;
+  if (parent) {
+    replies = holder.parentElement?.querySelector(':scope > .replies') ?? null;
+    if (!replies) {
+      replies = document.createElement('div');
+      replies.className = 'replies';
+      holder.before(replies);
+    }
+  }
+  adopt(nodes, (node) => (replies ? replies.append(node) : holder.before(node)));
   holder.remove();
 }
 
