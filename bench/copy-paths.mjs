@@ -1,7 +1,7 @@
 // Ways to write a migration's copied rows into PostgreSQL, timed on a server started for the
-// run: the live migration's own (each slice as JSON through json_populate_recordset, upserted
-// ON CONFLICT by the key), the same without the conflict clause, COPY alone, and COPY into an
-// unlogged staging table followed by one upsert from it. Rows shaped like comments; rounds
+// run: each slice as JSON through json_populate_recordset, upserted ON CONFLICT by the key (the
+// copy's way for a slice that COPY refuses), the same without the conflict clause, COPY alone
+// (the copy's way), and COPY into an unlogged staging table followed by one upsert from it. Rows shaped like comments; rounds
 // alternate the ways, each on a fresh table; medians. What the backfill's PostgreSQL CPU is
 // spent on, and what a change to the copy could save (docs/performance.md).
 //   node bench/copy-paths.mjs [--rows 200000] [--slice 2000] [--rounds 3]
@@ -57,7 +57,7 @@ const fromJson = (conflict) => async () => {
   };
 };
 const ways = {
-  'json slices, ON CONFLICT DO UPDATE (the copy today)': fromJson(`ON CONFLICT (id) DO UPDATE SET ${update}`),
+  'json slices, ON CONFLICT DO UPDATE': fromJson(`ON CONFLICT (id) DO UPDATE SET ${update}`),
   'json slices, no conflict clause': fromJson(''),
   'COPY alone': async () => {
     await table('t');
@@ -91,6 +91,6 @@ const base = median(Object.values(times)[0]);
 for (const [name, ms] of Object.entries(times)) {
   const m = median(ms);
   console.log(
-    `${name}: ${opts.rows.toLocaleString('en')} rows in ${m.toFixed(0)} ms, ${((m * 1000) / opts.rows).toFixed(1)} µs a row, ${(m / base).toFixed(2)} of the copy's way (medians of ${opts.rounds})`,
+    `${name}: ${opts.rows.toLocaleString('en')} rows in ${m.toFixed(0)} ms, ${((m * 1000) / opts.rows).toFixed(1)} µs a row, ${(m / base).toFixed(2)} of the JSON upsert (medians of ${opts.rounds})`,
   );
 }

@@ -148,6 +148,8 @@ export function createMigrator(deps: MigratorDeps): Migrator {
   let lag = { events: 0, ms: 0 };
   const rate: { at: number; rows: number }[] = [];
   let copiedTotal = 0;
+  /** Slices whose COPY met a row the change log had written first (rewritten as upserts). */
+  let copyConflicts = 0;
   /** Keys applied in the last seconds (checked again inside a cutover's pause). */
   const recent = new Map<string, { table: string; key: Key; at: number }>();
   const throttle = createThrottle();
@@ -221,7 +223,7 @@ export function createMigrator(deps: MigratorDeps): Migrator {
       let writing: Promise<void> | null = null;
       while (until !== null && count < chunk) {
         const want = Math.min(READ_ROWS, chunk - count);
-        const read = await readSlice(table, after, want, until);
+        const read = await readSlice(table, after, want, until, to);
         await writing;
         if (read.count === 0) break;
         writing = read.write(tx, to.dialect);
@@ -243,11 +245,27 @@ export function createMigrator(deps: MigratorDeps): Migrator {
     deps.observe?.({ copied: count });
   }
 
-  /** A slice of the copy: as one JSON text when the table has that path, as rows otherwise. */
-  async function readSlice(table: MigratedTable, after: Key | null, want: number, until: Key) {
+  /**
+   * A slice of the copy: as one text when the table has that path (COPY's
+   * format into PostgreSQL, JSON into SQLite), as rows otherwise. A row that
+   * the change log has written to the target before its slice arrives makes
+   * the COPY fail (it takes new keys only), and the slice's range is then
+   * read again and upserted as JSON: rarely, since a chunk's rows are copied
+   * once and only the ones changed before it are in the target already.
+   */
+  async function readSlice(table: MigratedTable, after: Key | null, want: number, until: Key, to: Store) {
     if (sliced(table)) {
-      const slice = await table.readSlice(primary(), after, want, until);
-      return { count: slice.count, last: slice.last, write: (tx: Tx, d: Dialect) => table.upsertSlice(tx, d, slice) };
+      const slice = await table.readSlice(primary(), after, want, until, to.dialect === 'postgres' ? 'copy' : 'json');
+      const write = async (tx: Tx, d: Dialect) => {
+        try {
+          await table.upsertSlice(tx, d, slice);
+        } catch (error) {
+          if (slice.format !== 'copy' || !(error instanceof StoreError) || error.kind !== 'unique') throw error;
+          copyConflicts++;
+          await table.upsertSlice(tx, d, await table.readSlice(primary(), after, null, slice.last, 'json'));
+        }
+      };
+      return { count: slice.count, last: slice.last, write };
     }
     const rows = await table.readChunk(primary(), after, want, until);
     const last = rows.length > 0 ? keyOf(table, rows[rows.length - 1] as Row) : after;
@@ -300,7 +318,7 @@ export function createMigrator(deps: MigratorDeps): Migrator {
           // Capture on the target too, ready for the cutover (PostgreSQL's replica role keeps the applier's writes out of it).
           await installCapture(to);
           await save({ phase: 'streaming', copiedAt: Date.now() }, 'source');
-          log.info({ rows: copiedTotal }, 'migration: copy done, streaming changes');
+          log.info({ rows: copiedTotal, rewrittenSlices: copyConflicts }, 'migration: copy done, streaming changes');
         }
         worked = true;
       }
@@ -405,6 +423,7 @@ export function createMigrator(deps: MigratorDeps): Migrator {
     position = (await readState<LogPosition>(to, 'applied')) ?? LOG_START;
     copied.clear();
     copiedTotal = 0;
+    copyConflicts = 0;
     for (const t of tables) {
       const progress = await readState<Copied>(to, `copy:${t.name}`);
       if (progress) {

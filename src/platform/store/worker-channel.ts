@@ -113,6 +113,7 @@ export type BulkRequest = { id: number } & (
   | { op: 'begin' }
   | { op: 'tx'; tx: number; mode: Mode; sql: string; params: unknown[] }
   | { op: 'exec'; tx: number; sql: string }
+  | { op: 'copy'; tx: number; sql: string; data: Uint8Array }
   | { op: 'end'; tx: number; commit: boolean }
 );
 type Unsent<R> = R extends unknown ? Omit<R, 'id'> : never;
@@ -147,9 +148,10 @@ const RETRIES = 3;
 /**
  * `Store.bulkWrite` over a bulk worker: `fn` runs here, its statements run
  * in the worker's transaction; commits when `fn` resolves (then its
- * `afterCommit` hooks run), rolls back when it throws.
+ * `afterCommit` hooks run), rolls back when it throws. `copies`: the worker
+ * answers `copy` (its store has `Tx.copyIn`).
  */
-export async function bulkTransaction<T>(call: BulkCall, fn: (tx: Tx) => Promise<T>): Promise<T> {
+export async function bulkTransaction<T>(call: BulkCall, fn: (tx: Tx) => Promise<T>, copies = false): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const tx = (await call({ op: 'begin' })) as number;
     const hooks: (() => void)[] = [];
@@ -157,6 +159,12 @@ export async function bulkTransaction<T>(call: BulkCall, fn: (tx: Tx) => Promise
       const value = await fn({
         ...bulkQueryable(call, tx),
         exec: async (script) => void (await call({ op: 'exec', tx, sql: script })),
+        ...(copies
+          ? {
+              copyIn: async (sql: string, data: Uint8Array) =>
+                (await call({ op: 'copy', tx, sql, data }, [data])) as number,
+            }
+          : {}),
         afterCommit: (hook) => void hooks.push(hook),
         commitEarly: () => undefined,
       });

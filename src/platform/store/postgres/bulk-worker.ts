@@ -9,6 +9,7 @@ import { workerData } from 'node:worker_threads';
 import pg from 'pg';
 import type { BulkRequest } from '../worker-channel.js';
 import { lowerThisThread, serve } from '../worker-serve.js';
+import { copyIn } from './copy-in.js';
 import { IN_FAILED_TRANSACTION, poolConfig, preparedStatements, type PostgresConnectionOptions } from './pool.js';
 
 export interface BulkWorkerData extends PostgresConnectionOptions {
@@ -95,6 +96,19 @@ serve<BulkRequest>(
       case 'exec': {
         const t = transaction(r.tx);
         return inTransaction(t, async () => void (await t.client.query(r.sql)));
+      }
+      case 'copy': {
+        const t = transaction(r.tx);
+        await inTransaction(t, () => t.client.query('SAVEPOINT copy_in'));
+        try {
+          const copied = await copyIn(t.client, r.sql, r.data);
+          await inTransaction(t, () => t.client.query('RELEASE SAVEPOINT copy_in'));
+          return copied;
+        } catch (error) {
+          // Not the transaction's failure: it goes on from before the COPY.
+          await inTransaction(t, () => t.client.query('ROLLBACK TO SAVEPOINT copy_in'));
+          throw error;
+        }
       }
       case 'end':
         return end(r.tx, r.commit);

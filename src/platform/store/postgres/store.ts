@@ -185,7 +185,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     async bulkWrite(fn) {
       inFlight++;
       try {
-        return await bulkTransaction(call, fn);
+        return await bulkTransaction(call, fn, true);
       } finally {
         inFlight--;
       }
