@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ComponentChildren } from 'preact';
 import type { Principal } from '../platform/principal.js';
 import type { FormErrors } from './forms.js';
-import { escape, VOTE_FORM, voteHtml } from './pages/tree-html.js';
+import { escape, timeParts, VOTE_FORM, voteHtml } from './pages/tree-html.js';
 
 /** What every page knows about its request: who reads it and the token its forms carry. */
 export interface View {
@@ -164,8 +164,8 @@ export function FormError(props: { errors: FormErrors<string> }) {
 
 /** A time: exact in the markup (UTC), shown relative by the script. */
 export function Time(props: { ms: number }) {
-  const iso = new Date(props.ms).toISOString();
-  return <time datetime={iso}>{iso.slice(0, 16).replace('T', ' ')} UTC</time>;
+  const { iso, text } = timeParts(props.ms);
+  return <time datetime={iso}>{text}</time>;
 }
 
 /**

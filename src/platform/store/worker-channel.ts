@@ -142,8 +142,8 @@ export function bulkQueryable(call: BulkCall, tx?: number): Queryable {
   };
 }
 
-/** Transactions retried whole on a serialization failure or deadlock. */
-const RETRIES = 3;
+/** How many times a transaction is run whole on a serialization failure or deadlock (here, and PostgreSQL's writes). */
+export const RETRIES = 3;
 
 /**
  * `Store.bulkWrite` over a bulk worker: `fn` runs here, its statements run

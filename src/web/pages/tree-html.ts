@@ -62,9 +62,15 @@ function voteButtons(action: string, score: number, myVote: number | undefined, 
   return `${button(1, 'Upvote', '&#9650;')}${scoreHtml(score)}${button(-1, 'Downvote', '&#9660;')}`;
 }
 
-export function timeHtml(ms: number): string {
+/** A time as the pages show it: exact in `datetime` (UTC), to the minute in the text; the script makes it relative. */
+export function timeParts(ms: number): { iso: string; text: string } {
   const iso = new Date(ms).toISOString();
-  return `<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')} UTC</time>`;
+  return { iso, text: `${iso.slice(0, 16).replace('T', ' ')} UTC` };
+}
+
+export function timeHtml(ms: number): string {
+  const { iso, text } = timeParts(ms);
+  return `<time datetime="${iso}">${text}</time>`;
 }
 
 /**

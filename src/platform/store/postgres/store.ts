@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Param, Queryable, Row, Store, StoreStats, Tx } from '../types.js';
 import { POSTGRES_CAPABILITIES, StoreError } from '../types.js';
-import { BULK_NICE, bulkCall, bulkQueryable, bulkTransaction, workerChannel } from '../worker-channel.js';
+import { BULK_NICE, bulkCall, bulkQueryable, bulkTransaction, RETRIES, workerChannel } from '../worker-channel.js';
 import type { BulkWorkerData } from './bulk-worker.js';
 import { translatePgError } from './errors.js';
 import { createPostgresNotices } from './notices.js';
@@ -21,7 +21,6 @@ export interface PostgresStoreOptions extends PostgresConnectionOptions {
 const inFailedTransaction = (error: unknown) =>
   (error as { cause?: { code?: unknown } })?.cause?.code === IN_FAILED_TRANSACTION;
 
-const RETRIES = 3;
 /** Connections of the bulk worker: a migration's copy lanes, and one more. */
 const BULK_CONNECTIONS = 3;
 
