@@ -1,8 +1,8 @@
 // Ways to write a migration's copied rows into PostgreSQL, timed on a server started for the
 // run: each slice as JSON through json_populate_recordset, upserted ON CONFLICT by the key (the
 // copy's way for a slice that COPY refuses), the same without the conflict clause, COPY alone
-// (the copy's way), and COPY into an unlogged staging table followed by one upsert from it. Rows shaped like comments; rounds
-// alternate the ways, each on a fresh table; medians. What the backfill's PostgreSQL CPU is
+// (the copy's way), and COPY into an unlogged staging table followed by one upsert from it.
+// Rows shaped like comments; rounds alternate the ways, each on a fresh table; medians. What the backfill's PostgreSQL CPU is
 // spent on, and what a change to the copy could save (docs/performance.md).
 //   node bench/copy-paths.mjs [--rows 200000] [--slice 2000] [--rounds 3]
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';

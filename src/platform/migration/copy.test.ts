@@ -76,7 +76,7 @@ for (const [from, to, format] of [
             const slice: Slice | undefined = await table.readSlice?.(source.store, after, 2, until, format);
             assert.ok(slice, `${name} has the slice path`);
             if (slice.count === 0) break;
-            const from = after;
+            const start = after;
             if (format === 'json')
               await target.store.write((tx) => table.upsertSlice?.(tx, target.store.dialect, slice) as Promise<void>);
             else
@@ -88,10 +88,10 @@ for (const [from, to, format] of [
                   (error: unknown) => error,
                 );
                 const holds =
-                  name === 'accounts' && (from === null || String(from[0]) < 'a2') && String(slice.last[0]) >= 'a2';
+                  name === 'accounts' && (start === null || String(start[0]) < 'a2') && String(slice.last[0]) >= 'a2';
                 if (!holds) return assert.equal(refused, null);
                 assert.ok(refused instanceof StoreError && refused.kind === 'unique', String(refused));
-                const again = (await table.readSlice?.(source.store, from, null, slice.last, 'json')) as Slice;
+                const again = (await table.readSlice?.(source.store, start, null, slice.last, 'json')) as Slice;
                 assert.equal(again.count, slice.count);
                 await table.upsertSlice?.(tx, target.store.dialect, again);
               });

@@ -31,8 +31,8 @@ export interface Tx extends Queryable {
    */
   commitEarly(): void;
   /**
-   * PostgreSQL's `COPY … FROM STDIN` (`sql`) with `data`, COPY's text
-   * format, as its input: answered with the rows copied. It runs in a
+   * PostgreSQL's `COPY … FROM STDIN` (`sql`) with `data`, in the format
+   * `sql` names, as its input: answered with the rows copied. It runs in a
    * savepoint: when it fails (a row the table refuses), the transaction goes
    * on as it was before it. `data` may be moved to another thread (empty
    * here afterwards). Only a PostgreSQL store's `bulkWrite` has it.

@@ -8,7 +8,7 @@ interface Connection {
 }
 
 /**
- * `COPY … FROM STDIN` with `data` (COPY's text format, whole) as its input,
+ * `COPY … FROM STDIN` with `data` (whole, in the format `sql` names) as its input,
  * on a client of pg's: answered with the rows copied. pg runs a query object
  * that has `submit` as it runs its own (client.js): it sends the statement,
  * and when the server asks for the input the bytes go out in one message,
